@@ -1,0 +1,43 @@
+"""Secure defaults shared by every component, in one place.
+
+Components take overrides as args; anything not overridden comes from here, and
+combinations that would weaken a guarantee raise a ValueError naming the knob.
+"""
+from __future__ import annotations
+
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_ARCHITECTURE = "arm64"
+LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
+
+# API Gateway's integration timeout is 29 s; a function behind it must finish first.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+
+# Values CloudWatch Logs accepts for retention_in_days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+SQS_MAX_RECEIVE_COUNT = 5
+# AWS guidance: a queue's visibility timeout is at least six times its consumer's timeout.
+SQS_VISIBILITY_TIMEOUT_FACTOR = 6
+SQS_DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+NONCURRENT_VERSION_EXPIRATION_DAYS = 30
+ABORT_INCOMPLETE_MULTIPART_DAYS = 7
+
+# Stream event source mappings: bounded retries and age, bisect, on-failure destination.
+STREAM_MAXIMUM_RETRY_ATTEMPTS = 3
+STREAM_MAXIMUM_RECORD_AGE_SECONDS = 3600
+
+CLOUDFRONT_MINIMUM_PROTOCOL_VERSION = "TLSv1.2_2021"
+CERTIFICATE_REGION = "us-east-1"  # CloudFront only accepts ACM certificates and WAF ACLs from here
+
+
+def check_log_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"log retention {days} days is not one CloudWatch offers; allowed: {LOG_RETENTION_DAYS}")
+    return days
+
+
+def visibility_timeout_for(consumer_timeout_seconds: int) -> int:
+    return SQS_VISIBILITY_TIMEOUT_FACTOR * consumer_timeout_seconds
