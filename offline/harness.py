@@ -57,10 +57,17 @@ class StackSnapshot:
         return [r for r in self.resources if r.resource_type == resource_type]
 
     def named(self, name: str) -> RecordedResource:
+        """The resource with this logical name; a component and its main resource may share one,
+        and then the AWS resource is meant (use component() for the component)."""
         matches = [r for r in self.resources if r.name == name]
+        if len(matches) > 1:
+            matches = [r for r in matches if r.custom]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r} in stack {self.stack}")
         return matches[0]
+
+    def component(self, name: str) -> RecordedResource:
+        return next(r for r in self.resources if r.name == name and not r.custom)
 
     def by_urn(self, urn: str) -> RecordedResource:
         return next(r for r in self.resources if r.urn == urn)

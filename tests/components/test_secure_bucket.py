@@ -1,0 +1,47 @@
+"""SecureBucket defaults and guards."""
+import pytest
+
+from components.secure_bucket import SecureBucket
+from offline.harness import evaluate_program
+from tests.conftest import statements_of
+
+
+def test_bucket_is_private_owner_enforced_encrypted_and_versioned_by_default():
+    stack = evaluate_program(lambda: SecureBucket("data"))
+    block = stack.named("data-public-access").props
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"))
+    assert stack.named("data-ownership").props["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    assert stack.named("data-versioning").props["versioningConfiguration"]["status"] == "Enabled"
+    assert stack.named("data-sse").props["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    assert stack.named("data").props["forceDestroy"] is False
+
+
+def test_policy_denies_plain_http_and_waits_for_the_public_access_block():
+    stack = evaluate_program(lambda: SecureBucket("data"))
+    policy = stack.named("data-policy")
+    deny = statements_of(policy)[0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert stack.named("data-public-access").urn in policy.dependencies
+
+
+def test_kms_key_switches_to_sse_kms_with_bucket_keys():
+    stack = evaluate_program(lambda: SecureBucket("data", {"kms_key_arn": "arn:aws:kms:eu-west-1:1:key/k"}))
+    rule = stack.named("data-sse").props["rules"][0]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert rule["bucketKeyEnabled"] is True
+
+
+def test_deferred_policy_takes_the_callers_statements_once():
+    holder = {}
+
+    def program():
+        bucket = SecureBucket("site", {"defer_policy": True})
+        bucket.attach_policy([{"Sid": "Extra", "Effect": "Allow", "Principal": {"Service": "x.amazonaws.com"},
+                               "Action": "s3:GetObject", "Resource": bucket.arn}])
+        holder["bucket"] = bucket
+
+    stack = evaluate_program(program)
+    assert [s["Sid"] for s in statements_of(stack.named("site-policy"))] == ["DenyInsecureTransport", "Extra"]
+    with pytest.raises(ValueError, match="already attached"):
+        holder["bucket"].attach_policy([])

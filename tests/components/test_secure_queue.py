@@ -1,0 +1,44 @@
+"""SecureQueue defaults and guards."""
+import json
+
+import pytest
+
+from components.secure_queue import SecureQueue
+from offline.harness import evaluate_program
+from tests.conftest import statements_of
+
+
+def test_queue_is_encrypted_tls_only_with_redrive_after_five_receives():
+    stack = evaluate_program(lambda: SecureQueue("jobs", {"consumer_timeout_seconds": 30}))
+    queue = stack.named("jobs").props
+    assert queue["sqsManagedSseEnabled"] is True
+    assert queue["visibilityTimeoutSeconds"] == 180
+    redrive = json.loads(queue["redrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": stack.named("jobs-dlq").outputs["arn"], "maxReceiveCount": 5}
+    deny = statements_of(stack.named("jobs-policy"))[0]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert stack.named("jobs-dlq").props["sqsManagedSseEnabled"] is True
+
+
+def test_any_message_in_the_dlq_raises_the_alarm():
+    stack = evaluate_program(lambda: SecureQueue("jobs", {"consumer_timeout_seconds": 30}))
+    alarm = stack.named("jobs-dlq-not-empty").props
+    assert alarm["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert (alarm["threshold"], alarm["comparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_terminal_queue_has_no_redrive_but_is_alarmed():
+    stack = evaluate_program(lambda: SecureQueue("failures", {"dead_letter": False}))
+    assert "redrivePolicy" not in stack.named("failures").props
+    assert stack.named("failures-not-empty")
+
+
+def test_visibility_timeout_under_six_times_the_consumer_is_rejected():
+    with pytest.raises(ValueError, match="at least 6x the consumer timeout"):
+        evaluate_program(lambda: SecureQueue("jobs", {"consumer_timeout_seconds": 30,
+                                                      "visibility_timeout_seconds": 60}))
+
+
+def test_max_receive_count_under_five_is_rejected():
+    with pytest.raises(ValueError, match="max_receive_count=2 must be at least 5"):
+        evaluate_program(lambda: SecureQueue("jobs", {"max_receive_count": 2}))

@@ -1,0 +1,20 @@
+"""The prod stack: the real __main__.py with Pulumi.prod.yaml, under mocks."""
+
+
+def test_prod_enables_the_todo_api_with_dax_and_cache(prod_stack):
+    assert prod_stack.component("todo")
+    assert prod_stack.named("todo-dax").props["replicationFactor"] == 3
+    assert prod_stack.named("todo-api-stage").props["cacheClusterEnabled"] is True
+
+
+def test_prod_tables_have_deletion_protection(prod_stack):
+    tables = prod_stack.of_type("aws:dynamodb/table:Table")
+    assert tables and all(t.props.get("deletionProtectionEnabled") for t in tables)
+
+
+def test_prod_buckets_survive_destroy(prod_stack):
+    assert all(not b.props.get("forceDestroy") for b in prod_stack.of_type("aws:s3/bucket:Bucket"))
+
+
+def test_prod_logs_are_kept_at_least_a_year(prod_stack):
+    assert all(g.props["retentionInDays"] >= 365 for g in prod_stack.of_type("aws:cloudwatch/logGroup:LogGroup"))
