@@ -280,3 +280,29 @@ def test_component_is_safe_with_no_arguments():
     assert not stack.of_type("aws:dax/cluster:Cluster")
     assert stack.named("bare-todos").props["pointInTimeRecovery"]["enabled"] is True
     assert stack.named("bare-handler-fn").props["timeout"] < 29
+
+
+def _openapi():
+    from pathlib import Path
+    return json.loads((Path(__file__).resolve().parents[2] / "docs/openapi/todo-api.json").read_text())
+
+
+def test_openapi_document_lists_exactly_the_served_routes():
+    document = _openapi()
+    documented = {(method.upper(), path) for path, item in document["paths"].items()
+                  for method in item if method != "parameters"}
+    assert documented == {(method, path) for method, path, _, _ in ROUTES}
+
+
+def test_openapi_query_parameters_match_the_cache_key_inputs():
+    document = _openapi()
+    for method, path, _, query in ROUTES:
+        operation = document["paths"][path][method.lower()]
+        assert {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"} == set(query), path
+
+
+def test_openapi_requires_the_cognito_token_everywhere():
+    document = _openapi()
+    assert document["security"] == [{"CognitoUserPool": []}]
+    assert not [op for item in document["paths"].values() for op in item.values()
+                if isinstance(op, dict) and "security" in op and op["security"] == []]

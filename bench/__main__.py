@@ -1,0 +1,20 @@
+"""`python -m bench [--quick]`: run every benchmark in bench/, each in its own process."""
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    quick = ["--quick"] if "--quick" in sys.argv[1:] else []
+    failed = []
+    for script in sorted(Path(__file__).parent.glob("bench_*.py")):
+        print(f"\n=== {script.stem} ===", flush=True)
+        if subprocess.run([sys.executable, str(script), *quick]).returncode != 0:
+            failed.append(script.stem)
+    if failed:
+        print(f"\ntargets missed or errors in: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
