@@ -10,8 +10,8 @@ Shared by every component that serves HTTP. What each API gets:
 - A request validator and a JSON-object model on every method that takes a body.
 - A stage with JSON access logs, X-Ray, data trace off, stage-wide throttling,
   and (optionally) an encrypted cache for the GET routes that ask for it. On an
-  authorized API the cache key of those GETs includes the caller's token, so one
-  user is never served another user's cached response.
+  authorized API the cache key of those GETs includes the caller's token header, so
+  one user is never served another user's cached response.
 - The deployment depends on every method and integration, and is replaced when
   the route table changes.
 """
@@ -31,8 +31,7 @@ from components.lambda_function import LambdaFunction
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _ALLOWED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-_IDENTITY_HEADER = "method.request.header.Authorization"
-_CORS_HEADERS = "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Idempotency-Key"
+_CORS_HEADERS = "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Idempotency-Key,Cache-Control"
 _PATH = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\}))+$")
 
 ACCESS_LOG_FORMAT = json.dumps({
@@ -91,6 +90,9 @@ class LambdaRestApiArgs(TypedDict, total=False):
     """Retention of the access log group."""
     cloudwatch_account: Optional[pulumi.Resource]
     """The region's API Gateway account settings (CloudWatch role) the stage's logging needs."""
+    token_header: str
+    """Header carrying the Cognito ID token (default Authorization). Another header leaves
+    Authorization free for SigV4, which API Gateway requires to honour Cache-Control: max-age=0."""
 
 
 def _slug(text: str) -> str:
@@ -157,6 +159,8 @@ class LambdaRestApi(pulumi.ComponentResource):
         cache = args.get("cache")
         origin = args.get("cors_allow_origin", "*")
         stage_name = args.get("stage_name", "v1")
+        identity = f"method.request.header.{args.get('token_header', 'Authorization')}"
+        cors_headers = ",".join(dict.fromkeys(_CORS_HEADERS.split(",") + [args.get("token_header", "Authorization")]))
 
         self.rest_api = aws.apigateway.RestApi(
             f"{name}-api", endpoint_configuration={"types": "REGIONAL"},
@@ -168,7 +172,7 @@ class LambdaRestApi(pulumi.ComponentResource):
             authorizer = aws.apigateway.Authorizer(
                 f"{name}-cognito", rest_api=api_id, type="COGNITO_USER_POOLS",
                 provider_arns=args["cognito_user_pool_arns"],
-                identity_source=_IDENTITY_HEADER, opts=child)
+                identity_source=identity, opts=child)
 
         validator = aws.apigateway.RequestValidator(
             f"{name}-validator", rest_api=api_id,
@@ -191,8 +195,8 @@ class LambdaRestApi(pulumi.ComponentResource):
                 cache_key = [f"method.request.path.{p}" for p in path_params] + \
                             [f"method.request.querystring.{q}" for q in query]
                 if not public:
-                    request_parameters[_IDENTITY_HEADER] = True
-                    cache_key.insert(0, _IDENTITY_HEADER)
+                    request_parameters[identity] = True
+                    cache_key.insert(0, identity)
 
             models = None
             if method in _BODY_METHODS:
@@ -225,13 +229,13 @@ class LambdaRestApi(pulumi.ComponentResource):
                 opts=child)
             deployment_deps += [self.methods[key], self.integrations[key]]
 
-        deployment_deps += self._cors(name, routes, resources, origin, child)
+        deployment_deps += self._cors(name, routes, resources, origin, cors_headers, child)
         for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
             deployment_deps.append(aws.apigateway.Response(
                 f"{name}-{response_type.lower().replace('_', '-')}", rest_api_id=api_id,
                 response_type=response_type, response_parameters={
                     "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
-                    "gatewayresponse.header.Access-Control-Allow-Headers": f"'{_CORS_HEADERS}'"},
+                    "gatewayresponse.header.Access-Control-Allow-Headers": f"'{cors_headers}'"},
                 opts=child))
 
         route_table = json.dumps(sorted(
@@ -304,7 +308,7 @@ class LambdaRestApi(pulumi.ComponentResource):
         return resources
 
     def _cors(self, name: str, routes: list[ApiRoute], resources: dict[str, aws.apigateway.Resource],
-              origin: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+              origin: str, cors_headers: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         """OPTIONS on every routed path: a MOCK answer, never authorized, so preflight works."""
         created: list[pulumi.Resource] = []
         for path in sorted({r["path"] for r in routes}):
@@ -314,7 +318,7 @@ class LambdaRestApi(pulumi.ComponentResource):
             headers = {
                 "method.response.header.Access-Control-Allow-Origin": f"'{origin}'",
                 "method.response.header.Access-Control-Allow-Methods": f"'{allowed}'",
-                "method.response.header.Access-Control-Allow-Headers": f"'{_CORS_HEADERS}'",
+                "method.response.header.Access-Control-Allow-Headers": f"'{cors_headers}'",
                 "method.response.header.Access-Control-Max-Age": "'600'",
             }
             method = aws.apigateway.Method(

@@ -34,6 +34,9 @@ DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20
 USER_FOLDER_TAG = "userSub"
 USER_FOLDER = "users/${aws:PrincipalTag/" + USER_FOLDER_TAG + "}"
+# The ID token travels here, not in Authorization: a forced cache refresh must be SigV4-signed
+# (identity-pool credentials), and SigV4 needs the Authorization header for itself.
+TOKEN_HEADER = "X-Id-Token"
 
 # The API's route table: (method, path, cached GET?, query strings). docs/openapi/todo-api.json mirrors it.
 ROUTES: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
@@ -230,6 +233,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
             "cache": cache,
             "log_retention_days": retention,
             "cloudwatch_account": args.get("cloudwatch_account"),
+            "token_header": TOKEN_HEADER,
         }, opts=child)
 
         # Authenticated identities: their own folder, and the right to bypass the API cache for
@@ -245,9 +249,11 @@ class ServerlessRestApi(pulumi.ComponentResource):
         self.client_config = pulumi.Output.json_dumps({
             "region": self.region, "apiUrl": self.api_url,
             "auth": {"userPoolId": self.user_pool_id, "userPoolClientId": self.user_pool_client_id,
-                     "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH"},
+                     "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH",
+                     "idTokenHeader": TOKEN_HEADER},
             "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/"},
-            "cache": {"ttlSeconds": cache["ttl_seconds"] if cache else 0},
+            "cache": {"ttlSeconds": cache["ttl_seconds"] if cache else 0,
+                      "forceRefresh": "GET with Cache-Control: max-age=0, SigV4-signed with identity pool credentials"},
         })
         self.register_outputs({
             "api_url": self.api_url, "user_pool_id": self.user_pool_id,

@@ -30,6 +30,7 @@ def test_every_method_except_options_uses_the_cognito_authorizer(prod_stack):
     methods = _methods(prod_stack)
     authorizer = prod_stack.named("todo-api-cognito")
     assert authorizer.props["type"] == "COGNITO_USER_POOLS"
+    assert authorizer.props["identitySource"] == "method.request.header.X-Id-Token"
     for (verb, name), method in methods.items():
         if verb == "OPTIONS":
             assert method.props["authorization"] == "NONE", name
@@ -55,9 +56,9 @@ def test_gateway_errors_carry_cors_headers(prod_stack):
 def test_cache_key_of_cached_gets_includes_the_callers_identity(prod_stack):
     for name in ("todo-api-GET-todos-integration", "todo-api-GET-todos-todoid-integration"):
         integration = prod_stack.named(name)
-        assert integration.props["cacheKeyParameters"][0] == "method.request.header.Authorization"
+        assert integration.props["cacheKeyParameters"][0] == "method.request.header.X-Id-Token"
     listing = prod_stack.named("todo-api-GET-todos-integration").props["cacheKeyParameters"]
-    assert set(listing) == {"method.request.header.Authorization", "method.request.querystring.limit",
+    assert set(listing) == {"method.request.header.X-Id-Token", "method.request.querystring.limit",
                             "method.request.querystring.cursor"}
 
 
@@ -304,5 +305,13 @@ def test_openapi_query_parameters_match_the_cache_key_inputs():
 def test_openapi_requires_the_cognito_token_everywhere():
     document = _openapi()
     assert document["security"] == [{"CognitoUserPool": []}]
+    assert document["components"]["securitySchemes"]["CognitoUserPool"]["name"] == "X-Id-Token"
     assert not [op for item in document["paths"].values() for op in item.values()
                 if isinstance(op, dict) and "security" in op and op["security"] == []]
+
+
+def test_token_header_leaves_authorization_free_for_a_signed_refresh(prod_stack):
+    preflight = prod_stack.named("todo-api-OPTIONS-todos-integration-200").props["responseParameters"]
+    allowed = preflight["method.response.header.Access-Control-Allow-Headers"]
+    assert "X-Id-Token" in allowed and "Authorization" in allowed and "Cache-Control" in allowed
+    assert json.loads(prod_stack.exports["todoClientConfig"])["auth"]["idTokenHeader"] == "X-Id-Token"
