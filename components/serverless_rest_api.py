@@ -191,8 +191,12 @@ class ServerlessRestApi(pulumi.ComponentResource):
         if dax:
             cluster = self._dax(name, dax, table, network, child)
             self.dax_endpoint = pulumi.Output.concat("daxs://", cluster.cluster_address)
-            dax_statements = [allow(["dax:BatchGetItem", "dax:DeleteItem", "dax:GetItem", "dax:PutItem",
-                                     "dax:Query", "dax:UpdateItem"], [cluster.arn], sid="TodosThroughDax")]
+            dax_statements = [allow(["dax:DeleteItem", "dax:GetItem", "dax:PutItem", "dax:Query",
+                                     "dax:UpdateItem"], [cluster.arn], sid="TodosThroughDax")]
+        # With DAX on, every read and write goes through the cluster: the function needs no table access.
+        table_statements = [] if dax else [allow(
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            [table.arn], sid="TodosTable")]
 
         function = LambdaFunction(f"{name}-handler", {
             "code": "todo_api",
@@ -211,8 +215,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
                 "CORS_ALLOW_ORIGIN": origins[0],
             },
             "policy_statements": [
-                allow(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
-                       "dynamodb:UpdateItem"], [table.arn], sid="TodosTable"),
+                *table_statements,
                 # Presigned URLs carry the function's authority, limited to the per-user folders.
                 allow(["s3:GetObject", "s3:PutObject"], [files.arn.apply(lambda arn: f"{arn}/users/*")],
                       sid="UserFolders"),
@@ -289,11 +292,11 @@ class ServerlessRestApi(pulumi.ComponentResource):
         return role
 
     def _network(self, name: str, dax: DaxArgs, child: pulumi.ResourceOptions) -> dict:
-        """Private subnets for DAX and the function, with the endpoints the function needs (no NAT)."""
+        """Private subnets for DAX and the function, with gateway endpoints and no route to the internet."""
         given = list(dax.get("subnet_ids", []))
         if given:
             subnet = aws.ec2.get_subnet_output(id=given[0], opts=pulumi.InvokeOutputOptions(parent=self))
-            vpc_id, vpc_cidr, subnet_ids, route_table_ids = subnet.vpc_id, subnet.cidr_block, given, []
+            vpc_id, subnet_ids, route_table_ids = subnet.vpc_id, given, []
         else:
             vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=dax.get("vpc_cidr", "10.20.0.0/16"),
                               enable_dns_hostnames=True, enable_dns_support=True, opts=child)
@@ -310,30 +313,24 @@ class ServerlessRestApi(pulumi.ComponentResource):
                 aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=subnet.id,
                                               route_table_id=route_table.id, opts=child)
                 subnet_ids.append(subnet.id)
-            vpc_id, vpc_cidr, route_table_ids = vpc.id, vpc.cidr_block, [route_table.id]
+            vpc_id, route_table_ids = vpc.id, [route_table.id]
 
         lambda_sg = aws.ec2.SecurityGroup(f"{name}-fn-sg", vpc_id=vpc_id,
-                                          description="todo API function: egress to DAX and AWS endpoints only",
+                                          description="todo API function: egress to DAX and the gateway endpoints only",
                                           opts=child)
         dax_sg = aws.ec2.SecurityGroup(f"{name}-dax-sg", vpc_id=vpc_id,
                                        description="DAX: TLS port from the todo API function only", opts=child)
-        endpoint_sg = aws.ec2.SecurityGroup(f"{name}-endpoints-sg", vpc_id=vpc_id,
-                                            description="Interface endpoints: HTTPS from the function", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-dax-from-fn", security_group_id=dax_sg.id,
                                          referenced_security_group_id=lambda_sg.id, ip_protocol="tcp",
                                          from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT, opts=child)
         aws.vpc.SecurityGroupEgressRule(f"{name}-fn-to-dax", security_group_id=lambda_sg.id,
                                         referenced_security_group_id=dax_sg.id, ip_protocol="tcp",
                                         from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-fn-https-in-vpc", security_group_id=lambda_sg.id,
-                                        cidr_ipv4=vpc_cidr, ip_protocol="tcp", from_port=443, to_port=443,
-                                        opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-from-fn", security_group_id=endpoint_sg.id,
-                                         referenced_security_group_id=lambda_sg.id, ip_protocol="tcp",
-                                         from_port=443, to_port=443, opts=child)
         region = self.region
         if route_table_ids:
-            for service in ("dynamodb", "s3"):  # gateway endpoints: free, reached through the route table
+            # Gateway endpoints (free, via the route table). The function itself talks only to DAX and
+            # presigns locally; these keep direct DynamoDB/S3 calls possible without a NAT.
+            for service in ("dynamodb", "s3"):
                 endpoint = aws.ec2.VpcEndpoint(
                     f"{name}-{service}-endpoint", vpc_id=vpc_id, vpc_endpoint_type="Gateway",
                     service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
@@ -341,12 +338,6 @@ class ServerlessRestApi(pulumi.ComponentResource):
                 aws.vpc.SecurityGroupEgressRule(
                     f"{name}-fn-to-{service}", security_group_id=lambda_sg.id, ip_protocol="tcp",
                     from_port=443, to_port=443, prefix_list_id=endpoint.prefix_list_id, opts=child)
-            # The function's X-Ray segments leave through its own network interface.
-            aws.ec2.VpcEndpoint(
-                f"{name}-xray-endpoint", vpc_id=vpc_id, vpc_endpoint_type="Interface",
-                service_name=pulumi.Output.concat("com.amazonaws.", region, ".xray"),
-                subnet_ids=subnet_ids, security_group_ids=[endpoint_sg.id], private_dns_enabled=True,
-                opts=child)
         return {"subnet_ids": subnet_ids, "lambda_sg": lambda_sg, "dax_sg": dax_sg}
 
     def _dax(self, name: str, dax: DaxArgs, table: aws.dynamodb.Table, network: dict,

@@ -140,14 +140,17 @@ def test_log_groups_keep_logs_for_the_stack_retention(prod_stack, dev_stack):
     assert prod_stack.named("todo-api-access-logs").props["retentionInDays"] == 365
 
 
-def test_function_role_is_scoped_to_the_table_the_user_folders_and_dax(prod_stack):
+def test_function_role_is_scoped_to_the_table_the_user_folders_and_dax(prod_stack, dev_stack):
     statements = {s["Sid"]: s for s in _statements_for(prod_stack, "todo-handler-policy")}
-    table_arn = prod_stack.named("todo-todos").outputs["arn"]
-    assert statements["TodosTable"]["Resource"] == [table_arn]
-    assert "dynamodb:Scan" not in statements["TodosTable"]["Action"]
+    assert "TodosTable" not in statements, "with DAX on, the function never calls DynamoDB directly"
+    dev_statements = {s["Sid"]: s for s in _statements_for(dev_stack, "todo-handler-policy")}
+    assert dev_statements["TodosTable"]["Resource"] == [dev_stack.named("todo-todos").outputs["arn"]]
+    assert sorted(dev_statements["TodosTable"]["Action"]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     bucket_arn = prod_stack.named("todo-files").outputs["arn"]
     assert statements["UserFolders"]["Resource"] == [f"{bucket_arn}/users/*"]
     assert statements["TodosThroughDax"]["Resource"] == [prod_stack.named("todo-dax").outputs["arn"]]
+    assert "dax:BatchGetItem" not in statements["TodosThroughDax"]["Action"]
     for statement in statements.values():
         for action in as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), action
@@ -248,9 +251,10 @@ def test_function_joins_the_private_subnets_and_reads_through_dax(prod_stack, de
     assert "vpcConfig" not in dev_stack.named("todo-handler-fn").props
 
 
-def test_vpc_has_the_endpoints_the_function_needs_and_no_internet_route(prod_stack):
-    services = {e.props["serviceName"].rsplit(".", 1)[-1] for e in prod_stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
-    assert services == {"dynamodb", "s3", "xray"}
+def test_vpc_has_gateway_endpoints_and_no_internet_route(prod_stack):
+    endpoints = prod_stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert {e.props["serviceName"].rsplit(".", 1)[-1] for e in endpoints} == {"dynamodb", "s3"}
+    assert {e.props["vpcEndpointType"] for e in endpoints} == {"Gateway"}
     assert not prod_stack.of_type("aws:ec2/internetGateway:InternetGateway")
     assert not prod_stack.of_type("aws:ec2/natGateway:NatGateway")
 
