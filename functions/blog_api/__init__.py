@@ -1,0 +1,1 @@
+"""Public blog API: published posts (cached) and newsletter subscriptions."""

@@ -1,0 +1,123 @@
+"""Public blog API: a REGIONAL REST API (Lambda proxy) behind CloudFront's /api/* behaviour."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from blog_api import posts, subscriptions
+
+TABLE_NAME = os.environ["TABLE_NAME"]
+WRITER_REGION = os.environ["AWS_REGION"]
+POSTS_CACHE_CONTROL = posts.cache_control(os.environ.get("POSTS_MAX_AGE"))
+NO_STORE = "no-store"
+
+logger = Logger()
+dynamodb = boto3.client(
+    "dynamodb",
+    config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}),
+)
+
+_cors_origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
+# Same-origin behind CloudFront needs no CORS; an origin is set only for local front-end work.
+app = APIGatewayRestResolver(cors=CORSConfig(allow_origin=_cors_origin, max_age=600) if _cors_origin else None)
+
+
+@app.get("/api/posts")
+def list_posts() -> Response:
+    # Reads only `limit` and `cursor`: CloudFront and the API cache key on exactly
+    # these, and any other query string is ignored so it cannot change the response.
+    event = app.current_event
+    try:
+        limit = posts.parse_limit(event.get_query_string_value("limit"))
+        page = posts.list_published_posts(
+            dynamodb, TABLE_NAME, limit=limit, cursor=event.get_query_string_value("cursor")
+        )
+    except posts.PostQueryError as error:
+        return _error(400, str(error))
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body={"posts": page.posts, "nextCursor": page.next_cursor},
+        headers={"Cache-Control": POSTS_CACHE_CONTROL},
+    )
+
+
+@app.get("/api/posts/<slug>")
+def get_post(slug: str) -> Response:
+    if not posts.is_valid_slug(slug):
+        return _error(400, "slug must be lower-case letters, digits and single hyphens")
+    post = posts.get_published_post(dynamodb, TABLE_NAME, slug)
+    if post is None:
+        return _error(404, "post not found")
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=post,
+        headers={"Cache-Control": POSTS_CACHE_CONTROL},
+    )
+
+
+@app.post("/api/subscribe")
+def subscribe() -> Response:
+    event = app.current_event
+    try:
+        subscription = subscriptions.parse_subscription(
+            event.body,
+            is_base64_encoded=bool(event.is_base64_encoded),
+            content_type=event.headers.get("content-type"),
+        )
+    except subscriptions.SubscriptionError as error:
+        logger.info("subscription refused", extra={"reason": error.message})
+        return _error(error.status_code, error.message)
+
+    item = subscriptions.subscriber_item(subscription, subscribed_at=_utc_now(), origin_region=WRITER_REGION)
+    created = subscriptions.store_subscriber(dynamodb, TABLE_NAME, item)
+    # The address is personal data: log its domain only.
+    logger.info(
+        "subscriber stored" if created else "already subscribed",
+        extra={"emailDomain": subscription.email.rpartition("@")[2]},
+    )
+    # Same answer either way, so the endpoint cannot be used to probe for subscribers.
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body={"message": "Thanks! A welcome email is on its way."},
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+@app.not_found
+def route_not_found(_error_raised: Exception) -> Response:
+    return _error(404, "not found")
+
+
+@app.exception_handler([ClientError, BotoCoreError])
+def dynamodb_unavailable(error: Exception) -> Response:
+    logger.exception("table request failed")
+    return _error(503, "service temporarily unavailable, please retry")
+
+
+def _error(status_code: int, message: str) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body={"message": message},
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event: dict, context: object) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,169 @@
+"""Newsletter subscriptions: validate the request and store the subscriber once."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+MAX_BODY_BYTES = 2048
+MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
+MAX_LOCAL_PART_CHARS = 64
+MAX_NAME_CHARS = 100
+ALLOWED_FIELDS = frozenset({"email", "name"})
+
+SUBSCRIBER_SK = "PROFILE"
+SUBSCRIBER_TYPE = "subscriber"
+
+# Dot-atom local part and a host name with at least two labels. Quoted local
+# parts, comments and IP literals are legal in RFC 5322 but never typed into a
+# newsletter form, and SES needs ASCII addresses (IDN domains in punycode).
+_LOCAL_PART = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_TOP_LEVEL_DOMAIN = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+
+# Control, format (bidi overrides, zero-width), surrogate, private-use and unassigned.
+_FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+class SubscriptionError(ValueError):
+    """A request we refuse; `status_code` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status_code: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Subscription:
+    email: str
+    name: str | None
+
+
+def parse_subscription(body: str | None, *, is_base64_encoded: bool, content_type: str | None) -> Subscription:
+    if not _is_json_media_type(content_type):
+        raise SubscriptionError("Content-Type must be application/json", 415)
+    if not body:
+        raise SubscriptionError("request body is required")
+    raw = _body_bytes(body, is_base64_encoded)
+    if len(raw) > MAX_BODY_BYTES:
+        raise SubscriptionError("request body is too large", 413)
+    fields = _json_object(raw)
+
+    unknown = sorted(set(fields) - ALLOWED_FIELDS)
+    if unknown:
+        raise SubscriptionError(f"unknown field(s): {', '.join(unknown)}")
+    if "email" not in fields:
+        raise SubscriptionError("email is required")
+    name = validate_name(fields["name"]) if "name" in fields else None
+    return Subscription(email=normalise_email(fields["email"]), name=name)
+
+
+def normalise_email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SubscriptionError("email must be a string")
+    email = value.strip()
+    if not email:
+        raise SubscriptionError("email is required")
+    if len(email) > MAX_EMAIL_CHARS:
+        raise SubscriptionError(f"email must be at most {MAX_EMAIL_CHARS} characters")
+    # Before lower(): some non-ASCII letters (the Kelvin sign) lower-case to ASCII.
+    if not email.isascii():
+        raise SubscriptionError("email is not a valid address")
+    email = email.lower()
+    local, at, domain = email.rpartition("@")
+    if not at or len(local) > MAX_LOCAL_PART_CHARS or not _LOCAL_PART.fullmatch(local):
+        raise SubscriptionError("email is not a valid address")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise SubscriptionError("email is not a valid address")
+    if not _TOP_LEVEL_DOMAIN.fullmatch(labels[-1]):
+        raise SubscriptionError("email is not a valid address")
+    return email
+
+
+def validate_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SubscriptionError("name must be a string")
+    name = unicodedata.normalize("NFC", value).strip()
+    if not 1 <= len(name) <= MAX_NAME_CHARS:
+        raise SubscriptionError(f"name must be 1 to {MAX_NAME_CHARS} characters")
+    if any(unicodedata.category(char) in _FORBIDDEN_NAME_CATEGORIES for char in name):
+        raise SubscriptionError("name contains characters that are not allowed")
+    return name
+
+
+def subscriber_item(subscription: Subscription, *, subscribed_at: str, origin_region: str) -> dict[str, dict[str, str]]:
+    """The subscriber item in DynamoDB JSON; `originRegion` lets the welcome mailer skip replicas."""
+    item = {
+        "pk": {"S": f"SUBSCRIBER#{subscription.email}"},
+        "sk": {"S": SUBSCRIBER_SK},
+        "type": {"S": SUBSCRIBER_TYPE},
+        "email": {"S": subscription.email},
+        "subscribedAt": {"S": subscribed_at},
+        "originRegion": {"S": origin_region},
+    }
+    if subscription.name is not None:
+        item["name"] = {"S": subscription.name}
+    return item
+
+
+def store_subscriber(dynamodb: Any, table_name: str, item: dict[str, dict[str, str]]) -> bool:
+    """Write the subscriber unless the address is already subscribed; True when newly stored.
+
+    The condition keeps the first subscription (and its welcome email) the only one.
+    """
+    try:
+        dynamodb.put_item(
+            TableName=table_name,
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _is_json_media_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _body_bytes(body: str, is_base64_encoded: bool) -> bytes:
+    if not is_base64_encoded:
+        return body.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise SubscriptionError("request body is not valid base64") from None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        fields = json.loads(raw, object_pairs_hook=_reject_duplicate_fields)
+    except _DuplicateField as duplicate:
+        raise SubscriptionError(f"duplicate field: {duplicate}") from None
+    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting like [[[[...
+        raise SubscriptionError("request body must be a JSON object") from None
+    if not isinstance(fields, dict):
+        raise SubscriptionError("request body must be a JSON object")
+    return fields
+
+
+class _DuplicateField(Exception):
+    pass
+
+
+def _reject_duplicate_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise _DuplicateField(key)
+        fields[key] = value
+    return fields

@@ -1,0 +1,81 @@
+"""DynamoDB stream (home region) -> one SES templated welcome email per new subscriber."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.config import Config
+
+from welcome_email import welcome
+
+HOME_REGION = os.environ["HOME_REGION"]
+SENDER_ADDRESS = os.environ["SENDER_ADDRESS"]
+SES_TEMPLATE_NAME = os.environ["SES_TEMPLATE_NAME"]
+SES_CONFIGURATION_SET = os.environ.get("SES_CONFIGURATION_SET") or None
+IDEMPOTENCY_TABLE = os.environ["IDEMPOTENCY_TABLE"]
+
+# Longer than the stream's 24-hour retention, so every redelivery of a record
+# (retry, bisect, replay of a partially failed batch) finds the marker.
+WELCOME_DEDUPE_SECONDS = 48 * 60 * 60
+
+_client_config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+logger = Logger()
+ses = boto3.client("ses", config=_client_config)
+dynamodb = boto3.client("dynamodb", config=_client_config)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="email",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=WELCOME_DEDUPE_SECONDS,
+)
+persistence = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb)
+
+
+# A fixed key prefix: the default embeds the Lambda function name, which
+# changes when the function is replaced and would silently reset every marker.
+@idempotent_function(
+    data_keyword_argument="subscriber",
+    config=idempotency_config,
+    persistence_store=persistence,
+    key_prefix="welcome-email",
+)
+def send_welcome_once(subscriber: dict[str, Any]) -> dict[str, str]:
+    message_id = welcome.send_welcome(
+        ses,
+        welcome.Subscriber(**subscriber),
+        sender=SENDER_ADDRESS,
+        template_name=SES_TEMPLATE_NAME,
+        configuration_set=SES_CONFIGURATION_SET,
+    )
+    return {"messageId": message_id}
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    stream_record = record.dynamodb
+    new_image = stream_record.new_image if stream_record is not None else {}
+    decision = welcome.decide_welcome(record.get("eventName"), new_image, HOME_REGION)
+    if decision.subscriber is None:
+        logger.debug("record skipped", extra={"eventID": record.event_id, "reason": decision.reason})
+        return
+    # Raises when SES refuses or the marker cannot be written: the record is reported
+    # as failed and retried. After an SES error Powertools deletes the in-progress
+    # marker, so the retry can send.
+    result = send_welcome_once(subscriber=decision.subscriber.as_payload())
+    logger.info("welcome email handled", extra={"eventID": record.event_id, "messageId": result["messageId"]})
+
+
+@logger.inject_lambda_context
+def handler(event: dict, context: Any) -> dict:
+    # Lets an in-progress marker left by a crashed invocation expire with that invocation.
+    idempotency_config.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
