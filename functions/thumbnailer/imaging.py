@@ -1,0 +1,260 @@
+"""Untrusted image bytes in, metadata-free sRGB thumbnails out.
+
+Pure Pillow: no AWS, no environment. The work is planned around one decode:
+JPEGs are decoded by libjpeg at the smallest DCT scale that still serves the
+largest thumbnail (``draft``), other formats are box-reduced once (``reduce``),
+and every size is resized from that one base image.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+# Registers exactly the decoders below, without Image.init() importing every plugin.
+from PIL import GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+
+# The web formats the upload bucket is meant to receive. Limiting Pillow's plugin
+# search keeps hostile uploads away from decoders we never need (EPS hands files to
+# Ghostscript, for example). JPEG includes the multi-picture (MPO) files phones make.
+INPUT_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+# JPEGs are decoded straight down to the largest thumbnail: libjpeg's DCT scaling
+# averages whole blocks, so LANCZOS from there is within ~51 dB PSNR of a LANCZOS
+# from the full image. reduce() is a plain box filter, so other formats keep a 2x
+# margin for LANCZOS (Pillow's thumbnail() default); their full decode costs far more.
+REDUCE_GAP = 2.0
+
+# What transparent pixels become in a JPEG, which has no alpha channel.
+JPEG_BACKGROUND = (255, 255, 255)
+
+# libwebp's default effort; Pillow's default (0) makes noticeably larger files.
+WEBP_METHOD = 4
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_ORIENTATION_FIX = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = {5, 6, 7, 8}
+
+# Errors Pillow raises while parsing bytes it cannot make sense of.
+_UNDECODABLE = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
+
+_STRIP_ROWS_OUT = 64
+
+_ICC_SPACE_TO_MODE = {"RGB": "RGB", "CMYK": "CMYK", "GRAY": "L"}
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class RejectedImage(Exception):
+    """The bytes can never become thumbnails: retrying will not help."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    size: int
+    """The bounding box it was made for (the configured size)."""
+    width: int
+    height: int
+    content_type: str
+    body: bytes
+
+
+def fit_within(width: int, height: int, box: int) -> tuple[int, int]:
+    """Dimensions of a width x height image scaled to fit a box x box square, never enlarged."""
+    if width <= box and height <= box:
+        return width, height
+    if width >= height:
+        return box, max(1, round(height * box / width))
+    return max(1, round(width * box / height)), box
+
+
+def make_thumbnails(
+    data: bytes,
+    sizes: Sequence[int],
+    *,
+    output_format: str = "JPEG",
+    quality: int = 82,
+    max_pixels: int = 50_000_000,
+) -> list[Thumbnail]:
+    """One thumbnail per bounding-box size, in the order given.
+
+    Raises RejectedImage for empty, unidentifiable, corrupt or truncated data, and for
+    images over max_pixels (checked from the header, before any pixel is decoded).
+    """
+    if output_format not in CONTENT_TYPES:
+        raise ValueError(f"output_format must be one of {sorted(CONTENT_TYPES)}, got {output_format!r}")
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"sizes must be positive integers, got {list(sizes)!r}")
+    if not data:
+        raise RejectedImage("empty", "the object is zero bytes")
+
+    decoded = decode_first_frame(data, max(sizes), max_pixels)
+    base = _to_srgb(decoded.base, decoded.icc_profile)
+    full_size = decoded.full_size
+    if decoded.orientation in _ORIENTATION_FIX:
+        base = base.transpose(_ORIENTATION_FIX[decoded.orientation])
+    if decoded.orientation in _SWAPS_AXES:
+        full_size = (full_size[1], full_size[0])
+    if output_format == "JPEG" and base.mode == "RGBA":
+        base = _flatten(base)
+    # Nothing of the original's EXIF, GPS, XMP, ICC or comments may reach an output.
+    base.info = {}
+
+    return [_render(base, size, full_size, output_format, quality) for size in sizes]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    base: Image.Image
+    """The first frame at the smallest scale that serves the largest size, in a mode that averages correctly."""
+    full_size: tuple[int, int]
+    """Width and height as stored, before any EXIF orientation."""
+    orientation: int | None
+    icc_profile: bytes | None
+
+
+def decode_first_frame(data: bytes, largest: int, max_pixels: int) -> Decoded:
+    """Decode once, at the smallest scale that still serves a `largest` x `largest` thumbnail."""
+    try:
+        with warnings.catch_warnings():
+            # MAX_PIXELS is the policy, enforced below; Pillow's own warning is noise.
+            # (Its hard DecompressionBombError, at ~179 MP, still applies.)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=INPUT_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise RejectedImage("not_an_image", f"not a {'/'.join(INPUT_FORMATS)} image") from exc
+    except Image.DecompressionBombError as exc:
+        raise RejectedImage("too_many_pixels", str(exc)) from exc
+    except _UNDECODABLE as exc:
+        raise RejectedImage("corrupt", f"{type(exc).__name__}: {exc}") from exc
+
+    with image:
+        full_size = image.size
+        pixels = full_size[0] * full_size[1]
+        if pixels > max_pixels:
+            raise RejectedImage(
+                "too_many_pixels", f"{full_size[0]}x{full_size[1]} is {pixels} pixels, over MAX_PIXELS {max_pixels}"
+            )
+        target = fit_within(*full_size, largest)
+        # JPEG only: libjpeg scales by 1/2, 1/4 or 1/8 while decoding. A no-op elsewhere.
+        image.draft(None, target)
+        try:
+            image.load()
+        except Image.DecompressionBombError as exc:
+            raise RejectedImage("too_many_pixels", str(exc)) from exc
+        except _UNDECODABLE as exc:
+            raise RejectedImage("corrupt", f"{type(exc).__name__}: {exc}") from exc
+
+        orientation = _orientation(image)
+        icc_profile = image.info.get("icc_profile")
+        factor = min(image.width // math.ceil(target[0] * REDUCE_GAP), image.height // math.ceil(target[1] * REDUCE_GAP))
+        if factor >= 2:
+            base = reduce_in_strips(image, factor)
+        else:
+            base = _reducible(image)
+            if base is image:
+                base = image.copy()  # detach from the file before it closes
+    return Decoded(base, full_size, orientation, icc_profile)
+
+
+def reduce_in_strips(image: Image.Image, factor: int) -> Image.Image:
+    """image.reduce(factor), in a mode that averages correctly, a band of rows at a time.
+
+    Whole-image mode conversions (palette to RGBA, RGBA to premultiplied RGBa inside
+    reduce) would each need another full-size copy: 200 MB apiece at 50 MP RGBA.
+    """
+    rows = factor * _STRIP_ROWS_OUT
+    reduced = None
+    for top in range(0, image.height, rows):
+        strip = _reducible(image.crop((0, top, image.width, min(image.height, top + rows)))).reduce(factor)
+        if reduced is None:
+            reduced = Image.new(strip.mode, (-(-image.width // factor), -(-image.height // factor)))
+        reduced.paste(strip, (0, top // factor))
+    return reduced
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION_TAG)
+    except _UNDECODABLE:
+        return None  # a broken EXIF block should not cost the user their thumbnail
+    return value if isinstance(value, int) else None
+
+
+def _reducible(image: Image.Image) -> Image.Image:
+    """A mode whose pixels can be averaged: palette indices and 16-bit samples cannot."""
+    if image.mode in ("P", "PA") or (image.mode in ("1", "L", "RGB") and image.has_transparency_data):
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I;16") and image.mode != "I;16":
+        image = image.convert("I")
+    if image.mode in ("I", "I;16"):
+        # 16-bit samples to 8-bit by scaling: convert("L") alone would clip at 255.
+        return image.point(lambda value: value * (1 / 256)).convert("L")
+    return image
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB or RGBA in sRGB, whatever the input's mode and embedded profile."""
+    alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
+    colour = image.convert({"LA": "L", "RGBA": "RGB"}[image.mode]) if alpha else image
+    srgb = _apply_icc_profile(colour, icc_profile) if icc_profile else None
+    if srgb is None:
+        srgb = colour if colour.mode == "RGB" else colour.convert("RGB")
+    if alpha is not None:
+        srgb.putalpha(alpha)
+    return srgb
+
+
+def _apply_icc_profile(colour: Image.Image, icc_profile: bytes) -> Image.Image | None:
+    """Convert through the embedded profile; None if it is unusable (then sRGB is assumed)."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        if _ICC_SPACE_TO_MODE.get(source.profile.xcolor_space.strip()) != colour.mode:
+            return None
+        return ImageCms.profileToProfile(
+            colour, source, _SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, *_UNDECODABLE):
+        return None
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    flat = Image.new("RGB", image.size, JPEG_BACKGROUND)
+    flat.paste(image, mask=image.getchannel("A"))
+    return flat
+
+
+def _render(base: Image.Image, size: int, full_size: tuple[int, int], output_format: str, quality: int) -> Thumbnail:
+    # Dimensions come from the full-resolution size so the aspect ratio is exact,
+    # not from the decoded base, whose sides were rounded by the DCT scale or reduce.
+    width, height = fit_within(*full_size, size)
+    image = base if base.size == (width, height) else base.resize((width, height), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if output_format == "JPEG":
+        image.save(out, "JPEG", quality=quality, optimize=True)
+    else:
+        image.save(out, "WEBP", quality=quality, method=WEBP_METHOD)
+    return Thumbnail(size, width, height, CONTENT_TYPES[output_format], out.getvalue())
