@@ -1,0 +1,1 @@
+"""POST /orders: records an order and its OrderCreated outbox event in one transaction."""

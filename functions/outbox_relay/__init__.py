@@ -1,0 +1,1 @@
+"""Relays outbox stream records to a custom EventBridge bus."""

@@ -1,0 +1,1 @@
+"""Consumes OrderCreated events from SQS and records one shipment per event."""
