@@ -1,0 +1,543 @@
+"""ThumbnailPipeline: photos uploaded to one bucket, thumbnails written to another, and no way to loop.
+
+    client ──PUT uploads/<key>.jpg──▶ S3 upload bucket (private, versioned, optional Transfer Acceleration)
+                                          │ ObjectCreated:*, prefix uploads/, suffix .jpg .JPG .jpeg .JPEG
+                                          │ .png .PNG .gif .GIF .webp .WEBP (S3 filters are case-sensitive)
+                                          ▼
+                        SQS queue (SSE, TLS-only; only s3.amazonaws.com, this bucket, this account)
+                              │ redrive after 5 receives ──▶ DLQ (alarm on the first message)
+                              ▼ event source mapping: batch size + window, ReportBatchItemFailures,
+                              │                       maximum concurrency
+                    Lambda thumbnailer (arm64, Pillow layer, memory/timeout sized from max pixels)
+                     │ reads uploads/* only                  │ writes <size>/* and _failures/* only
+                     ▼                                       ▼
+           upload bucket (read-only to it;         S3 thumbnails bucket (private, derived data:
+           its bucket policy also denies           noncurrent versions kept 1 day)
+           the function any write)                   │ one message per thumbnail set (optional)
+                                                     ▼
+                                           SNS topic (KMS, TLS-only) ──▶ subscribe_queue(): SQS + redrive
+
+No loops, by construction: the function may read only under the upload prefix and write only
+under the thumbnail prefixes (`<size>/` and the failure prefix) of the thumbnails bucket; the
+upload bucket's policy denies it any write under the upload prefix. When thumbnails go into
+the upload bucket itself (`thumbnails_in_upload_bucket`, or `thumbnail_bucket_name` naming it),
+the upload prefix must not overlap a thumbnail prefix, or the component refuses at preview.
+
+Poison images: undecodable, oversized (bytes or pixels) uploads are permanent failures the
+handler records as JSON under the failure prefix of the thumbnails bucket (no retry); anything
+transient is retried by SQS and parked in the DLQ after `max_receive_count` receives.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Optional, Sequence, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults
+from components.iam import PolicyStatement, allow, deny_insecure_transport, policy_document
+from components.lambda_function import LambdaFunction
+from components.secure_bucket import SecureBucket
+from components.secure_queue import SecureQueue, SecureQueueArgs
+
+# The web image formats the handler decodes. S3 suffix filters are case-sensitive, so each is
+# matched in lower and in upper case (what cameras and phones write); mixed case (.Jpg) is not.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
+OUTPUT_FORMATS = ("JPEG", "WEBP")
+
+# Defaults: what you get without asking. They match functions/thumbnailer/settings.py.
+DEFAULT_UPLOAD_PREFIX = "uploads/"
+DEFAULT_SIZES = (128, 256, 512)
+DEFAULT_OUTPUT_FORMAT = "JPEG"
+DEFAULT_QUALITY = 82
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_FAILURE_PREFIX = "_failures/"
+DEFAULT_BATCH_SIZE = 10
+DEFAULT_BATCHING_WINDOW_SECONDS = 0
+DEFAULT_MAX_CONCURRENCY = 10
+DEFAULT_LOG_RETENTION_DAYS = 30
+DEFAULT_THUMBNAIL_NONCURRENT_DAYS = 1
+SNS_MANAGED_KEY = "alias/aws/sns"
+
+# Limits of the knobs.
+SIZE_RANGE = (16, 4096)
+MAX_SIZES = 10
+QUALITY_RANGE = (1, 95)  # Pillow: above 95 JPEG files grow with no visible gain
+BATCH_SIZE_RANGE = (1, 10000)
+UNBATCHED_MAX_BATCH_SIZE = 10  # SQS mappings need a batching window for anything larger
+BATCHING_WINDOW_RANGE = (0, 300)
+MAX_CONCURRENCY_RANGE = (2, 1000)  # SQS event source mapping scaling_config limits
+# Pillow refuses images over twice Image.MAX_IMAGE_PIXELS (89,478,485) whatever MAX_PIXELS says.
+MAX_PIXELS_LIMIT = 2 * 89_478_485
+
+# --- sizing: memory and timeout for the largest image allowed ----------------------------------
+# Measured with functions/thumbnailer/imaging.py on 50 MP inputs (peak RSS over the import baseline):
+# RGBA WebP ~17.5 bytes per pixel (libwebp's buffer plus Pillow's copy), RGBA PNG ~4.7,
+# 16-bit grey PNG ~2.3, palette GIF ~1.4, JPEG ~0 (decoded at 1/8 scale by draft()).
+DECODE_BYTES_PER_PIXEL = 18
+RUNTIME_BASELINE_MB = 128  # Python, Powertools, boto3 clients and Pillow, with margin
+MEMORY_STEP_MB = 64
+LAMBDA_MEMORY_RANGE = (128, 10240)
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: 1 vCPU at 1,769 MB
+# Worst decode + three resizes + encode, per megapixel on one vCPU (~0.09 s measured, x1.6 margin).
+SECONDS_PER_MEGAPIXEL_PER_VCPU = 0.15
+S3_READ_BYTES_PER_SECOND = 25 * 1024 * 1024  # conservative single-stream GET from Lambda
+# The handler stops starting records with less than this left (thumbnailer.handler.TIME_RESERVE_MS).
+HANDLER_TIME_RESERVE_SECONDS = 15
+# The default timeout fits this many worst-case images; records beyond are handed back to SQS.
+WORST_CASE_IMAGES_PER_INVOCATION = 3
+
+_UNSAFE_PREFIX = re.compile(r"[*?]|\$\{")  # IAM wildcards and policy variables in a Resource ARN
+MAX_PREFIX_BYTES = 512  # leaves room for the rest of the key within S3's 1,024 bytes
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class SourceDestinationOverlap(ValueError):
+    """The function would write where uploads trigger it: every thumbnail would make more thumbnails."""
+
+
+def required_memory_mb(max_pixels: int, max_bytes: int) -> int:
+    """Memory for the largest image allowed: its bytes, its worst-case decode, and the runtime."""
+    need = RUNTIME_BASELINE_MB + max_bytes / 2**20 + DECODE_BYTES_PER_PIXEL * max_pixels / 2**20
+    memory = MEMORY_STEP_MB * math.ceil(need / MEMORY_STEP_MB)
+    if memory > LAMBDA_MEMORY_RANGE[1]:
+        raise ValueError(f"max_pixels={max_pixels} and max_bytes={max_bytes} need {memory} MB, over Lambda's "
+                         f"{LAMBDA_MEMORY_RANGE[1]} MB; lower max_pixels or max_bytes")
+    return memory
+
+
+def worst_image_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> float:
+    """Time to read and thumbnail the largest image allowed, at the CPU share `memory_mb` buys."""
+    vcpus = min(memory_mb, LAMBDA_MB_PER_VCPU) / LAMBDA_MB_PER_VCPU
+    return max_bytes / S3_READ_BYTES_PER_SECOND + max_pixels / 1e6 * SECONDS_PER_MEGAPIXEL_PER_VCPU / vcpus
+
+
+def required_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> int:
+    """The least timeout that still finishes one worst-case image after the handler's reserve."""
+    return math.ceil(HANDLER_TIME_RESERVE_SECONDS + worst_image_seconds(max_pixels, max_bytes, memory_mb))
+
+
+def default_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> int:
+    """Room for WORST_CASE_IMAGES_PER_INVOCATION worst-case images plus the reserve, in 10 s steps."""
+    need = HANDLER_TIME_RESERVE_SECONDS + WORST_CASE_IMAGES_PER_INVOCATION * worst_image_seconds(
+        max_pixels, max_bytes, memory_mb)
+    return min(LAMBDA_MAX_TIMEOUT_SECONDS, max(30, 10 * math.ceil(need / 10)))
+
+
+def notification_suffixes() -> list[str]:
+    """The S3 suffix filters: every image suffix in lower and upper case."""
+    return [variant for suffix in IMAGE_SUFFIXES for variant in (suffix, suffix.upper())]
+
+
+def thumbnail_prefixes(sizes: Sequence[int], failure_prefix: str) -> list[str]:
+    """Every key prefix the function writes under: `<size>/` per size, and the failure records'."""
+    return [f"{size}/" for size in sorted(set(sizes))] + [failure_prefix]
+
+
+def prefixes_overlap(a: str, b: str) -> bool:
+    """Whether one key can be under both prefixes (the empty prefix is the whole bucket)."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def check_no_loop(upload_prefix: str, sizes: Sequence[int], failure_prefix: str,
+                  bucket: str = "the upload bucket") -> None:
+    """With thumbnails in the bucket that triggers the function, refuse writes under the upload prefix."""
+    written_prefixes = thumbnail_prefixes(sizes, failure_prefix)
+    for written in written_prefixes:
+        if prefixes_overlap(upload_prefix, written):
+            raise SourceDestinationOverlap(
+                f"thumbnails would be written to {bucket} under {written!r}, which overlaps the upload prefix "
+                f"{upload_prefix!r} that triggers the function: each thumbnail would trigger more thumbnails. "
+                f"Use a separate thumbnails bucket, or an upload prefix that neither starts nor is the start "
+                f"of any of {written_prefixes}")
+
+
+def check_destination(upload_bucket: str, upload_prefix: str, thumbnail_bucket: str, sizes: Sequence[int],
+                      failure_prefix: str) -> None:
+    """Refuse a destination bucket that is the upload bucket under an overlapping prefix."""
+    if upload_bucket.lower() == thumbnail_bucket.lower():
+        check_no_loop(upload_prefix, sizes, failure_prefix, bucket=f"the upload bucket {upload_bucket!r}")
+
+
+def is_safe_key_prefix(prefix: str) -> bool:
+    """A key prefix that can go into an IAM resource ARN as it is: no wildcards, variables or leading '/'."""
+    return (isinstance(prefix, str) and not prefix.startswith("/") and not _UNSAFE_PREFIX.search(prefix)
+            and len(prefix.encode()) <= MAX_PREFIX_BYTES)
+
+
+def is_bucket_name(name: str) -> bool:
+    return isinstance(name, str) and _BUCKET_NAME.match(name) is not None and ".." not in name
+
+
+def _check_prefix(key: str, prefix: str, allow_empty: bool) -> str:
+    if not isinstance(prefix, str) or (not prefix and not allow_empty):
+        raise ValueError(f"{key} must be a {'' if allow_empty else 'non-empty '}key prefix, got {prefix!r}")
+    if not is_safe_key_prefix(prefix):
+        raise ValueError(f"{key}={prefix!r} must not start with '/', hold '*', '?' or '${{', "
+                         f"or exceed {MAX_PREFIX_BYTES} bytes (it is part of IAM resource ARNs)")
+    return prefix
+
+
+class ThumbnailPipelineArgs(TypedDict, total=False):
+    upload_prefix: str
+    """Only keys under this prefix are thumbnailed and readable by the function ("" = whole bucket)."""
+    sizes: Sequence[int]
+    """Bounding boxes in pixels (16..4096); a thumbnail per size at `<size>/<original key>`."""
+    output_format: str
+    """JPEG or WEBP."""
+    quality: int
+    """Encoder quality, 1..95."""
+    max_bytes: int
+    """Larger uploads are rejected (recorded, not retried)."""
+    max_pixels: int
+    """Images with more pixels are rejected from their header, before decoding (image bombs)."""
+    failure_prefix: str
+    """Where permanent failures are recorded as JSON, in the thumbnails bucket."""
+    transfer_acceleration: bool
+    """S3 Transfer Acceleration on the upload bucket."""
+    notifications: bool
+    """Create an SNS topic that gets one message per thumbnail set."""
+    topic_kms_key_arn: Optional[pulumi.Input[str]]
+    """Customer managed KMS key for the topic; None uses the AWS managed key alias/aws/sns."""
+    thumbnail_bucket_name: Optional[str]
+    """Write into this existing bucket instead of creating one (not managed here)."""
+    thumbnails_in_upload_bucket: bool
+    """Write thumbnails into the upload bucket itself, beside the upload prefix (which must not overlap)."""
+    thumbnail_versioning: bool
+    """Version the thumbnails bucket (default true, as the guardrail SB-S3-005 asks; see thumbnail_noncurrent_days)."""
+    thumbnail_noncurrent_days: int
+    """Days an overwritten or deleted thumbnail version is kept (default 1: thumbnails are re-creatable)."""
+    batch_size: int
+    """Messages per invocation, 1..10000 (over 10 needs a batching window)."""
+    batching_window_seconds: int
+    """Seconds to gather a batch, 0..300."""
+    max_concurrency: int
+    """Most concurrent invocations the queue drives, 2..1000, to protect downstream."""
+    max_receive_count: int
+    """Receives before a message goes to the DLQ (>= 5)."""
+    memory_mb: Optional[int]
+    """Function memory; default (and minimum) derived from max_pixels and max_bytes."""
+    timeout_seconds: Optional[int]
+    """Function timeout; default derived from max_pixels, max_bytes and memory."""
+    architecture: str
+    """arm64 (default) or x86_64; the Pillow layer is built to match."""
+    log_retention_days: int
+    """Retention of the function's log group."""
+    alarm_actions: Sequence[pulumi.Input[str]]
+    """SNS topics notified when a message reaches a DLQ."""
+    deletion_protection: bool
+    """Keep non-empty buckets on `pulumi destroy`."""
+    access_log_bucket: Optional[pulumi.Input[str]]
+    """Existing log bucket receiving both buckets' S3 server access logs (none by default)."""
+
+
+class ThumbnailPipeline(pulumi.ComponentResource):
+    upload_bucket_name: pulumi.Output[str]
+    """Bucket clients upload originals to (under upload_prefix)."""
+    upload_prefix: str
+    """Key prefix that triggers thumbnailing."""
+    thumbnail_bucket_name: pulumi.Output[str]
+    """Bucket the thumbnails are written to, at `<size>/<original key>`."""
+    queue_url: pulumi.Output[str]
+    """URL of the queue between S3 and the function."""
+    queue_arn: pulumi.Output[str]
+    """ARN of that queue."""
+    dlq_url: pulumi.Output[str]
+    """URL of its dead-letter queue (redrive from here after a fix)."""
+    dlq_arn: pulumi.Output[str]
+    """ARN of its dead-letter queue."""
+    topic_arn: Optional[pulumi.Output[str]]
+    """SNS topic with one message per thumbnail set, when notifications are on."""
+    function_name: pulumi.Output[str]
+    """The thumbnailer function."""
+    memory_mb: int
+    """Memory the function got."""
+    timeout_seconds: int
+    """Timeout the function got."""
+    upload_bucket: SecureBucket
+    """The upload bucket component."""
+    thumbnail_bucket: Optional[SecureBucket]
+    """The thumbnails bucket component (None when writing into an existing or the upload bucket)."""
+    queue: SecureQueue
+    """The queue component (queue, DLQ, policies, alarm)."""
+    function: LambdaFunction
+    """The thumbnailer function component."""
+    topic: Optional[aws.sns.Topic]
+    """The notifications topic."""
+
+    def __init__(self, name: str, args: Optional[ThumbnailPipelineArgs] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("serverless-blueprints:index:ThumbnailPipeline", name, None, opts)
+        args = args or {}
+        self._name = name
+        child = pulumi.ResourceOptions(parent=self)
+        s = self._validated(name, args)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+
+        # --- buckets ---------------------------------------------------------------------------
+        self.upload_bucket = SecureBucket(f"{name}-uploads", {
+            **s["access_logs"],
+            "force_destroy": not s["protect"],
+            "transfer_acceleration": s["transfer_acceleration"],
+            "defer_policy": True,  # its policy names the function's role, created below
+        }, opts=child)
+        self.thumbnail_bucket = None
+        if s["thumbnails_in_upload_bucket"]:
+            thumbnail_bucket_name, thumbnail_bucket_arn = self.upload_bucket.name, self.upload_bucket.arn
+        elif s["thumbnail_bucket_name"]:
+            given = s["thumbnail_bucket_name"]
+            # Same-bucket overlap can only be seen once the upload bucket's name is known: the check
+            # sits on the function's THUMBNAIL_BUCKET input, so no function is deployed past it.
+            thumbnail_bucket_name = self.upload_bucket.name.apply(lambda upload: self._checked_destination(
+                upload, given, s))
+            thumbnail_bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", given)
+        else:
+            self.thumbnail_bucket = SecureBucket(f"{name}-thumbnails", {
+                **s["access_logs"],
+                "force_destroy": not s["protect"],
+                "versioning": s["thumbnail_versioning"],
+                # Reprocessing overwrites every key: keep replaced versions just long enough to undo a mistake.
+                "noncurrent_version_expiration_days": s["thumbnail_noncurrent_days"],
+            }, opts=child)
+            thumbnail_bucket_name, thumbnail_bucket_arn = self.thumbnail_bucket.name, self.thumbnail_bucket.arn
+
+        # --- notifications topic ---------------------------------------------------------------
+        self.topic = None
+        self.topic_arn = None
+        topic_statements: list[PolicyStatement] = []
+        if s["notifications"]:
+            key = s["topic_kms_key_arn"]
+            self.topic = aws.sns.Topic(f"{name}-thumbnails-ready", kms_master_key_id=key or SNS_MANAGED_KEY,
+                                       signature_version=2, opts=child)
+            aws.sns.TopicPolicy(f"{name}-thumbnails-ready-policy", arn=self.topic.arn, policy=policy_document([
+                deny_insecure_transport([self.topic.arn], action=["sns:Publish", "sns:Subscribe"])]), opts=child)
+            self.topic_arn = self.topic.arn
+            topic_statements.append(allow(["sns:Publish"], [self.topic.arn], sid="PublishThumbnailSets"))
+            if key:
+                # A customer managed key's policy is the caller's; the publisher needs it through IAM.
+                topic_statements.append(allow(["kms:Decrypt", "kms:GenerateDataKey"], [key], sid="TopicKey"))
+
+        # --- queue -----------------------------------------------------------------------------
+        # A batch may wait for its window before the function starts: count it in the visibility.
+        visibility = (defaults.visibility_timeout_for(s["timeout_seconds"]) + s["batching_window_seconds"])
+        self.queue = SecureQueue(f"{name}-queue", SecureQueueArgs(
+            consumer_timeout_seconds=s["timeout_seconds"],
+            visibility_timeout_seconds=visibility,
+            max_receive_count=s["max_receive_count"],
+            alarm_actions=list(s["alarm_actions"]),
+            policy_statements=[{
+                "Sid": "UploadNotificationsFromS3",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                # No Resource: SecureQueue scopes the statement to this queue's ARN.
+                "Condition": {"ArnEquals": {"aws:SourceArn": self.upload_bucket.arn},
+                              "StringEquals": {"aws:SourceAccount": account_id}},
+            }],
+        ), opts=child)
+
+        # --- function --------------------------------------------------------------------------
+        prefix = s["upload_prefix"]
+        self.function = LambdaFunction(f"{name}-worker", {
+            "code": "thumbnailer",
+            "architecture": s["architecture"],
+            "memory_mb": s["memory_mb"],
+            "timeout_seconds": s["timeout_seconds"],
+            "log_retention_days": s["log_retention_days"],
+            "environment": {
+                "THUMBNAIL_BUCKET": thumbnail_bucket_name,
+                "SIZES": ",".join(str(size) for size in s["sizes"]),
+                "OUTPUT_FORMAT": s["output_format"],
+                "QUALITY": str(s["quality"]),
+                "MAX_BYTES": str(s["max_bytes"]),
+                "MAX_PIXELS": str(s["max_pixels"]),
+                "FAILURE_PREFIX": s["failure_prefix"],
+                "TOPIC_ARN": self.topic.arn if self.topic else "",
+            },
+            "policy_statements": [
+                allow(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ReceiveMessage"], [self.queue.arn], sid="ConsumeUploadQueue"),
+                allow(["s3:GetObject"], [self.upload_bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")],
+                      sid="ReadUploads"),
+                # Without it a deleted upload reads as 403, not 404, and is retried into the DLQ.
+                allow(["s3:ListBucket"], [self.upload_bucket.arn], sid="TellMissingUploadsFrom403"),
+                allow(["s3:PutObject"], [thumbnail_bucket_arn.apply(lambda arn, p=p: f"{arn}/{p}*")
+                                         for p in thumbnail_prefixes(s["sizes"], s["failure_prefix"])],
+                      sid="WriteThumbnailsAndFailureRecords"),
+                *topic_statements,
+            ],
+        }, opts=child)
+
+        aws.lambda_.EventSourceMapping(
+            f"{name}-queue-mapping",
+            event_source_arn=self.queue.arn,
+            function_name=self.function.function.arn,
+            batch_size=s["batch_size"],
+            maximum_batching_window_in_seconds=s["batching_window_seconds"],
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": s["max_concurrency"]},
+            opts=child)
+
+        # Belt and braces: even if the role is later widened, the upload bucket refuses its writes.
+        role_arn = self.function.role.arn
+        upload_objects = self.upload_bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")
+        self.upload_bucket.attach_policy([{
+            "Sid": "ThumbnailerNeverWritesUploads",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion", "s3:PutObject",
+                       "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:RestoreObject"],
+            "Resource": [upload_objects],
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}},
+        }])
+
+        # S3 checks it may send to the queue when the configuration is saved: the policy comes first.
+        aws.s3.BucketNotification(
+            f"{name}-upload-events",
+            bucket=self.upload_bucket.bucket.id,
+            queues=[{"queue_arn": self.queue.arn, "events": ["s3:ObjectCreated:*"],
+                     "filter_prefix": prefix or None, "filter_suffix": suffix}
+                    for suffix in notification_suffixes()],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue]))
+
+        # --- outputs ---------------------------------------------------------------------------
+        self.upload_bucket_name = self.upload_bucket.name
+        self.upload_prefix = prefix
+        self.thumbnail_bucket_name = thumbnail_bucket_name
+        self.queue_url = self.queue.url
+        self.queue_arn = self.queue.arn
+        self.dlq_url = self.queue.dead_letter_queue.url
+        self.dlq_arn = self.queue.dlq_arn
+        self.function_name = self.function.name
+        self.memory_mb = s["memory_mb"]
+        self.timeout_seconds = s["timeout_seconds"]
+        self.register_outputs({
+            "upload_bucket_name": self.upload_bucket_name, "upload_prefix": self.upload_prefix,
+            "thumbnail_bucket_name": self.thumbnail_bucket_name, "queue_url": self.queue_url,
+            "queue_arn": self.queue_arn, "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn,
+            "topic_arn": self.topic_arn, "function_name": self.function_name,
+        })
+
+    def subscribe_queue(self, subscriber: str, queue_args: Optional[SecureQueueArgs] = None) -> SecureQueue:
+        """An SQS queue subscribed to the topic, with a redrive DLQ for deliveries SNS cannot make.
+
+        The subscriber's queue keeps its own redrive DLQ (for its consumer's failures); the
+        subscription's DLQ catches messages SNS could not deliver at all. Both are alarmed.
+        """
+        if self.topic is None:
+            raise ValueError(f"{self._name}: subscribe_queue needs notifications=True (there is no topic)")
+        child = pulumi.ResourceOptions(parent=self)
+        from_topic = {
+            "Sid": "ThumbnailSetsFromTopic", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Condition": {"ArnEquals": {"aws:SourceArn": self.topic.arn}},
+        }
+        queue_args = dict(queue_args or {})
+        statements = [*queue_args.pop("policy_statements", []), from_topic]
+        queue = SecureQueue(f"{self._name}-{subscriber}", SecureQueueArgs(
+            **queue_args, policy_statements=statements), opts=child)
+        undeliverable = SecureQueue(f"{self._name}-{subscriber}-undelivered", SecureQueueArgs(
+            dead_letter=False, policy_statements=[from_topic],
+            alarm_actions=list(queue_args.get("alarm_actions", []))), opts=child)
+        aws.sns.TopicSubscription(
+            f"{self._name}-{subscriber}-subscription", topic=self.topic.arn, protocol="sqs", endpoint=queue.arn,
+            raw_message_delivery=True,
+            redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": undeliverable.arn}),
+            # Both queue policies must admit SNS before the first delivery.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue, undeliverable]))
+        return queue
+
+    @staticmethod
+    def _checked_destination(upload_bucket: str, thumbnail_bucket: str, s: dict) -> str:
+        check_destination(upload_bucket, s["upload_prefix"], thumbnail_bucket, s["sizes"], s["failure_prefix"])
+        return thumbnail_bucket
+
+    @staticmethod
+    def _validated(name: str, args: ThumbnailPipelineArgs) -> dict:
+        """Args merged over the defaults; a combination that could loop, lose uploads or OOM raises."""
+        def ranged(key: str, default: int, low: int, high: int) -> int:
+            value = args.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name}: {key}={value!r} must be a whole number from {low} to {high}")
+            return value
+
+        s: dict = {
+            "upload_prefix": _check_prefix(f"{name}: upload_prefix",
+                                           args.get("upload_prefix", DEFAULT_UPLOAD_PREFIX), allow_empty=True),
+            "failure_prefix": _check_prefix(f"{name}: failure_prefix",
+                                            args.get("failure_prefix", DEFAULT_FAILURE_PREFIX), allow_empty=False),
+            "quality": ranged("quality", DEFAULT_QUALITY, *QUALITY_RANGE),
+            "max_bytes": ranged("max_bytes", DEFAULT_MAX_BYTES, 1, 2**32),
+            "max_pixels": ranged("max_pixels", DEFAULT_MAX_PIXELS, 1, MAX_PIXELS_LIMIT),
+            "batch_size": ranged("batch_size", DEFAULT_BATCH_SIZE, *BATCH_SIZE_RANGE),
+            "batching_window_seconds": ranged("batching_window_seconds", DEFAULT_BATCHING_WINDOW_SECONDS,
+                                              *BATCHING_WINDOW_RANGE),
+            "max_concurrency": ranged("max_concurrency", DEFAULT_MAX_CONCURRENCY, *MAX_CONCURRENCY_RANGE),
+            "max_receive_count": ranged("max_receive_count", defaults.SQS_MAX_RECEIVE_COUNT,
+                                        defaults.SQS_MAX_RECEIVE_COUNT, 1000),
+            "transfer_acceleration": bool(args.get("transfer_acceleration", False)),
+            "notifications": bool(args.get("notifications", False)),
+            "topic_kms_key_arn": args.get("topic_kms_key_arn"),
+            "thumbnail_bucket_name": args.get("thumbnail_bucket_name"),
+            "thumbnails_in_upload_bucket": bool(args.get("thumbnails_in_upload_bucket", False)),
+            "thumbnail_versioning": bool(args.get("thumbnail_versioning", True)),
+            "thumbnail_noncurrent_days": ranged("thumbnail_noncurrent_days", DEFAULT_THUMBNAIL_NONCURRENT_DAYS,
+                                                1, 3650),
+            "architecture": args.get("architecture", defaults.LAMBDA_ARCHITECTURE),
+            "log_retention_days": defaults.check_log_retention(
+                args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)),
+            "alarm_actions": list(args.get("alarm_actions", [])),
+            "protect": bool(args.get("deletion_protection", False)),
+            "access_logs": ({"access_log_bucket": args["access_log_bucket"]}
+                            if args.get("access_log_bucket") is not None else {}),
+        }
+        sizes = list(args.get("sizes", DEFAULT_SIZES))
+        if not 1 <= len(sizes) <= MAX_SIZES or len(set(sizes)) != len(sizes) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and SIZE_RANGE[0] <= v <= SIZE_RANGE[1]
+                for v in sizes):
+            raise ValueError(f"{name}: sizes={sizes!r} must be 1 to {MAX_SIZES} distinct whole numbers from "
+                             f"{SIZE_RANGE[0]} to {SIZE_RANGE[1]}")
+        s["sizes"] = sorted(sizes)
+        output_format = args.get("output_format", DEFAULT_OUTPUT_FORMAT)
+        if output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"{name}: output_format={output_format!r} must be one of {', '.join(OUTPUT_FORMATS)}")
+        s["output_format"] = output_format
+        if s["architecture"] not in defaults.LAMBDA_ARCHITECTURES:
+            raise ValueError(f"{name}: architecture={s['architecture']!r} must be one of "
+                             f"{', '.join(defaults.LAMBDA_ARCHITECTURES)}")
+        if s["batch_size"] > UNBATCHED_MAX_BATCH_SIZE and s["batching_window_seconds"] < 1:
+            raise ValueError(f"{name}: batch_size={s['batch_size']} is over {UNBATCHED_MAX_BATCH_SIZE}, which SQS "
+                             f"only allows with batching_window_seconds >= 1")
+
+        destination = s["thumbnail_bucket_name"]
+        if destination is not None and s["thumbnails_in_upload_bucket"]:
+            raise ValueError(f"{name}: set thumbnail_bucket_name or thumbnails_in_upload_bucket, not both")
+        if destination is not None and not is_bucket_name(destination):
+            raise ValueError(f"{name}: thumbnail_bucket_name={destination!r} is not an S3 bucket name")
+        if s["thumbnails_in_upload_bucket"]:
+            try:
+                check_no_loop(s["upload_prefix"], s["sizes"], s["failure_prefix"])
+            except SourceDestinationOverlap as error:
+                raise SourceDestinationOverlap(f"{name}: thumbnails_in_upload_bucket with upload_prefix="
+                                               f"{s['upload_prefix']!r}: {error}") from None
+
+        required_memory = required_memory_mb(s["max_pixels"], s["max_bytes"])
+        memory = args.get("memory_mb") or required_memory
+        if memory < required_memory or memory > LAMBDA_MEMORY_RANGE[1]:
+            raise ValueError(f"{name}: memory_mb={memory} must be {required_memory} to {LAMBDA_MEMORY_RANGE[1]}: "
+                             f"a {s['max_pixels']}-pixel, {s['max_bytes']}-byte image needs {required_memory} MB "
+                             f"(lower max_pixels or max_bytes to use less)")
+        required_timeout = required_timeout_seconds(s["max_pixels"], s["max_bytes"], memory)
+        timeout = args.get("timeout_seconds") or default_timeout_seconds(s["max_pixels"], s["max_bytes"], memory)
+        if not required_timeout <= timeout <= LAMBDA_MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"{name}: timeout_seconds={timeout} must be {required_timeout} to "
+                             f"{LAMBDA_MAX_TIMEOUT_SECONDS}: the largest allowed image takes up to "
+                             f"{required_timeout - HANDLER_TIME_RESERVE_SECONDS} s at {memory} MB, plus the "
+                             f"handler's {HANDLER_TIME_RESERVE_SECONDS} s reserve")
+        s["memory_mb"], s["timeout_seconds"] = memory, timeout
+        return s
