@@ -1,0 +1,106 @@
+"""CloudFront pieces every distribution in this project shares: managed policy ids, limits,
+the security-headers policy, and the us-east-1 certificate with its DNS records.
+
+One home for them, so StaticSite and UpdateOffloadCdn can't drift apart.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults
+
+# AWS-managed CloudFront policies: fixed, documented ids, the same in every account.
+CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+"""Managed-CachingOptimized: TTL 1 s / 1 day / 1 year, no cookies, headers or query strings, gzip + brotli."""
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+"""Managed-CachingDisabled: every request goes to the origin."""
+ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+"""Managed-AllViewerExceptHostHeader: every header, cookie and query string, Host set to the origin's."""
+
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+ONE_YEAR_SECONDS = 31_536_000
+# HSTS max-age: a year is what browsers' preload lists and our guardrail (SB-CF-006) expect at least.
+HSTS_MAX_AGE_SECONDS = 2 * ONE_YEAR_SECONDS
+MAX_CACHE_KEY_QUERY_STRINGS = 10  # CloudFront quota per cache policy
+HTTP_VERSION = "http2and3"
+
+
+def is_hostname(value: str) -> bool:
+    """A DNS hostname such as blog.example.com: no scheme, path, port or IP address."""
+    labels = value.rstrip(".").split(".")
+    return (len(value) <= 253 and len(labels) >= 2 and not labels[-1].isdigit()
+            and all(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in labels))
+
+
+def is_query_string_name(value: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9._~-]{1,64}", value) is not None
+
+
+def is_path_pattern(value: str) -> bool:
+    """A cache-behaviour path pattern such as /api/*: starts with /, and is not the catch-all /*."""
+    return (len(value) <= 255 and value not in ("/*", "/")
+            and re.fullmatch(r"/[A-Za-z0-9_\-.*$/~\"'@:+&]*", value) is not None)
+
+
+def security_headers_policy(name: str, opts: pulumi.ResourceOptions, *, comment: str,
+                            override_origin: bool = True,
+                            content_security_policy: Optional[str] = None) -> aws.cloudfront.ResponseHeadersPolicy:
+    """HSTS (2 years, subdomains) and nosniff always win; frame, referrer and CSP headers win too
+    unless `override_origin=False` (an application that sets its own keeps them)."""
+    security = {
+        "strict_transport_security": {"access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                                      "include_subdomains": True, "preload": False, "override": True},
+        "content_type_options": {"override": True},
+        "frame_options": {"frame_option": "DENY", "override": override_origin},
+        "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": override_origin},
+    }
+    if content_security_policy:
+        security["content_security_policy"] = {"content_security_policy": content_security_policy,
+                                               "override": override_origin}
+    return aws.cloudfront.ResponseHeadersPolicy(name, comment=comment, security_headers_config=security,
+                                                opts=opts)
+
+
+def dns_validated_certificate(name: str, domain_name: str, hosted_zone_id: Optional[pulumi.Input[str]], *,
+                              parent: pulumi.Resource, us_east_1: pulumi.ProviderResource) -> pulumi.Output[str]:
+    """An ACM certificate in us-east-1 (the only region CloudFront reads), validated through Route 53.
+
+    Without a hosted zone the validation record is left to you; the deployment waits until it exists.
+    The returned ARN resolves once the certificate is issued.
+    """
+    in_us_east_1 = pulumi.ResourceOptions(parent=parent, provider=us_east_1)
+    certificate = aws.acm.Certificate(f"{name}-cert", domain_name=domain_name, validation_method="DNS",
+                                      opts=in_us_east_1)
+    fqdns = None
+    if hosted_zone_id is not None:
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-cert-validation-record", zone_id=hosted_zone_id,
+            name=option.resource_record_name, type=option.resource_record_type,
+            records=[option.resource_record_value], ttl=300, allow_overwrite=True,
+            opts=pulumi.ResourceOptions(parent=parent))
+        fqdns = [record.fqdn]
+    return aws.acm.CertificateValidation(f"{name}-cert-validation", certificate_arn=certificate.arn,
+                                         validation_record_fqdns=fqdns, opts=in_us_east_1).certificate_arn
+
+
+def viewer_certificate(certificate_arn: Optional[pulumi.Input[str]]) -> dict:
+    """SNI with TLSv1.2_2021 for a custom certificate; the *.cloudfront.net certificate otherwise."""
+    if certificate_arn is None:
+        return {"cloudfront_default_certificate": True}
+    return {"acm_certificate_arn": certificate_arn, "ssl_support_method": "sni-only",
+            "minimum_protocol_version": defaults.CLOUDFRONT_MINIMUM_PROTOCOL_VERSION}
+
+
+def alias_records(name: str, zone_id: pulumi.Input[str], domain_name: str,
+                  distribution: aws.cloudfront.Distribution,
+                  opts: pulumi.ResourceOptions) -> list[aws.route53.Record]:
+    """A and AAAA alias records pointing a name at a distribution (IPv6 is on for ours)."""
+    return [aws.route53.Record(
+        f"{name}-alias-{record_type.lower()}", zone_id=zone_id, name=domain_name, type=record_type,
+        aliases=[{"name": distribution.domain_name, "zone_id": distribution.hosted_zone_id,
+                  "evaluate_target_health": False}], opts=opts) for record_type in ("A", "AAAA")]

@@ -1,0 +1,214 @@
+"""BlogApi under Pulumi mocks: public cached routes, the throttled subscribe route, least privilege, config."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import stack_config
+from components.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi
+from components.global_table import GlobalTable
+from offline.harness import evaluate_program
+from tests.conftest import statements_of
+
+METHOD = "aws:apigateway/method:Method"
+INTEGRATION = "aws:apigateway/integration:Integration"
+SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+HANDLER_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "blog_api" / "handler.py"
+
+
+def build(args: dict, kms: str = "aws-managed"):
+    def program():
+        table = GlobalTable("blog-table", {"kms": kms})
+        BlogApi("blog-api", {"table": table, **args})
+    return evaluate_program(program, region="eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def cached():
+    """As prod runs it: stage cache on, posts cached 300 s, customer-managed table key."""
+    return build({"cache": {"size_gb": "0.5"}, "posts_max_age_seconds": 300,
+                  "subscribe_throttle": {"rate_limit": 1, "burst_limit": 2}}, kms="customer-managed")
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """Defaults: no stage cache."""
+    return build({})
+
+
+def method(snapshot, key: str) -> dict:
+    return snapshot.named(f"blog-api-rest-{key}").props
+
+
+def role_statements(snapshot) -> list[dict]:
+    return statements_of(snapshot.named("blog-api-handler-policy"))
+
+
+def statement(snapshot, sid: str) -> dict:
+    return next(s for s in role_statements(snapshot) if s.get("Sid") == sid)
+
+
+# --- routes ----------------------------------------------------------------------------------------
+
+def test_every_route_is_public_on_purpose(cached):
+    for key in ("GET-api-posts", "GET-api-posts-slug", "POST-api-subscribe"):
+        assert method(cached, key)["authorization"] == "NONE"
+    assert not cached.of_type("aws:apigateway/authorizer:Authorizer")
+    (api,) = [r for r in cached.of_type("aws:apigateway/restApi:RestApi")]
+    assert api.props["tags"] == {"api-access": "public"}
+    assert api.props["endpointConfiguration"]["types"] == "REGIONAL"
+
+
+def test_post_listing_is_cached_keyed_on_its_query_strings(cached):
+    integration = cached.named("blog-api-rest-GET-api-posts-integration").props
+    assert integration["cacheKeyParameters"] == ["method.request.querystring.limit",
+                                                 "method.request.querystring.cursor"]
+    settings = cached.named("blog-api-rest-GET-api-posts-settings").props["settings"]
+    assert settings["cachingEnabled"] is True and settings["cacheTtlInSeconds"] == 300
+
+
+def test_single_post_is_cached_keyed_on_its_slug(cached):
+    integration = cached.named("blog-api-rest-GET-api-posts-slug-integration").props
+    assert integration["cacheKeyParameters"] == ["method.request.path.slug"]
+    assert cached.named("blog-api-rest-GET-api-posts-slug-settings").props["settings"]["cachingEnabled"] is True
+
+
+def test_stage_cache_is_encrypted_and_sized(cached):
+    stage = cached.named("blog-api-rest-stage").props
+    assert stage["cacheClusterEnabled"] is True and stage["cacheClusterSize"] == "0.5"
+    assert stage["stageName"] == "v1"
+
+
+def test_subscribe_is_throttled_tighter_than_the_stage_and_never_cached(cached):
+    settings = cached.named("blog-api-rest-POST-api-subscribe-settings").props["settings"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (1, 2)
+    assert settings["cachingEnabled"] is False
+
+
+def test_subscribe_body_must_match_the_schema(cached):
+    model = cached.named("blog-api-rest-POST-api-subscribe-body").props
+    assert json.loads(model["schema"]) == SUBSCRIBE_SCHEMA
+    assert SUBSCRIBE_SCHEMA["required"] == ["email"] and SUBSCRIBE_SCHEMA["additionalProperties"] is False
+
+
+def test_without_a_cache_nothing_is_cached(plain):
+    assert plain.named("blog-api-rest-stage").props["cacheClusterEnabled"] is False
+    assert not any(s.props["settings"].get("cachingEnabled") for s in plain.of_type(SETTINGS))
+
+
+def test_default_subscribe_throttle_is_two_per_second_burst_five(plain):
+    settings = plain.named("blog-api-rest-POST-api-subscribe-settings").props["settings"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (2, 5)
+
+
+def test_cache_key_query_strings_are_exactly_those_the_function_reads():
+    read = re.findall(r'get_query_string_value\("([^"]+)"\)', HANDLER_SOURCE.read_text())
+    assert sorted(read) == sorted(POSTS_QUERY_STRINGS)
+
+
+# --- the function ----------------------------------------------------------------------------------
+
+def test_function_runs_the_blog_api_code_with_its_environment(cached):
+    function = cached.named("blog-api-handler-fn").props
+    assert function["handler"] == "blog_api.handler.handler"
+    env = function["environment"]["variables"]
+    assert env["TABLE_NAME"] == cached.named("blog-table").outputs["name"]
+    assert env["POSTS_MAX_AGE"] == "300" and env["CORS_ALLOW_ORIGIN"] == "*"
+
+
+def test_function_reads_posts_only_by_their_key_prefix(cached):
+    read = statement(cached, "ReadPosts")
+    assert read["Action"] == ["dynamodb:GetItem"]
+    assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POST#*"]}}
+
+
+def test_function_queries_only_the_published_posts_index(cached):
+    table_arn = cached.named("blog-table").outputs["arn"]
+    assert statement(cached, "ListPublishedPosts")["Resource"] == [f"{table_arn}/index/published-posts"]
+
+
+def test_function_may_only_create_subscriber_items(cached):
+    write = statement(cached, "StoreSubscribers")
+    assert write["Action"] == ["dynamodb:PutItem"]
+    assert write["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SUBSCRIBER#*"]}}
+
+
+def test_function_cannot_scan_update_or_delete(cached):
+    actions = {a for s in role_statements(cached) for a in s["Action"]}
+    assert not actions & {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+def test_function_uses_the_table_key_through_dynamodb_only(cached, plain):
+    key = statement(cached, "TableKeyThroughDynamoDB")
+    assert key["Resource"] == [cached.named("blog-table-key").outputs["arn"]]
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"}}
+    assert not any(s.get("Sid") == "TableKeyThroughDynamoDB" for s in role_statements(plain))
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+def test_component_requires_the_table():
+    with pytest.raises(ValueError, match="table"):
+        BlogApi("blog-api", {})
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"posts_max_age_seconds": 0}, "posts_max_age_seconds=0 must be 1..3600"),
+    ({"posts_max_age_seconds": 3601}, "posts_max_age_seconds=3601 must be 1..3600"),
+    ({"subscribe_throttle": {"rate_limit": 100, "burst_limit": 5}, "throttle_rate_limit": 50},
+     "subscribe_throttle .* must be within the stage's limits"),
+    ({"subscribe_throttle": {"rate_limit": 1, "burst_limit": 500}, "throttle_burst_limit": 100},
+     "subscribe_throttle .* must be within the stage's limits"),
+])
+def test_component_rejects_bad_args(args, message):
+    with pytest.raises(ValueError, match=message):
+        BlogApi("blog-api", {"table": object(), **args})
+
+
+# --- the real stacks -------------------------------------------------------------------------------
+
+def test_prod_stack_caches_posts_in_the_stage(prod_stack):
+    assert prod_stack.named("blog-api-rest-stage").props["cacheClusterEnabled"] is True
+    settings = prod_stack.named("blog-api-rest-GET-api-posts-settings").props["settings"]
+    assert settings["cacheTtlInSeconds"] == 300
+
+
+def test_dev_stack_has_no_stage_cache(dev_stack):
+    assert dev_stack.named("blog-api-rest-stage").props["cacheClusterEnabled"] is False
+
+
+def test_stacks_point_cors_at_the_sites_own_origin_when_it_has_one(dev_stack, prod_stack):
+    variables = prod_stack.named("blog-api-handler-fn").props["environment"]["variables"]
+    assert variables["CORS_ALLOW_ORIGIN"] == "https://blog.example.com"
+    assert dev_stack.named("blog-api-handler-fn").props["environment"]["variables"]["CORS_ALLOW_ORIGIN"] == "*"
+
+
+# --- config (blog.api) -----------------------------------------------------------------------------
+
+def parse(api: dict, env: str = "dev") -> stack_config.StackSettings:
+    table = {"replicaRegions": ["us-east-1", "ap-southeast-2"]} if env == "prod" else {}
+    return stack_config.parse({"environment": env, "blog": {"enabled": True, "email": {"identity": "b@example.com"},
+                                                            "table": table, "api": api}}, "eu-west-1")
+
+
+def test_config_api_defaults_per_environment():
+    dev, prod = parse({}), parse({}, env="prod")
+    dev_args, prod_args = dev.blog.api_args(dev), prod.blog.api_args(prod)
+    assert (dev_args["cache"], dev_args["posts_max_age_seconds"]) == (None, 60)
+    assert prod_args["cache"] == {"size_gb": "0.5", "ttl_seconds": 300}
+    assert dev_args["subscribe_throttle"] == {"rate_limit": 2, "burst_limit": 5}
+    assert (dev_args["memory_mb"], dev_args["timeout_seconds"]) == (256, 10)
+
+
+@pytest.mark.parametrize("api, message", [
+    ({"postsMaxAgeSeconds": 0}, r"blog.api.postsMaxAgeSeconds: 0 is out of range; allowed 1 to 3600"),
+    ({"cache": {"enabled": True, "sizeGb": "2"}}, r"blog.api.cache.sizeGb: '2' is not allowed; allowed values: 0.5"),
+    ({"subscribeThrottle": {"rateLimit": 500}}, r"blog.api.subscribeThrottle: 500.0 rps / burst 5 must be within"),
+    ({"lambda": {"timeoutSeconds": 29}}, r"blog.api.lambda.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
+])
+def test_config_rejects_bad_api_settings_naming_the_key(api, message):
+    with pytest.raises(stack_config.ConfigError, match=message):
+        parse(api)

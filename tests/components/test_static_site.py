@@ -1,0 +1,598 @@
+"""StaticSite under Pulumi mocks: OAC-only access, behaviours, caching, uploads, domain, WAF, config."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pulumi_aws as aws
+import pytest
+
+import stack_config
+from components import cloudfront_defaults as cdn
+from components.static_site import (
+    DEFAULT_CONTENT_SECURITY_POLICY,
+    IMMUTABLE_CACHE_CONTROL,
+    REWRITE_FUNCTION_CODE,
+    WAF_MANAGED_RULE_GROUPS,
+    StaticSite,
+    cache_control_for,
+    content_type_for,
+    is_fingerprinted,
+    site_files,
+)
+from offline.harness import evaluate_program
+from tests.conftest import statements_of
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
+ORIGIN_REQUEST_POLICY = "aws:cloudfront/originRequestPolicy:OriginRequestPolicy"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+RECORD = "aws:route53/record:Record"
+ZONE = "Z0123456789EXAMPLE"
+SITE_DIR = Path(__file__).resolve().parents[2] / "site"
+API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
+API = {"domain_name": API_HOST, "origin_path": "/v1", "path_pattern": "/api/*",
+       "cache_key_query_strings": ["limit", "cursor"], "default_ttl_seconds": 60, "max_ttl_seconds": 300,
+       "uncached_path_patterns": ["/api/subscribe"]}
+
+
+def build(args: dict, name: str = "blog", with_east: bool = True):
+    """One StaticSite in eu-west-1 (with a us-east-1 provider unless told otherwise)."""
+    def program():
+        extra = {"us_east_1_provider": aws.Provider("us-east-1", region="us-east-1")} if with_east else {}
+        StaticSite(name, {**extra, **args})
+    return evaluate_program(program, region="eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The blog as prod runs it: content, the API, a custom domain in a zone, WAF."""
+    return build({"content_dir": "site", "api": API, "price_class": "PriceClass_200",
+                  "custom_domain": {"domain_name": "blog.example.com", "hosted_zone_id": ZONE},
+                  "waf": {"rate_limit": 500}, "deletion_protection": True})
+
+
+@pytest.fixture(scope="module")
+def bare():
+    """No args at all: a private bucket behind CloudFront, nothing uploaded, no API, domain or WAF."""
+    return build({}, with_east=False)
+
+
+def distribution(snapshot) -> dict:
+    (found,) = snapshot.of_type(DISTRIBUTION)
+    return found.props
+
+
+def behaviour(snapshot, pattern: str) -> dict:
+    return next(b for b in distribution(snapshot)["orderedCacheBehaviors"] if b["pathPattern"] == pattern)
+
+
+def all_behaviours(snapshot) -> list[dict]:
+    props = distribution(snapshot)
+    return [props["defaultCacheBehavior"], *props.get("orderedCacheBehaviors", [])]
+
+
+def origin(snapshot, origin_id: str) -> dict:
+    return next(o for o in distribution(snapshot)["origins"] if o["originId"] == origin_id)
+
+
+def by_id(snapshot, resource_type: str, resource_id: str):
+    return next(r for r in snapshot.of_type(resource_type) if r.outputs.get("id") == resource_id)
+
+
+# --- access: OAC only, the bucket policy names this distribution --------------------------------
+
+def test_bucket_policy_admits_only_cloudfront_for_this_distribution(site):
+    dist = site.of_type(DISTRIBUTION)[0]
+    allows = [s for s in statements_of(site.named("blog-content-policy")) if s["Effect"] == "Allow"]
+    assert allows == [{
+        "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::" + site.named("blog-content").outputs["bucket"] + "/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": dist.outputs["arn"]}}}]
+
+
+def test_bucket_policy_denies_every_request_without_tls(site):
+    deny = next(s for s in statements_of(site.named("blog-content-policy")) if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Action"] == "s3:*" and deny["Principal"] == "*"
+
+
+def test_bucket_policy_waits_for_the_public_access_block(site):
+    policy = site.named("blog-content-policy")
+    assert site.named("blog-content-public-access").urn in policy.dependencies
+
+
+def test_s3_origin_is_reached_through_origin_access_control_only(site):
+    s3 = origin(site, "site-bucket")
+    oac = site.named("blog-oac")
+    assert s3["originAccessControlId"] == oac.outputs["id"]
+    assert "s3OriginConfig" not in s3 and "customOriginConfig" not in s3
+    assert not site.of_type("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
+
+
+def test_origin_access_control_always_signs_with_sigv4(site):
+    props = site.named("blog-oac").props
+    assert (props["originAccessControlOriginType"], props["signingBehavior"], props["signingProtocol"]) == \
+           ("s3", "always", "sigv4")
+
+
+def test_s3_origin_is_the_rest_endpoint_not_the_website_endpoint(site):
+    domain = origin(site, "site-bucket")["domainName"]
+    assert domain == site.named("blog-content").outputs["bucketRegionalDomainName"]
+    assert "s3-website" not in domain
+    assert not site.of_type("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration")
+
+
+def test_content_bucket_blocks_public_access_and_acls(site):
+    block = site.named("blog-content-public-access").props
+    assert all(block[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                "restrictPublicBuckets"))
+    assert site.named("blog-content-ownership").props["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_content_bucket_is_encrypted_and_versioned(site):
+    sse = site.named("blog-content-sse").props["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert sse["sseAlgorithm"] == "AES256"
+    assert site.named("blog-content-versioning").props["versioningConfiguration"]["status"] == "Enabled"
+
+
+def test_deletion_protection_keeps_both_buckets(site, bare):
+    assert site.named("blog-content").props["forceDestroy"] is False
+    assert site.named("blog-logs").props["forceDestroy"] is False
+    assert bare.named("blog-content").props["forceDestroy"] is True
+
+
+# --- distribution behaviour ------------------------------------------------------------------------
+
+def test_default_root_object_is_index_html(site):
+    assert distribution(site)["defaultRootObject"] == "index.html"
+
+
+def test_directory_rewrite_function_runs_on_viewer_requests_of_the_default_behaviour(site):
+    function = site.named("blog-index-rewrite")
+    assert function.props["runtime"] == "cloudfront-js-2.0" and function.props["publish"] is True
+    assert distribution(site)["defaultCacheBehavior"]["functionAssociations"] == [
+        {"eventType": "viewer-request", "functionArn": function.outputs["arn"]}]
+    assert all("functionAssociations" not in b for b in distribution(site)["orderedCacheBehaviors"])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront Function")
+@pytest.mark.parametrize("uri, expected", [
+    ("/", "/index.html"),
+    ("/posts/hello-cloudfront/", "/posts/hello-cloudfront/index.html"),
+    ("/assets/site.ac83985c.css", "/assets/site.ac83985c.css"),
+    ("/404.html", "/404.html"),
+])
+def test_directory_rewrite_function_appends_index_html_to_directory_urls(uri, expected):
+    script = REWRITE_FUNCTION_CODE + (f"\nconsole.log(JSON.stringify(handler({{request: {{uri: {json.dumps(uri)}}}}})));")
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout)["uri"] == expected
+
+
+def test_missing_objects_get_the_404_page_with_status_404(site):
+    # S3 answers 403 for a missing key: CloudFront may read objects but not list the bucket.
+    assert distribution(site)["customErrorResponses"] == [
+        {"errorCode": 403, "responseCode": 404, "responsePagePath": "/404.html", "errorCachingMinTtl": 60}]
+
+
+def test_the_apis_own_404_responses_are_not_replaced_by_the_page(site):
+    assert all(r["errorCode"] != 404 for r in distribution(site)["customErrorResponses"])
+
+
+def test_site_behaviours_redirect_http_to_https(site):
+    for props in (distribution(site)["defaultCacheBehavior"], behaviour(site, "/assets/*")):
+        assert props["viewerProtocolPolicy"] == "redirect-to-https"
+
+
+def test_api_behaviours_refuse_plain_http_instead_of_redirecting_posts(site):
+    for pattern in ("/api/*", "/api/subscribe"):
+        assert behaviour(site, pattern)["viewerProtocolPolicy"] == "https-only"
+
+
+def test_http2_and_http3_with_ipv6(site):
+    props = distribution(site)
+    assert props["httpVersion"] == "http2and3" and props["isIpv6Enabled"] is True and props["enabled"] is True
+
+
+def test_every_behaviour_compresses(site):
+    assert all(b["compress"] is True for b in all_behaviours(site))
+
+
+def test_assets_use_the_managed_caching_optimized_policy(site):
+    assets = behaviour(site, "/assets/*")
+    assert assets["cachePolicyId"] == cdn.CACHING_OPTIMIZED_POLICY_ID == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert assets["allowedMethods"] == ["GET", "HEAD"] and assets["targetOriginId"] == "site-bucket"
+
+
+def test_html_is_cached_briefly_with_a_minimal_cache_key(site):
+    policy = by_id(site, CACHE_POLICY, distribution(site)["defaultCacheBehavior"]["cachePolicyId"]).props
+    assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (0, 60, 3600)
+    key = policy["parametersInCacheKeyAndForwardedToOrigin"]
+    assert key["cookiesConfig"]["cookieBehavior"] == "none"
+    assert key["headersConfig"]["headerBehavior"] == "none"
+    assert key["queryStringsConfig"]["queryStringBehavior"] == "none"
+
+
+def test_html_max_age_sets_the_default_edge_ttl():
+    snapshot = build({"html_max_age_seconds": 30}, with_east=False)
+    policy = snapshot.named("blog-html").props
+    assert policy["defaultTtl"] == 30
+
+
+def test_every_behaviour_sends_the_security_headers(site):
+    headers = site.named("blog-security-headers")
+    assert {b["responseHeadersPolicyId"] for b in all_behaviours(site)} == {headers.outputs["id"]}
+
+
+def test_security_headers_enforce_hsts_for_two_years_with_subdomains(site):
+    hsts = site.named("blog-security-headers").props["securityHeadersConfig"]["strictTransportSecurity"]
+    assert hsts == {"accessControlMaxAgeSec": 2 * 31_536_000, "includeSubdomains": True, "preload": False,
+                    "override": True}
+
+
+def test_security_headers_set_nosniff_frame_deny_referrer_policy_and_csp(site):
+    config = site.named("blog-security-headers").props["securityHeadersConfig"]
+    assert config["contentTypeOptions"] == {"override": True}
+    assert config["frameOptions"] == {"frameOption": "DENY", "override": True}
+    assert config["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+    assert config["contentSecurityPolicy"]["contentSecurityPolicy"] == DEFAULT_CONTENT_SECURITY_POLICY
+
+
+def test_price_class_comes_from_the_args(site, bare):
+    assert distribution(site)["priceClass"] == "PriceClass_200"
+    assert distribution(bare)["priceClass"] == "PriceClass_100"
+
+
+def test_cloudfront_logs_go_to_the_log_bucket_without_cookies(site):
+    logging = distribution(site)["loggingConfig"]
+    assert logging == {"bucket": site.named("blog-logs").outputs["bucketDomainName"], "prefix": "cloudfront/",
+                       "includeCookies": False}
+    assert site.named("blog-logs-ownership").props["rule"]["objectOwnership"] == "BucketOwnerPreferred"
+
+
+def test_distribution_waits_for_the_log_bucket_ownership_controls(site):
+    # CloudFront checks that the log bucket takes ACLs when the distribution is created.
+    assert site.named("blog-logs-ownership").urn in site.of_type(DISTRIBUTION)[0].dependencies
+
+
+def test_content_bucket_access_logs_go_to_the_log_bucket(site):
+    logging = site.named("blog-content-access-logs").props
+    assert logging["targetBucket"] == site.named("blog-logs").outputs["bucket"]
+    assert logging["targetPrefix"] == "s3/blog-content/"
+
+
+def test_log_bucket_accepts_server_access_logs_from_the_content_bucket_only(site):
+    (grant,) = [s for s in statements_of(site.named("blog-logs-policy")) if s["Effect"] == "Allow"]
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"} and grant["Action"] == "s3:PutObject"
+    assert grant["Resource"].endswith("/s3/*")
+    assert grant["Condition"]["ArnLike"] == {"aws:SourceArn": site.named("blog-content").outputs["arn"]}
+    assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+# --- the API on the same distribution ------------------------------------------------------------
+
+def test_api_origin_is_the_regional_api_with_the_stage_as_origin_path(site):
+    api = origin(site, "api")
+    assert api["domainName"] == API_HOST and api["originPath"] == "/v1"
+
+
+def test_api_origin_is_https_only_with_tls12(site):
+    config = origin(site, "api")["customOriginConfig"]
+    assert config["originProtocolPolicy"] == "https-only" and config["originSslProtocols"] == ["TLSv1.2"]
+
+
+def test_api_behaviour_caches_get_and_head_only(site):
+    api = behaviour(site, "/api/*")
+    assert api["targetOriginId"] == "api"
+    assert api["allowedMethods"] == ["GET", "HEAD", "OPTIONS"] and api["cachedMethods"] == ["GET", "HEAD"]
+
+
+def test_api_cache_key_holds_only_the_apis_query_strings(site):
+    policy = by_id(site, CACHE_POLICY, behaviour(site, "/api/*")["cachePolicyId"]).props
+    key = policy["parametersInCacheKeyAndForwardedToOrigin"]
+    assert key["queryStringsConfig"] == {"queryStringBehavior": "whitelist",
+                                         "queryStrings": {"items": ["limit", "cursor"]}}
+    assert key["cookiesConfig"]["cookieBehavior"] == "none"
+    assert key["headersConfig"]["headerBehavior"] == "none"
+
+
+def test_api_cache_policy_follows_the_apis_ttls(site):
+    policy = by_id(site, CACHE_POLICY, behaviour(site, "/api/*")["cachePolicyId"]).props
+    assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (0, 60, 300)
+
+
+def test_api_forwards_no_cookies_and_only_its_query_strings(site):
+    request = by_id(site, ORIGIN_REQUEST_POLICY, behaviour(site, "/api/*")["originRequestPolicyId"]).props
+    assert request["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert request["queryStringsConfig"] == {"queryStringBehavior": "whitelist",
+                                             "queryStrings": {"items": ["limit", "cursor"]}}
+
+
+def test_api_never_gets_the_viewers_host_header(site):
+    # API Gateway answers only to its execute-api host: no viewer header (Host included) is forwarded.
+    for pattern in ("/api/*", "/api/subscribe"):
+        policy_id = behaviour(site, pattern)["originRequestPolicyId"]
+        assert policy_id != cdn.ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID
+        headers = by_id(site, ORIGIN_REQUEST_POLICY, policy_id).props["headersConfig"]
+        assert headers["headerBehavior"] in ("none", "whitelist")
+        assert "Host" not in headers.get("headers", {}).get("items", [])
+
+
+def test_subscribe_is_never_cached_and_accepts_post(site):
+    subscribe = behaviour(site, "/api/subscribe")
+    assert subscribe["cachePolicyId"] == cdn.CACHING_DISABLED_POLICY_ID
+    assert "POST" in subscribe["allowedMethods"] and subscribe["targetOriginId"] == "api"
+
+
+def test_subscribe_forwards_content_type_only(site):
+    request = by_id(site, ORIGIN_REQUEST_POLICY, behaviour(site, "/api/subscribe")["originRequestPolicyId"]).props
+    assert request["headersConfig"] == {"headerBehavior": "whitelist", "headers": {"items": ["Content-Type"]}}
+    assert request["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert request["queryStringsConfig"] == {"queryStringBehavior": "none"}
+
+
+def test_subscribe_behaviour_comes_before_the_api_wildcard(site):
+    patterns = [b["pathPattern"] for b in distribution(site)["orderedCacheBehaviors"]]
+    assert patterns.index("/api/subscribe") < patterns.index("/api/*")
+
+
+def test_without_an_api_there_is_only_the_bucket_origin(bare):
+    assert [o["originId"] for o in distribution(bare)["origins"]] == ["site-bucket"]
+    assert [b["pathPattern"] for b in distribution(bare)["orderedCacheBehaviors"]] == ["/assets/*"]
+
+
+# --- content ---------------------------------------------------------------------------------------
+
+SITE_KEYS = sorted(key for key, _ in site_files(SITE_DIR))
+EXPECTED = {
+    "index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
+    "404.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
+    "posts/hello-cloudfront/index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
+    "posts/caching-everywhere/index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
+    "assets/site.ac83985c.css": ("text/css; charset=utf-8", IMMUTABLE_CACHE_CONTROL),
+    "assets/app.72fc2586.js": ("text/javascript; charset=utf-8", IMMUTABLE_CACHE_CONTROL),
+    "assets/favicon.1015f096.svg": ("image/svg+xml", IMMUTABLE_CACHE_CONTROL),
+}
+
+
+def uploaded(snapshot) -> dict[str, dict]:
+    return {o.props["key"]: o.props for o in snapshot.of_type(OBJECT)}
+
+
+def test_every_file_of_the_site_folder_is_uploaded(site):
+    assert sorted(uploaded(site)) == SITE_KEYS == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_object_has_its_content_type_and_cache_control(site, key):
+    props = uploaded(site)[key]
+    assert (props["contentType"], props["cacheControl"]) == EXPECTED[key]
+
+
+def test_fingerprinted_assets_are_immutable_for_a_year():
+    assert IMMUTABLE_CACHE_CONTROL == "public, max-age=31536000, immutable"
+
+
+def test_objects_go_into_the_content_bucket(site):
+    bucket = site.named("blog-content").outputs["id"]
+    assert {props["bucket"] for props in uploaded(site).values()} == {bucket}
+
+
+def test_changed_bytes_change_the_source_hash(site):
+    for key, props in uploaded(site).items():
+        assert props["sourceHash"] == hashlib.sha256((SITE_DIR / key).read_bytes()).hexdigest()
+
+
+def test_hidden_files_are_not_uploaded(tmp_path):
+    (tmp_path / "index.html").write_text("<p>hi</p>")
+    (tmp_path / "404.html").write_text("<p>no</p>")
+    (tmp_path / ".DS_Store").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("x")
+    assert [key for key, _ in site_files(tmp_path)] == ["404.html", "index.html"]
+
+
+def test_nothing_is_uploaded_without_a_content_dir(bare):
+    assert not bare.of_type(OBJECT)
+
+
+@pytest.mark.parametrize("key, fingerprinted", [
+    ("assets/app.72fc2586.js", True), ("assets/site.AC83985C.css", True), ("logo.0123456789abcdef.png", True),
+    ("assets/app.72fc258.js", False), ("assets/app.js", False), ("index.html", False), ("72fc2586.js", False),
+])
+def test_only_names_with_eight_or_more_hex_digits_count_as_fingerprinted(key, fingerprinted):
+    assert is_fingerprinted(key) is fingerprinted
+
+
+def test_other_files_get_the_middle_cache_lifetime():
+    assert cache_control_for("robots.txt", 60, 3600) == "public, max-age=3600"
+    assert content_type_for("robots.txt") == "text/plain; charset=utf-8"
+
+
+def test_unknown_extensions_are_served_as_octet_stream():
+    assert content_type_for("data.bin") == "application/octet-stream"
+
+
+# --- custom domain and WAF (us-east-1) -------------------------------------------------------------
+
+def test_certificate_is_created_with_the_us_east_1_provider(site):
+    certificate = site.named("blog-cert")
+    assert site.provider_of(certificate).props["region"] == "us-east-1"
+    assert certificate.props["domainName"] == "blog.example.com"
+    assert certificate.props["validationMethod"] == "DNS"
+
+
+def test_certificate_validation_also_runs_in_us_east_1(site):
+    assert site.provider_of(site.named("blog-cert-validation")).props["region"] == "us-east-1"
+
+
+def test_certificate_is_validated_by_a_record_in_the_zone(site):
+    record = site.named("blog-cert-validation-record")
+    assert record.props["zoneId"] == ZONE and record.props["type"] == "CNAME"
+    assert record.props["name"] == "_x.blog.example.com."  # the certificate's validation option (mocked)
+    assert record.urn in site.named("blog-cert-validation").property_dependencies["validationRecordFqdns"]
+
+
+def test_custom_domain_uses_sni_and_tls12_2021(site):
+    certificate = distribution(site)["viewerCertificate"]
+    assert certificate["sslSupportMethod"] == "sni-only"
+    assert certificate["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert certificate["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert distribution(site)["aliases"] == ["blog.example.com"]
+
+
+def test_custom_domain_gets_a_and_aaaa_alias_records(site):
+    dist = site.of_type(DISTRIBUTION)[0].outputs
+    aliases = {r.props["type"]: r.props for r in site.of_type(RECORD) if r.props.get("aliases")}
+    assert sorted(aliases) == ["A", "AAAA"]
+    for record in aliases.values():
+        assert record["zoneId"] == ZONE and record["name"] == "blog.example.com"
+        assert record["aliases"] == [{"name": dist["domainName"], "zoneId": dist["hostedZoneId"],
+                                      "evaluateTargetHealth": False}]
+
+
+def test_without_a_custom_domain_the_cloudfront_certificate_is_used(bare):
+    assert distribution(bare)["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    assert not bare.of_type("aws:acm/certificate:Certificate") and not bare.of_type(RECORD)
+
+
+def test_web_acl_is_cloudfront_scoped_in_us_east_1_and_attached(site):
+    acl = site.named("blog-waf")
+    assert acl.props["scope"] == "CLOUDFRONT"
+    assert site.provider_of(acl).props["region"] == "us-east-1"
+    assert distribution(site)["webAclId"] == acl.outputs["arn"]
+
+
+def test_web_acl_rate_limits_each_ip_first(site):
+    rules = sorted(site.named("blog-waf").props["rules"], key=lambda r: r["priority"])
+    rate = rules[0]
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"]["rateBasedStatement"] == {"limit": 500, "aggregateKeyType": "IP",
+                                                       "evaluationWindowSec": 300}
+
+
+def test_web_acl_runs_the_aws_managed_rule_groups(site):
+    rules = site.named("blog-waf").props["rules"]
+    groups = [r["statement"]["managedRuleGroupStatement"] for r in rules if "managedRuleGroupStatement" in r["statement"]]
+    assert sorted(g["name"] for g in groups) == sorted(WAF_MANAGED_RULE_GROUPS)
+    assert {g["vendorName"] for g in groups} == {"AWS"}
+    assert site.named("blog-waf").props["defaultAction"] == {"allow": {}}
+
+
+def test_without_waf_no_web_acl_is_attached(bare):
+    assert not bare.of_type("aws:wafv2/webAcl:WebAcl")
+    assert "webAclId" not in distribution(bare)
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    ({"content_dir": "no-such-folder"}, "content_dir"),
+    ({"content_dir": "site", "not_found_document": "missing.html"}, "not_found_document"),
+    ({"content_dir": "site", "index_document": "home.html"}, "index_document"),
+    ({"html_max_age_seconds": 7200}, "html_max_age_seconds"),
+    ({"other_max_age_seconds": -1}, "other_max_age_seconds"),
+    ({"price_class": "PriceClass_Cheap"}, "price_class"),
+    ({"custom_domain": {"domain_name": "https://blog.example.com/"}}, "custom_domain.domain_name"),
+    ({"waf": {"rate_limit": 10}}, "waf.rate_limit"),
+    ({"api": {**API, "path_pattern": "/*"}}, "api path pattern"),
+    ({"api": {**API, "uncached_path_patterns": ["/assets/*"]}}, "api path pattern"),
+    ({"api": {**API, "uncached_path_patterns": ["/api/*"]}}, "distinct"),
+    ({"api": {**API, "origin_path": "v1/"}}, "api.origin_path"),
+    ({"api": {**API, "cache_key_query_strings": [f"q{i}" for i in range(11)]}}, "api.cache_key_query_strings"),
+    ({"api": {**API, "cache_key_query_strings": ["limit&x"]}}, "api.cache_key_query_strings"),
+    ({"api": {**API, "default_ttl_seconds": 0, "max_ttl_seconds": 0}}, "api TTLs"),
+    ({"api": {**API, "default_ttl_seconds": 600, "max_ttl_seconds": 60}}, "api TTLs"),
+])
+def test_component_rejects_bad_args_naming_the_arg(args, message):
+    with pytest.raises(ValueError, match=message):
+        StaticSite("blog", args)
+
+
+@pytest.mark.parametrize("args", [{"custom_domain": {"domain_name": "blog.example.com"}},
+                                  {"waf": {"rate_limit": 1000}}])
+def test_custom_domain_and_waf_require_the_us_east_1_provider(args):
+    with pytest.raises(ValueError, match="us_east_1_provider is required"):
+        StaticSite("blog", args)
+
+
+# --- the real stacks -------------------------------------------------------------------------------
+
+def test_dev_stack_serves_the_blog_without_domain_or_waf(dev_stack):
+    props = dev_stack.named("blog-site-cdn").props
+    assert props["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    assert "webAclId" not in props and props["priceClass"] == "PriceClass_100"
+    assert sorted(o.props["key"] for o in dev_stack.of_type(OBJECT)) == SITE_KEYS
+
+
+def test_prod_stack_serves_the_blog_on_its_domain_behind_waf(prod_stack):
+    props = prod_stack.named("blog-site-cdn").props
+    assert props["aliases"] == ["blog.example.com"] and props["priceClass"] == "PriceClass_200"
+    assert props["webAclId"] == prod_stack.named("blog-site-waf").outputs["arn"]
+    assert prod_stack.provider_of(prod_stack.named("blog-site-cert")).props["region"] == "us-east-1"
+
+
+def test_both_stacks_serve_the_blog_api_under_api(dev_stack, prod_stack):
+    for stack in (dev_stack, prod_stack):
+        api = next(o for o in stack.named("blog-site-cdn").props["origins"] if o["originId"] == "api")
+        (rest_api,) = [r.outputs["id"] for r in stack.of_type("aws:apigateway/restApi:RestApi")
+                       if r.name == "blog-api-rest"]
+        assert api["domainName"] == f"{rest_api}.execute-api.eu-west-1.amazonaws.com"
+        assert api["originPath"] == "/v1"
+
+
+def test_stacks_export_the_blog_url(dev_stack, prod_stack):
+    assert prod_stack.exports["blog"]["url"] == "https://blog.example.com"
+    assert dev_stack.exports["blog"]["url"].endswith(".cloudfront.net")
+
+
+# --- config (blog.site) ----------------------------------------------------------------------------
+
+BLOG_EMAIL = {"identity": "blog@example.com"}
+PROD_TABLE = {"replicaRegions": ["us-east-1", "ap-southeast-2"]}
+
+
+def parse(blog: dict, env: str = "dev", region: str = "eu-west-1") -> stack_config.StackSettings:
+    section = {"enabled": True, "email": BLOG_EMAIL, **({"table": PROD_TABLE} if env == "prod" else {}), **blog}
+    return stack_config.parse({"environment": env, "blog": section}, region)
+
+
+def test_config_site_defaults_for_dev():
+    settings = parse({})
+    args = settings.blog.site_args(settings)
+    assert args == {"content_dir": "site", "price_class": "PriceClass_100", "html_max_age_seconds": 60,
+                    "custom_domain": None, "waf": None, "deletion_protection": False}
+
+
+def test_config_turns_waf_on_by_default_in_prod():
+    settings = parse({}, env="prod")
+    assert settings.blog.site_args(settings)["waf"] == {"rate_limit": 1000}
+    assert settings.blog.site_args(settings)["deletion_protection"] is True
+
+
+def test_config_passes_the_custom_domain_and_points_cors_at_it():
+    settings = parse({"site": {"customDomain": {"domainName": "blog.example.com", "hostedZoneId": ZONE}}})
+    assert settings.blog.site_args(settings)["custom_domain"] == {"domain_name": "blog.example.com",
+                                                                   "hosted_zone_id": ZONE}
+    assert settings.blog.api_args(settings)["cors_allow_origin"] == "https://blog.example.com"
+
+
+@pytest.mark.parametrize("site, message", [
+    ({"priceClass": "PriceClass_1"}, r"blog.site.priceClass: 'PriceClass_1' is not allowed; allowed values: "
+                                     r"PriceClass_100, PriceClass_200, PriceClass_All"),
+    ({"waf": {"enabled": True, "rateLimit": 50}}, r"blog.site.waf.rateLimit: 50 is out of range; allowed 100"),
+    ({"customDomain": {"hostedZoneId": ZONE}}, r"blog.site.customDomain.hostedZoneId: needs domainName"),
+    ({"customDomain": {"domainName": "not a host"}}, r"blog.site.customDomain.domainName: expected a hostname"),
+    ({"customDomain": {"domainName": "blog.example.com", "hostedZoneId": "zone-1"}},
+     r"blog.site.customDomain.hostedZoneId: expected a Route 53 hosted zone id"),
+    ({"htmlMaxAgeSeconds": 86400}, r"blog.site.htmlMaxAgeSeconds: 86400 is out of range; allowed 0 to 3600"),
+    ({"contentDir": "../elsewhere"}, r"blog.site.contentDir: expected a folder of the project"),
+    ({"colour": "blue"}, r"blog.site.colour: unknown key"),
+])
+def test_config_rejects_bad_site_settings_naming_the_key(site, message):
+    with pytest.raises(stack_config.ConfigError, match=message):
+        parse({"site": site})

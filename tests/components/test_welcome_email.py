@@ -1,0 +1,365 @@
+"""WelcomeEmail under Pulumi mocks: the home-stream filter, bounded retries, SES resources, a scoped role, config."""
+from __future__ import annotations
+
+import json
+
+import pulumi_aws as aws
+import pytest
+
+import stack_config
+from components.global_table import GlobalTable
+from components.welcome_email import (
+    WelcomeEmail,
+    is_domain,
+    is_email_address,
+    load_template,
+    sender_covered_by,
+    ses_resource_name,
+)
+from offline.harness import evaluate_program
+from tests.conftest import statements_of
+
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+RECORD = "aws:route53/record:Record"
+ZONE = "Z0123456789EXAMPLE"
+
+
+def build(args: dict, kms: str = "customer-managed", replicas=("us-east-1",)):
+    """WelcomeEmail on a GlobalTable in eu-west-1 with replicas, as the blog wires them."""
+    def program():
+        providers = {region: aws.Provider(f"replica-{region}", region=region) for region in replicas}
+        table = GlobalTable("blog-table", {"kms": kms, "replica_providers": providers})
+        WelcomeEmail("welcome", {"table": table, **args})
+    return evaluate_program(program, region="eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def domain():
+    """A domain identity with DKIM records, sending from news@ of that domain."""
+    return build({"identity": "myblog.example.com", "sender_address": "news@myblog.example.com",
+                  "hosted_zone_id": ZONE, "deletion_protection": True,
+                  "alarm_actions": ["arn:aws:sns:eu-west-1:123456789012:ops"]})
+
+
+@pytest.fixture(scope="module")
+def address():
+    """One verified address (the SES sandbox set-up), two verified test recipients."""
+    return build({"identity": "blog@example.com", "sender_address": "blog@example.com",
+                  "sandbox_recipients": ["me@example.com", "qa@example.org"]}, kms="aws-managed", replicas=())
+
+
+def mapping(snapshot):
+    (found,) = snapshot.of_type(MAPPING)
+    return found.props
+
+
+def pattern(snapshot) -> dict:
+    (only,) = mapping(snapshot)["filterCriteria"]["filters"]
+    return json.loads(only["pattern"])
+
+
+def role_statements(snapshot) -> list[dict]:
+    return statements_of(snapshot.named("welcome-sender-policy"))
+
+
+def statement(snapshot, sid: str) -> dict:
+    return next(s for s in role_statements(snapshot) if s.get("Sid") == sid)
+
+
+# --- the stream and its filter ---------------------------------------------------------------------
+
+def test_filter_passes_only_inserts(domain):
+    assert pattern(domain)["eventName"] == ["INSERT"]
+
+
+def test_filter_passes_only_subscriber_items(domain):
+    image = pattern(domain)["dynamodb"]["NewImage"]
+    assert image["type"] == {"S": ["subscriber"]}
+    assert image["pk"] == {"S": [{"prefix": "SUBSCRIBER#"}]}
+
+
+def test_filter_drops_subscribers_replicated_from_other_regions(domain):
+    assert pattern(domain)["dynamodb"]["NewImage"]["originRegion"] == {"S": ["eu-west-1"]}
+
+
+def test_filter_matches_the_items_the_api_writes():
+    from blog_api import subscriptions
+    item = subscriptions.subscriber_item(subscriptions.Subscription("a@example.com", "Ann"),
+                                         subscribed_at="2024-01-01T00:00:00Z", origin_region="eu-west-1")
+    assert item["type"] == {"S": "subscriber"} and item["pk"]["S"].startswith("SUBSCRIBER#")
+    assert item["originRegion"] == {"S": "eu-west-1"}
+
+
+def test_mapping_reads_the_home_regions_stream_only(domain):
+    table = domain.named("blog-table")
+    assert mapping(domain)["eventSourceArn"] == table.outputs["streamArn"]
+    assert table.outputs["streamArn"].startswith("arn:aws:dynamodb:eu-west-1:")
+    assert len(domain.of_type(MAPPING)) == 1
+
+
+def test_mapping_retries_a_bounded_number_of_times_and_bisects(domain):
+    props = mapping(domain)
+    assert props["maximumRetryAttempts"] == 3 and props["maximumRecordAgeInSeconds"] == 3600
+    assert props["bisectBatchOnFunctionError"] is True
+
+
+def test_records_that_keep_failing_go_to_the_on_failure_queue(domain):
+    queue = domain.named("welcome-failures")
+    assert mapping(domain)["destinationConfig"] == {"onFailure": {"destinationArn": queue.outputs["arn"]}}
+
+
+def test_mapping_reports_batch_item_failures(domain):
+    assert mapping(domain)["functionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_mapping_starts_at_the_trim_horizon_in_small_batches(domain):
+    props = mapping(domain)
+    assert props["startingPosition"] == "TRIM_HORIZON" and props["batchSize"] == 10
+
+
+def test_mapping_invokes_the_welcome_function(domain):
+    assert mapping(domain)["functionName"] == domain.named("welcome-sender-fn").outputs["arn"]
+
+
+def test_on_failure_queue_is_terminal_encrypted_and_alarmed(domain):
+    queue = domain.named("welcome-failures").props
+    assert queue["sqsManagedSseEnabled"] is True and "redrivePolicy" not in queue
+    alarm = domain.named("welcome-failures-not-empty").props
+    assert alarm["threshold"] == 0 and alarm["alarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:ops"]
+
+
+def test_iterator_age_alarm_fires_before_records_expire(domain):
+    alarm = domain.named("welcome-iterator-age").props
+    assert alarm["metricName"] == "IteratorAge" and alarm["threshold"] == 300_000
+    assert alarm["threshold"] < mapping(domain)["maximumRecordAgeInSeconds"] * 1000
+
+
+# --- idempotency -----------------------------------------------------------------------------------
+
+def test_idempotency_table_has_powertools_layout_with_ttl(domain):
+    props = domain.named("welcome-idempotency").props
+    assert props["hashKey"] == "id" and props["attributes"] == [{"name": "id", "type": "S"}]
+    assert props["ttl"] == {"attributeName": "expiration", "enabled": True}
+
+
+def test_idempotency_table_has_pitr_sse_and_deletion_protection_when_asked(domain, address):
+    props = domain.named("welcome-idempotency").props
+    assert props["pointInTimeRecovery"] == {"enabled": True} and props["serverSideEncryption"] == {"enabled": True}
+    assert props["deletionProtectionEnabled"] is True
+    assert address.named("welcome-idempotency").props["deletionProtectionEnabled"] is False
+
+
+# --- SES -------------------------------------------------------------------------------------------
+
+def test_identity_is_the_configured_domain_with_the_configuration_set(domain):
+    identity = domain.named("welcome-identity").props
+    config_set = domain.named("welcome-config").props["configurationSetName"]
+    assert identity["emailIdentity"] == "myblog.example.com"
+    assert identity["configurationSetName"] == config_set
+
+
+def test_domain_identity_gets_its_three_dkim_records(domain):
+    tokens = domain.named("welcome-identity").outputs["dkimSigningAttributes"]["tokens"]
+    records = sorted((r.props for r in domain.of_type(RECORD)), key=lambda r: r["name"])
+    assert sorted(r["name"] for r in records) == sorted(f"{t}._domainkey.myblog.example.com" for t in tokens)
+    assert all(r["type"] == "CNAME" and r["zoneId"] == ZONE for r in records)
+    assert sorted(r["records"][0] for r in records) == sorted(f"{t}.dkim.amazonses.com" for t in tokens)
+
+
+def test_address_identity_needs_no_dns_records(address):
+    assert address.named("welcome-identity").props["emailIdentity"] == "blog@example.com"
+    assert not address.of_type(RECORD)
+
+
+def test_configuration_set_requires_tls_and_suppresses_bounces_and_complaints(domain):
+    props = domain.named("welcome-config").props
+    assert props["deliveryOptions"] == {"tlsPolicy": "REQUIRE"}
+    assert props["suppressionOptions"] == {"suppressedReasons": ["BOUNCE", "COMPLAINT"]}
+    assert props["reputationOptions"] == {"reputationMetricsEnabled": True}
+
+
+def test_template_is_personalised_with_the_subscribers_name(domain):
+    props = domain.named("welcome-template").props
+    template = load_template()
+    assert (props["subject"], props["html"], props["text"]) == (template["subject"], template["html"],
+                                                               template["text"])
+    assert "Hi {{name}}," in props["html"] and "Hi {{name}}," in props["text"]
+
+
+def test_template_placeholders_are_all_filled_by_the_function():
+    import re
+
+    from welcome_email import welcome
+    template = load_template()
+    placeholders = set(re.findall(r"{{(\w+)}}", template["subject"] + template["html"] + template["text"]))
+    assert placeholders <= set(welcome.template_data(welcome.Subscriber("a@example.com", "Ann")))
+
+
+def test_ses_names_are_per_stack_and_fit_the_64_character_limit():
+    assert ses_resource_name("serverless-blueprints-prod", "blog-welcome") == "serverless-blueprints-prod-blog-welcome"
+    assert len(ses_resource_name("p" * 80, "x")) == 64
+    assert ses_resource_name("a b", "c.d") == "a-b-c-d"
+
+
+# --- the function and its role ---------------------------------------------------------------------
+
+def test_function_gets_the_environment_the_handler_reads(domain):
+    env = domain.named("welcome-sender-fn").props["environment"]["variables"]
+    assert env["HOME_REGION"] == "eu-west-1" and env["SENDER_ADDRESS"] == "news@myblog.example.com"
+    assert env["SES_TEMPLATE_NAME"] == domain.named("welcome-template").props["name"]
+    assert env["SES_CONFIGURATION_SET"] == domain.named("welcome-config").props["configurationSetName"]
+    assert env["IDEMPOTENCY_TABLE"] == domain.named("welcome-idempotency").outputs["name"]
+    assert domain.named("welcome-sender-fn").props["handler"] == "welcome_email.handler.handler"
+
+
+def test_role_sends_only_the_welcome_template_from_the_identity(domain):
+    send = statement(domain, "SendWelcomeTemplateOnly")
+    assert send["Action"] == ["ses:SendTemplatedEmail"]
+    assert send["Resource"] == [domain.named("welcome-identity").outputs["arn"],
+                                domain.named("welcome-template").outputs["arn"],
+                                domain.named("welcome-config").outputs["arn"]]
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "news@myblog.example.com"}}
+
+
+def test_role_has_no_other_ses_permission(domain):
+    ses = [a for s in role_statements(domain) for a in s["Action"] if a.startswith("ses:")]
+    assert ses == ["ses:SendTemplatedEmail"]
+
+
+def test_role_only_wildcard_is_x_ray(domain):
+    broad = [s["Sid"] for s in role_statements(domain) if "*" in s["Resource"]]
+    assert broad == ["XRayUnscopable"]
+
+
+def test_sandbox_recipients_are_added_to_the_send_statement(address):
+    resources = statement(address, "SendWelcomeTemplateOnly")["Resource"]
+    assert resources[-2:] == ["arn:aws:ses:eu-west-1:123456789012:identity/me@example.com",
+                              "arn:aws:ses:eu-west-1:123456789012:identity/qa@example.org"]
+
+
+def test_role_reads_the_home_stream(domain):
+    table = domain.named("blog-table").outputs
+    assert statement(domain, "ReadHomeStream")["Resource"] == [table["streamArn"]]
+    assert statement(domain, "ListHomeStreams")["Resource"] == [f"{table['arn']}/stream/*"]
+
+
+def test_role_writes_idempotency_markers_and_failure_records(domain):
+    assert statement(domain, "IdempotencyRecords")["Resource"] == [domain.named("welcome-idempotency").outputs["arn"]]
+    assert statement(domain, "StreamOnFailureDestination") == {
+        "Sid": "StreamOnFailureDestination", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+        "Resource": [domain.named("welcome-failures").outputs["arn"]]}
+
+
+def test_role_decrypts_the_stream_with_the_table_key_only_with_a_customer_managed_key(domain, address):
+    key = statement(domain, "StreamKeyThroughDynamoDB")
+    assert key["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert key["Resource"] == [domain.named("blog-table-key").outputs["arn"]]
+    assert not any(s.get("Sid") == "StreamKeyThroughDynamoDB" for s in role_statements(address))
+
+
+def test_role_cannot_touch_the_blog_table_items(domain):
+    actions = {a for s in role_statements(domain) for a in s["Action"]}
+    table_arn = domain.named("blog-table").outputs["arn"]
+    item_grants = [s for s in role_statements(domain) if table_arn in s["Resource"]]
+    assert not item_grants and "dynamodb:Scan" not in actions
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+GOOD = {"table": object(), "identity": "myblog.example.com", "sender_address": "news@myblog.example.com"}
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"table": None}, "table"),
+    ({"identity": "not an identity"}, "identity 'not an identity' must be a domain"),
+    ({"sender_address": "news"}, "sender_address 'news' is not an email address"),
+    ({"sender_address": "news@elsewhere.example.org"}, "is not covered by identity"),
+    ({"identity": "blog@example.com", "sender_address": "news@example.com"}, "is not covered by identity"),
+    ({"identity": "blog@example.com", "sender_address": "blog@example.com", "hosted_zone_id": ZONE},
+     "hosted_zone_id is for a domain identity"),
+    ({"sandbox_recipients": ["me"]}, "sandbox_recipients: 'me'"),
+    ({"template": {"subject": "Hi", "html": "<p>Hello</p>", "text": "Hi {{name}}"}}, r"template.html must greet"),
+    ({"template": {"subject": "Hi", "html": "<p>{{name}}</p>", "text": "Hello"}}, r"template.text must greet"),
+    ({"batch_size": 0}, "batch_size=0 must be 1..100"),
+    ({"maximum_retry_attempts": 11}, "maximum_retry_attempts=11 must be 0..10"),
+    ({"maximum_record_age_seconds": 30}, "maximum_record_age_seconds=30 must be 60..86400"),
+    ({"maximum_record_age_seconds": 90000}, "maximum_record_age_seconds=90000 must be 60..86400"),
+    ({"iterator_age_alarm_seconds": 3600}, "iterator_age_alarm_seconds=3600 must be 1..3599"),
+])
+def test_component_rejects_bad_args(args, message):
+    with pytest.raises(ValueError, match=message):
+        WelcomeEmail("welcome", {**GOOD, **args})
+
+
+@pytest.mark.parametrize("identity, sender, covered", [
+    ("example.com", "news@example.com", True), ("example.com", "news@mail.example.com", True),
+    ("example.com", "news@badexample.com", False), ("news@example.com", "NEWS@example.com", True),
+    ("news@example.com", "other@example.com", False)])
+def test_sender_must_be_the_identity_or_in_its_domain(identity, sender, covered):
+    assert sender_covered_by(identity, sender) is covered
+
+
+def test_identity_shapes():
+    assert is_domain("myblog.example.com") and not is_domain("localhost") and not is_domain("a@b.com")
+    assert is_email_address("news+blog@example.co.uk") and not is_email_address("news@localhost")
+
+
+# --- the real stacks -------------------------------------------------------------------------------
+
+def test_prod_stack_sends_from_its_domain_with_dkim(prod_stack):
+    assert prod_stack.named("blog-welcome-identity").props["emailIdentity"] == "example.com"
+    assert len([r for r in prod_stack.of_type(RECORD) if r.name.startswith("blog-welcome-dkim-")]) == 3
+
+
+def test_dev_stack_sends_from_one_verified_address(dev_stack):
+    assert dev_stack.named("blog-welcome-identity").props["emailIdentity"] == "blog-dev@example.com"
+    assert not [r for r in dev_stack.of_type(RECORD) if r.name.startswith("blog-welcome-dkim-")]
+
+
+def test_prod_stack_maps_only_the_home_stream_though_it_has_replicas(prod_stack):
+    (welcome,) = [m for m in prod_stack.of_type(MAPPING) if m.name == "blog-welcome-stream"]
+    assert welcome.props["eventSourceArn"] == prod_stack.named("blog-table").outputs["streamArn"]
+    assert json.loads(welcome.props["filterCriteria"]["filters"][0]["pattern"])["dynamodb"]["NewImage"][
+        "originRegion"] == {"S": ["eu-west-1"]}
+
+
+# --- config (blog.email) ---------------------------------------------------------------------------
+
+def parse(email: dict) -> stack_config.StackSettings:
+    return stack_config.parse({"environment": "dev", "blog": {"enabled": True, "email": email}}, "eu-west-1")
+
+
+def test_config_sender_defaults_to_an_address_identity():
+    settings = parse({"identity": "blog@example.com"})
+    args = settings.blog.welcome_args(settings)
+    assert (args["identity"], args["sender_address"], args["hosted_zone_id"]) == ("blog@example.com",
+                                                                                  "blog@example.com", None)
+    assert (args["memory_mb"], args["timeout_seconds"], args["sandbox_recipients"]) == (256, 30, [])
+
+
+def test_config_passes_a_domain_identity_with_its_zone():
+    settings = parse({"identity": "example.com", "senderAddress": "news@example.com", "hostedZoneId": ZONE})
+    args = settings.blog.welcome_args(settings)
+    assert (args["identity"], args["sender_address"], args["hosted_zone_id"]) == ("example.com", "news@example.com",
+                                                                                  ZONE)
+
+
+@pytest.mark.parametrize("email, message", [
+    ({}, r"blog.email.identity: required"),
+    ({"identity": "my blog"}, r"blog.email.identity: expected an SES identity: a domain \(myblog.example.com\) or "
+                              r"an email address"),
+    ({"identity": "example.com"}, r"blog.email.senderAddress: required"),
+    ({"identity": "example.com", "senderAddress": "news@other.org"},
+     r"blog.email.senderAddress: 'news@other.org' is not covered by identity 'example.com'"),
+    ({"identity": "b@example.com", "hostedZoneId": ZONE}, r"blog.email.hostedZoneId: only for a domain identity"),
+    ({"identity": "b@example.com", "sandboxRecipients": ["x"]}, r"blog.email.sandboxRecipients: expected a list of "
+                                                               r"verified email addresses"),
+])
+def test_config_rejects_bad_email_settings_naming_the_key(email, message):
+    with pytest.raises(stack_config.ConfigError, match=message):
+        parse(email)
+
+
+def test_config_blog_needs_an_email_section():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.email.identity: required"):
+        stack_config.parse({"environment": "dev", "blog": {"enabled": True}}, "eu-west-1")
