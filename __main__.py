@@ -24,3 +24,65 @@ if settings.todo_api:
         "identityPoolId": todo.identity_pool_id, "bucket": todo.bucket_name, "table": todo.table_name,
         "region": todo.region})
     pulumi.export("todoClientConfig", todo.client_config)
+
+if settings.outbox:
+    from components.outbox_relay import OutboxRelay
+
+    outbox = OutboxRelay("outbox", {**settings.outbox.args(settings), "cloudwatch_account": cloudwatch_account},
+                         opts=in_home)
+    pulumi.export("outbox", {
+        "ordersUrl": outbox.orders_url, "eventBusName": outbox.event_bus_name, "eventBusArn": outbox.event_bus_arn,
+        "eventSource": outbox.event_source, "archive": outbox.archive_name,
+        "tables": {"orders": outbox.orders_table_name, "outbox": outbox.outbox_table_name,
+                   "idempotency": outbox.idempotency_table_name, "shipments": outbox.shipments_table_name},
+        "deadLetterQueues": outbox.dead_letter_queues,
+        "userPoolId": outbox.user_pool_id, "userPoolClientId": outbox.user_pool_client_id})
+
+if settings.update_cdn:
+    from components.update_offload_cdn import UpdateOffloadCdn
+
+    updates = UpdateOffloadCdn("updates", {**settings.update_cdn.args(settings), "us_east_1_provider": us_east_1},
+                               opts=in_home)
+    pulumi.export("updateCdn", {
+        "url": updates.url, "domainName": updates.domain_name, "distributionId": updates.distribution_id,
+        "origin": updates.origin_domain_name, "originProtocol": updates.origin_protocol,
+        "logBucket": updates.log_bucket_name, "dashboard": updates.dashboard_name})
+
+if settings.thumbnails:
+    from components.thumbnail_pipeline import ThumbnailPipeline
+
+    thumbnails = ThumbnailPipeline("photos", settings.thumbnails.args(settings), opts=in_home)
+    pulumi.export("thumbnails", {
+        "uploadBucket": thumbnails.upload_bucket_name, "uploadPrefix": thumbnails.upload_prefix,
+        "thumbnailBucket": thumbnails.thumbnail_bucket_name,
+        "queueUrl": thumbnails.queue_url, "queueArn": thumbnails.queue_arn,
+        "deadLetterQueueUrl": thumbnails.dlq_url, "deadLetterQueueArn": thumbnails.dlq_arn,
+        "topicArn": thumbnails.topic_arn, "function": thumbnails.function_name})
+
+if settings.blog:
+    from components.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
+    from components.global_table import GlobalTable
+    from components.static_site import StaticSite
+    from components.welcome_email import WelcomeEmail
+
+    # One provider per replica region, tagged like the others: each replica's KMS key is created there.
+    replica_providers = {
+        region: us_east_1 if region == "us-east-1" else aws.Provider(f"replica-{region}", region=region,
+                                                                      default_tags={"tags": tags})
+        for region in settings.blog.replica_regions(settings)}
+    blog_table = GlobalTable("blog-table", {**settings.blog.table_args(settings),
+                                            "global_secondary_indexes": [PUBLISHED_POSTS_INDEX],
+                                            "replica_providers": replica_providers}, opts=in_home)
+    blog_api = BlogApi("blog-api", {**settings.blog.api_args(settings), "table": blog_table,
+                                    "cloudwatch_account": cloudwatch_account}, opts=in_home)
+    welcome = WelcomeEmail("blog-welcome", {**settings.blog.welcome_args(settings), "table": blog_table},
+                           opts=in_home)
+    blog_site = StaticSite("blog-site", {**settings.blog.site_args(settings), "api": blog_api.origin,
+                                         "us_east_1_provider": us_east_1}, opts=in_home)
+    pulumi.export("blog", {
+        "url": blog_site.url, "distributionDomain": blog_site.domain_name,
+        "distributionId": blog_site.distribution_id, "contentBucket": blog_site.bucket_name,
+        "logBucket": blog_site.log_bucket_name, "webAclArn": blog_site.web_acl_arn, "apiUrl": blog_api.url,
+        "table": blog_table.name, "homeRegion": blog_table.home_region, "replicaRegions": blog_table.replica_regions,
+        "sesIdentityArn": welcome.identity_arn, "sesConfigurationSet": welcome.configuration_set_name,
+        "sesTemplate": welcome.template_name, "welcomeFailureQueueUrl": welcome.failure_queue.url})

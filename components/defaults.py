@@ -28,6 +28,14 @@ ABORT_INCOMPLETE_MULTIPART_DAYS = 7
 # Stream event source mappings: bounded retries and age, bisect, on-failure destination.
 STREAM_MAXIMUM_RETRY_ATTEMPTS = 3
 STREAM_MAXIMUM_RECORD_AGE_SECONDS = 3600
+# DynamoDB keeps stream records 24 h: a longer maximum record age can never apply.
+DYNAMODB_STREAM_RETENTION_SECONDS = 24 * 3600
+# An on-failure record only points at stream positions; the outbox row must outlive it in its queue.
+OUTBOX_MIN_TTL_DAYS = SQS_DLQ_RETENTION_SECONDS // 86400
+
+# EventBridge target retry policy limits (AWS maxima; we always set both explicitly).
+EVENTBRIDGE_MAX_RETRY_ATTEMPTS = 185
+EVENTBRIDGE_MAX_EVENT_AGE_SECONDS = 24 * 3600
 
 CLOUDFRONT_MINIMUM_PROTOCOL_VERSION = "TLSv1.2_2021"
 CERTIFICATE_REGION = "us-east-1"  # CloudFront only accepts ACM certificates and WAF ACLs from here

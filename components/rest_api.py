@@ -33,6 +33,8 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _ALLOWED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 _CORS_HEADERS = "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Idempotency-Key,Cache-Control"
 _PATH = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\}))+$")
+PUBLIC_API_TAG = ("api-access", "public")
+"""Tag on a `public` API's RestApi, saying its methods skip authorization on purpose."""
 
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
@@ -163,8 +165,10 @@ class LambdaRestApi(pulumi.ComponentResource):
         cors_headers = ",".join(dict.fromkeys(_CORS_HEADERS.split(",") + [args.get("token_header", "Authorization")]))
 
         self.rest_api = aws.apigateway.RestApi(
-            f"{name}-api", endpoint_configuration={"types": "REGIONAL"},
-            description=f"{name} (serverless-blueprints)", opts=child)
+            name, endpoint_configuration={"types": "REGIONAL"},
+            description=f"{name} (serverless-blueprints)",
+            # Declares the missing authorizers deliberate (the guardrail pack's SB-APIGW-001 reads this tag).
+            tags={PUBLIC_API_TAG[0]: PUBLIC_API_TAG[1]} if public else None, opts=child)
         api_id = self.rest_api.id
 
         authorizer = None

@@ -1,6 +1,7 @@
 """SecureBucket: a private S3 bucket with every hardening on, and room for a caller's policy.
 
-Public access blocked (all four flags), BucketOwnerEnforced (ACLs off), SSE,
+Public access blocked (all four flags), BucketOwnerEnforced (ACLs off; a CloudFront
+standard-log bucket alone gets BucketOwnerPreferred, see `log_delivery_acls`), SSE,
 versioning with a noncurrent-version lifecycle, aborting stale multipart uploads,
 and a bucket policy that always denies non-TLS access.
 """
@@ -34,6 +35,8 @@ class SecureBucketArgs(TypedDict, total=False):
     """Enable S3 Transfer Acceleration."""
     defer_policy: bool
     """Don't attach the policy now; call attach_policy() once the statements' inputs exist."""
+    log_delivery_acls: bool
+    """CloudFront standard-log bucket: BucketOwnerPreferred, as logs arrive by ACL grant; all else stays hardened."""
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -61,7 +64,8 @@ class SecureBucket(pulumi.ComponentResource):
         self.arn = self.bucket.arn
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+            rule={"object_ownership": "BucketOwnerPreferred" if args.get("log_delivery_acls")
+                  else "BucketOwnerEnforced"}, opts=child)
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=self.bucket.id,
             block_public_acls=True, block_public_policy=True,

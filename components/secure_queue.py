@@ -26,7 +26,8 @@ class SecureQueueArgs(TypedDict, total=False):
     message_retention_seconds: int
     """How long an unconsumed message is kept."""
     policy_statements: Sequence[pulumi.Input[PolicyStatement]]
-    """Who may send (e.g. S3 or EventBridge, scoped by source ARN); TLS-only is added for you."""
+    """Who may send (e.g. S3 or EventBridge, scoped by source ARN); TLS-only is added for you.
+    A statement without Resource/NotResource applies to this queue (its ARN is filled in)."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """SNS topics notified when a message lands in a terminal queue."""
 
@@ -92,8 +93,16 @@ class SecureQueue(pulumi.ComponentResource):
     def _policy(self, name: str, queue: aws.sqs.Queue, statements) -> aws.sqs.QueuePolicy:
         return aws.sqs.QueuePolicy(
             f"{name}-policy", queue_url=queue.url,
-            policy=policy_document([deny_insecure_transport([queue.arn], action="sqs:*"), *statements]),
+            policy=policy_document([deny_insecure_transport([queue.arn], action="sqs:*"),
+                                    *(self._scoped_to(queue, s) for s in statements)]),
             opts=pulumi.ResourceOptions(parent=self))
+
+    @staticmethod
+    def _scoped_to(queue: aws.sqs.Queue, statement):
+        """A caller can't know the queue's ARN before it exists; a statement without a Resource means this queue."""
+        if isinstance(statement, dict) and "Resource" not in statement and "NotResource" not in statement:
+            return {**statement, "Resource": [queue.arn]}
+        return statement
 
     def _alarm(self, name: str, queue: aws.sqs.Queue, args: SecureQueueArgs) -> aws.cloudwatch.MetricAlarm:
         """Any message in a terminal queue is something that was not processed: page on the first one."""

@@ -40,6 +40,8 @@ class RecordedResource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     provider: Optional[str] = None
     outputs: dict = field(default_factory=dict)
+    secret_inputs: list[str] = field(default_factory=list)
+    """Paths of inputs passed as secrets, e.g. "origins[0].customHeaders[0].value" (props show them in clear)."""
 
     @property
     def region(self) -> Optional[str]:
@@ -100,6 +102,8 @@ class BlueprintMocks:
 
     def __init__(self) -> None:
         self.provider_regions: dict[str, str] = {}
+        self.api_resource_paths: dict[str, str] = {}
+        """API Gateway resource id -> its full path, so a nested resource's `path` is real (/api/posts)."""
 
     # pulumi.runtime.Mocks interface -------------------------------------------------------------
     def new_resource(self, args) -> tuple[str, dict]:
@@ -109,6 +113,10 @@ class BlueprintMocks:
         region = self._region(args.provider)
         physical = inputs.get("name") or _physical_name(args.name)
         outputs = {**inputs, **_computed(args.typ, args.name, physical, inputs, region), "_region": region}
+        if args.typ == "aws:apigateway/resource:Resource":
+            parent_path = self.api_resource_paths.get(inputs.get("parentId"), "")
+            outputs["path"] = f"{parent_path}/{inputs.get('pathPart')}"
+            self.api_resource_paths[outputs.get("id") or f"{physical}-id"] = outputs["path"]
         return outputs.get("id") or f"{physical}-id", outputs
 
     def call(self, args) -> dict:
@@ -128,6 +136,18 @@ class BlueprintMocks:
         if token == "aws:ec2/getSubnet:getSubnet":
             return {"id": args.args.get("id"), "vpcId": "vpc-given", "cidrBlock": "10.0.0.0/16",
                     "availabilityZone": f"{region}a"}
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList" \
+                and args.args.get("name") == "com.amazonaws.global.cloudfront.origin-facing":
+            pl_id = f"pl-{hashlib.sha256(region.encode()).hexdigest()[:8]}"
+            return {"id": pl_id, "name": args.args["name"], "addressFamily": "IPv4", "maxEntries": 55,
+                    "ownerId": "AWS", "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{pl_id}", "version": 1,
+                    "entries": [{"cidr": "130.176.0.0/18", "description": ""}], "tags": {}, "region": region}
+        if token == "aws:ssm/getParameter:getParameter" \
+                and args.args.get("name", "").startswith("/aws/service/ami-amazon-linux-latest/"):
+            name = args.args["name"]
+            return {"id": name, "name": name, "type": "String", "value": "ami-0a1b2c3d4e5f60718",
+                    "insecureValue": "ami-0a1b2c3d4e5f60718", "version": 1, "withDecryption": True,
+                    "arn": f"arn:aws:ssm:{region}::parameter{name}", "region": region}
         for handler in EXTRA_CALLS:
             answer = handler(token, args.args, region)
             if answer is not None:
@@ -228,6 +248,40 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
                                              "resourceRecordName": f"_x.{inputs.get('domainName')}.",
                                              "resourceRecordType": "CNAME",
                                              "resourceRecordValue": "_y.acm-validations.aws."}])
+    elif typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
+        digest = hashlib.sha256(logical.encode()).hexdigest()[:16]
+        path = {"LoadBalancer": f"loadbalancer/app/{physical}/{digest}", "TargetGroup": f"targetgroup/{physical}/{digest}",
+                "Listener": f"listener/app/{physical}/{digest}/{digest[::-1]}"}[kind]
+        out.update(id=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{path}",
+                   arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{path}", arnSuffix=path.split("/", 1)[1])
+        if kind == "LoadBalancer":
+            out.update(dnsName=f"{physical}-1234567890.{region}.elb.amazonaws.com", zoneId="Z32O12XQLNTSW2")
+    elif typ == "aws:efs/fileSystem:FileSystem":
+        fs_id = f"fs-{hashlib.sha256(logical.encode()).hexdigest()[:17]}"
+        out.update(id=fs_id, arn=f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{fs_id}",
+                   dnsName=f"{fs_id}.efs.{region}.amazonaws.com")
+    elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        out.update(id=f"lt-{hashlib.sha256(logical.encode()).hexdigest()[:17]}", latestVersion=1)
+    elif typ == "random:index/randomPassword:RandomPassword":
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+        seed = hashlib.sha256(logical.encode()).digest() * 4
+        out.update(id="none", result="".join(alphabet[b % len(alphabet)] for b in seed[:int(inputs["length"])]))
+    elif typ == "aws:sesv2/emailIdentity:EmailIdentity":
+        identity = inputs.get("emailIdentity")
+        tokens = [hashlib.sha256(f"{identity}-{i}".encode()).hexdigest()[:32] for i in range(3)]
+        out.update(id=identity, arn=f"arn:aws:ses:{region}:{ACCOUNT_ID}:identity/{identity}",
+                   identityType="EMAIL_ADDRESS" if "@" in str(identity) else "DOMAIN",
+                   dkimSigningAttributes={"tokens": tokens, "status": "PENDING",
+                                          "signingAttributesOrigin": "AWS_SES"})
+    elif typ == "aws:sesv2/configurationSet:ConfigurationSet":
+        config_set = inputs.get("configurationSetName") or physical
+        out.update(id=config_set, arn=f"arn:aws:ses:{region}:{ACCOUNT_ID}:configuration-set/{config_set}")
+    elif typ == "aws:ses/template:Template":
+        out.update(id=physical, arn=f"arn:aws:ses:{region}:{ACCOUNT_ID}:template/{physical}")
+    elif typ == "aws:wafv2/webAcl:WebAcl":
+        acl_id = hashlib.sha256(logical.encode()).hexdigest()[:36]
+        scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+        out.update(id=acl_id, arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{physical}/{acl_id}")
     elif kind in ("UserPoolClient",):
         out.update(id=hashlib.sha256(logical.encode()).hexdigest()[:26])
     return out
@@ -265,7 +319,7 @@ class RecordingMonitor:
             urn=response.urn, resource_type=request.type, name=request.name, props=_plain(inputs),
             custom=request.custom, parent=request.parent or None, dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            provider=request.provider or None, outputs=_plain(state)))
+            provider=request.provider or None, outputs=_plain(state), secret_inputs=_secret_paths(inputs)))
         return response
 
 
@@ -286,6 +340,19 @@ class _MocksAdapter:
 
     def register_invoke_transform(self, transform):
         pass
+
+
+def _secret_paths(value: Any, path: str = "") -> list[str]:
+    """Where `value` (deserialized inputs) holds secrets, as dotted paths with [index] for lists."""
+    from pulumi.runtime import rpc
+
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return [path]
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    return []
 
 
 def _json_or_text(value: Any) -> Any:
@@ -337,11 +404,30 @@ def evaluate_program(program: Callable[[], Any], stack: str = "unit", region: st
     return contextvars.Context().run(_evaluate, stack, config, PROJECT_DIR, program)
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a run's loop, leaving nothing of a failed program for the next evaluation.
+
+    A program that fails inside an apply leaves tasks pending in pulumi's set of tracked
+    outputs, which is shared between runs: the next run would wait on them, on this closed
+    loop ("Event loop is closed"). Cancel them, as asyncio.run does, and forget them.
+    """
+    from pulumi.runtime.settings import SETTINGS
+
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    SETTINGS.outputs.clear()
+    loop.close()
+
+
 def _evaluate(stack: str, config: dict[str, Any], project_dir: Path,
               program: Callable[[], Any]) -> StackSnapshot:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.settings import SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
 
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -351,6 +437,11 @@ def _evaluate(stack: str, config: dict[str, Any], project_dir: Path,
     monitor = RecordingMonitor(recorder)
     pulumi.runtime.set_mocks(_MocksAdapter(recorder), project=PROJECT, stack=stack, preview=False,
                              monitor=monitor)
+    # MockSettings keeps the previous run's output tasks; a run that raised leaves tasks bound to its
+    # closed loop, which the next run would await ("Event loop is closed"). Start clean, as pulumi's own
+    # @pulumi.runtime.test does.
+    SETTINGS.outputs = set()
+    SETTINGS.rpc_manager.clear()
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     try:
@@ -359,6 +450,6 @@ def _evaluate(stack: str, config: dict[str, Any], project_dir: Path,
         exports = {name: pulumi_mocks._sync_await(pulumi.Output.from_input(value).future())
                    for name, value in getattr(root, "outputs", {}).items()}
     finally:
-        asyncio.get_event_loop().close()
+        _close_loop(asyncio.get_event_loop())
     providers = {r.urn: r for r in monitor.records if r.resource_type.startswith("pulumi:providers:")}
     return StackSnapshot(stack=stack, resources=monitor.records, exports=_plain(exports), providers=providers)

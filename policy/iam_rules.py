@@ -33,7 +33,6 @@ UNSCOPABLE_ACTIONS = {
     "secretsmanager:ListSecrets": "account-level listing",
     "dynamodb:ListTables": "account-level listing",
     "dynamodb:DescribeLimits": "account-level",
-    "dynamodb:ListStreams": "lists the account's streams; no resource ARN (CDK grants it on *)",
     "lambda:GetAccountSettings": "account-level",
     "cloudwatch:GetMetricData": "no resource ARN",
     "cloudwatch:ListMetrics": "no resource ARN",

@@ -65,3 +65,12 @@ def test_per_route_throttle_overrides_the_stage_default():
 
 def test_method_path_has_no_leading_slash():
     assert method_path("/todos/{todoId}", "GET") == "todos/{todoId}/GET"
+
+
+def test_a_path_named_api_does_not_clash_with_the_rest_api_itself():
+    def program():
+        function = LambdaFunction("fn", FN)
+        LambdaRestApi("blog", {"public": True, "routes": [ApiRoute(method="GET", path="/api/posts", function=function)]})
+    stack = evaluate_program(program)
+    names = [r.name for r in stack.resources if r.custom]
+    assert len(names) == len(set(names))
