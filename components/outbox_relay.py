@@ -39,6 +39,7 @@ from components.iam import allow
 from components.lambda_function import LambdaFunction
 from components.rest_api import ApiRoute, LambdaRestApi
 from components.secure_queue import SecureQueue
+from components.user_pool import user_pool_with_app_client
 
 EVENT_TYPE = "OrderCreated"
 OUTBOX_TTL_ATTRIBUTE = "expiresAt"
@@ -225,7 +226,10 @@ class OutboxRelay(pulumi.ComponentResource):
         self.user_pool_id = self.user_pool_client_id = None
         user_pool_arn = args.get("user_pool_arn")
         if user_pool_arn is None:
-            pool, client = self._user_pool(name, protect)
+            # Who may place orders is decided by whoever brings the pool; a created pool is invite-only.
+            pool, client = user_pool_with_app_client(f"{name}-users", f"{name}-client", parent=self,
+                                                     deletion_protection=protect, invite_only=True,
+                                                     minimum_password_length=12)
             user_pool_arn = pool.arn
             self.user_pool_id, self.user_pool_client_id = pool.id, client.id
 
@@ -386,26 +390,3 @@ class OutboxRelay(pulumi.ComponentResource):
             name, billing_mode="PAY_PER_REQUEST", hash_key=key, attributes=[{"name": key, "type": "S"}],
             point_in_time_recovery={"enabled": True}, server_side_encryption={"enabled": True},
             deletion_protection_enabled=protect, **extra, opts=pulumi.ResourceOptions(parent=self))
-
-    def _user_pool(self, name: str, protect: bool) -> tuple[aws.cognito.UserPool, aws.cognito.UserPoolClient]:
-        """A minimal pool for API callers: invited users only, strong passwords, TOTP MFA offered."""
-        child = pulumi.ResourceOptions(parent=self)
-        pool = aws.cognito.UserPool(
-            f"{name}-users",
-            username_attributes=["email"], auto_verified_attributes=["email"],
-            # Who may place orders is decided by whoever brings the pool; a created pool is invite-only.
-            admin_create_user_config={"allow_admin_create_user_only": True},
-            password_policy={"minimum_length": 12, "require_lowercase": True, "require_uppercase": True,
-                             "require_numbers": True, "require_symbols": True,
-                             "temporary_password_validity_days": 3},
-            mfa_configuration="OPTIONAL", software_token_mfa_configuration={"enabled": True},
-            account_recovery_setting={"recovery_mechanisms": [{"name": "verified_email", "priority": 1}]},
-            deletion_protection="ACTIVE" if protect else "INACTIVE",
-            opts=child)
-        client = aws.cognito.UserPoolClient(
-            f"{name}-client", user_pool_id=pool.id, generate_secret=False,
-            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            access_token_validity=60, id_token_validity=60, refresh_token_validity=30,
-            token_validity_units={"access_token": "minutes", "id_token": "minutes", "refresh_token": "days"},
-            prevent_user_existence_errors="ENABLED", enable_token_revocation=True, opts=child)
-        return pool, client

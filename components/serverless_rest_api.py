@@ -29,6 +29,7 @@ from components.iam import allow, policy_document
 from components.lambda_function import LambdaFunction
 from components.rest_api import ApiCache, ApiRoute, LambdaRestApi
 from components.secure_bucket import SecureBucket
+from components.user_pool import user_pool_with_app_client
 
 DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20
@@ -142,23 +143,9 @@ class ServerlessRestApi(pulumi.ComponentResource):
         self.region = aws.get_region_output(opts=invoke).region
 
         # --- identity -------------------------------------------------------------------------
-        user_pool = aws.cognito.UserPool(
-            f"{name}-users",
-            username_attributes=["email"], auto_verified_attributes=["email"],
-            password_policy={"minimum_length": 8, "require_lowercase": True, "require_uppercase": True,
-                             "require_numbers": True, "require_symbols": True,
-                             "temporary_password_validity_days": 3},
-            mfa_configuration=args.get("mfa", "OPTIONAL"),
-            software_token_mfa_configuration={"enabled": True} if args.get("mfa", "OPTIONAL") != "OFF" else None,
-            account_recovery_setting={"recovery_mechanisms": [{"name": "verified_email", "priority": 1}]},
-            deletion_protection="ACTIVE" if protect else "INACTIVE",
-            opts=child)
-        client = aws.cognito.UserPoolClient(
-            f"{name}-mobile-client", user_pool_id=user_pool.id, generate_secret=False,
-            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            access_token_validity=60, id_token_validity=60, refresh_token_validity=30,
-            token_validity_units={"access_token": "minutes", "id_token": "minutes", "refresh_token": "days"},
-            prevent_user_existence_errors="ENABLED", enable_token_revocation=True, opts=child)
+        user_pool, client = user_pool_with_app_client(
+            f"{name}-users", f"{name}-mobile-client", parent=self, deletion_protection=protect,
+            mfa=args.get("mfa", "OPTIONAL"))
 
         # --- data -----------------------------------------------------------------------------
         table = aws.dynamodb.Table(
