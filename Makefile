@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 STACK  ?= dev
 
-.PHONY: plan test bench install
+.PHONY: plan test bench install diagrams
 
 install: $(STAMP)
 
@@ -23,3 +23,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Regenerate docs/diagrams/ and the README's prod diagrams (Mermaid + Graphviz). Run it after any
+# component change; `make test` checks the committed text is current without needing Graphviz.
+diagrams: $(STAMP)
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Graphviz (dot) not found: installing the Debian package graphviz"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends graphviz; }
+	@status=0; for stack in dev prod; do $(PY) -m offline $$stack --no-tree --write-docs || status=$$?; done; exit $$status

@@ -3,8 +3,15 @@ import pulumi
 import pulumi_aws as aws
 
 import stack_config
+from components.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
+from components.global_table import GlobalTable
+from components.outbox_relay import OutboxRelay
 from components.rest_api import api_gateway_cloudwatch_account
 from components.serverless_rest_api import ServerlessRestApi
+from components.static_site import StaticSite
+from components.thumbnail_pipeline import ThumbnailPipeline
+from components.update_offload_cdn import UpdateOffloadCdn
+from components.welcome_email import WelcomeEmail
 
 settings = stack_config.load()
 tags = {"project": pulumi.get_project(), "stack": pulumi.get_stack(), "environment": settings.environment}
@@ -26,8 +33,6 @@ if settings.todo_api:
     pulumi.export("todoClientConfig", todo.client_config)
 
 if settings.outbox:
-    from components.outbox_relay import OutboxRelay
-
     outbox = OutboxRelay("outbox", {**settings.outbox.args(settings), "cloudwatch_account": cloudwatch_account},
                          opts=in_home)
     pulumi.export("outbox", {
@@ -39,8 +44,6 @@ if settings.outbox:
         "userPoolId": outbox.user_pool_id, "userPoolClientId": outbox.user_pool_client_id})
 
 if settings.update_cdn:
-    from components.update_offload_cdn import UpdateOffloadCdn
-
     updates = UpdateOffloadCdn("updates", {**settings.update_cdn.args(settings), "us_east_1_provider": us_east_1},
                                opts=in_home)
     pulumi.export("updateCdn", {
@@ -49,8 +52,6 @@ if settings.update_cdn:
         "logBucket": updates.log_bucket_name, "dashboard": updates.dashboard_name})
 
 if settings.thumbnails:
-    from components.thumbnail_pipeline import ThumbnailPipeline
-
     thumbnails = ThumbnailPipeline("photos", settings.thumbnails.args(settings), opts=in_home)
     pulumi.export("thumbnails", {
         "uploadBucket": thumbnails.upload_bucket_name, "uploadPrefix": thumbnails.upload_prefix,
@@ -60,11 +61,6 @@ if settings.thumbnails:
         "topicArn": thumbnails.topic_arn, "function": thumbnails.function_name})
 
 if settings.blog:
-    from components.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
-    from components.global_table import GlobalTable
-    from components.static_site import StaticSite
-    from components.welcome_email import WelcomeEmail
-
     # One provider per replica region, tagged like the others: each replica's KMS key is created there.
     replica_providers = {
         region: us_east_1 if region == "us-east-1" else aws.Provider(f"replica-{region}", region=region,

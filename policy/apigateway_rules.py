@@ -258,8 +258,10 @@ def _method_cached(stack: Stack, method: Resource, settings: list, undetermined:
 
 @stack_rule(
     "SB-APIGW-008",
-    description="A cached GET on an authorized API keys its cache on the caller's identity.",
-    remediation=f'Add "{CALLER_IDENTITY_KEY}" to the integration\'s cache_key_parameters and declare it in the method\'s request_parameters; otherwise one user gets another\'s cached response.',
+    description="A cached GET on an authorized API keys its cache on the caller's identity (the authorizer's identity source).",
+    remediation=("Add the header the method's authorizer reads (its identity_source; "
+                 f"{CALLER_IDENTITY_KEY} by default) to the integration's cache_key_parameters and declare it in "
+                 "the method's request_parameters; otherwise one user gets another's cached response."),
 )
 def cache_key_includes_caller(stack: Stack):
     for stage in stack.of_type(tokens.STAGE):
@@ -272,7 +274,6 @@ def cache_key_includes_caller(stack: Stack):
         authorized = [m for m in methods if is_known(get(m.props, "authorization")) and get(m.props, "authorization") != "NONE"]
         if not authorized:
             continue
-        accepted = {CALLER_IDENTITY_KEY.lower()} | _identity_sources(stack, api)
         settings, undetermined = stage_settings(stack, stage)
         for method in authorized:
             if get(method.props, "httpMethod") != "GET":
@@ -282,28 +283,54 @@ def cache_key_includes_caller(stack: Stack):
             integration = integration_for(stack, method)
             if integration is None:
                 continue
+            expected = caller_identity_keys(stack, method, api)
+            if expected is None:
+                continue
+            accepted = {k.lower() for k in expected}
             keys = get(integration.props, "cacheKeyParameters")
             if is_unknown(keys) or any(is_unknown(k) for k in as_list(keys)):
                 continue
             identity = [k for k in as_list(keys) if isinstance(k, str) and k.lower() in accepted]
             if not identity:
-                yield method, f"cached GET on stage '{get(stage.props, 'stageName')}' without {CALLER_IDENTITY_KEY} in its cache key"
+                yield method, (f"cached GET on stage '{get(stage.props, 'stageName')}' without "
+                               f"{' or '.join(expected)} in its cache key")
                 continue
             declared = get(method.props, "requestParameters")
-            if isinstance(declared, dict) and not any(k.lower() in accepted for k in declared):
-                yield method, f"cache key uses {identity[0]} but the method doesn't declare it in requestParameters"
-            elif declared is None:
+            if declared is None:
                 yield method, f"cache key uses {identity[0]} but the method declares no requestParameters"
+            elif isinstance(declared, dict) and identity[0].lower() not in {k.lower() for k in declared}:
+                yield method, f"cache key uses {identity[0]} but the method doesn't declare it in requestParameters"
 
 
-def _identity_sources(stack: Stack, api: Resource) -> set:
-    sources = set()
+def caller_identity_keys(stack: Stack, method: Resource, api: Resource) -> Optional[list]:
+    """The request parameters that carry a method's caller identity; None when unknown.
+
+    A method whose authorizer is in the stack: that authorizer's identity sources (API Gateway's
+    default, the Authorization header, when none is set). Keying on another header would let a
+    caller authorized by their own token read a response cached under someone else's header.
+    Otherwise (IAM authorization, or an authorizer that can't be linked): the Authorization header
+    or any identity source of the API's authorizers.
+    """
+    authorizer_id = get(method.props, "authorizerId")
+    if authorizer_id is not None:
+        authorizer = stack.resolve_one(method, "authorizerId", authorizer_id, tokens.AUTHORIZER)
+        if authorizer is not None:
+            return _identity_sources_of(authorizer)
+    sources = [CALLER_IDENTITY_KEY]
     for authorizer in stack.of_type(tokens.AUTHORIZER):
         if api_of(stack, authorizer) is api:
-            value = get(authorizer.props, "identitySource")
-            if is_known(value) and isinstance(value, str):
-                sources |= {s.strip().lower() for s in value.split(",")}
+            found = _identity_sources_of(authorizer) or []
+            sources += [s for s in found if s.lower() not in {k.lower() for k in sources}]
     return sources
+
+
+def _identity_sources_of(authorizer: Resource) -> Optional[list]:
+    value = get(authorizer.props, "identitySource")
+    if value is None:
+        return [CALLER_IDENTITY_KEY]
+    if not is_known(value) or not isinstance(value, str):
+        return None
+    return [s.strip() for s in value.split(",") if s.strip()]
 
 
 @resource_rule(

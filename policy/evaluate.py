@@ -117,7 +117,7 @@ def run_rule(rule: Rule, stack: Stack, environment: Optional[str]) -> list[Findi
 
 def suppression_for(finding: Finding, suppressions: Iterable[Suppression]) -> Optional[Suppression]:
     for suppression in suppressions:
-        if suppression.matches(finding.rule_id, finding.name, finding.urn, finding.environment):
+        if suppression.matches(finding.rule_id, finding.name, finding.urn, finding.environment, finding.message):
             return suppression
     return None
 

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from policy import UNKNOWN, Resource
-from policy.tokens import (API_RESOURCE, DEPLOYMENT, INTEGRATION, METHOD, METHOD_SETTINGS, REQUEST_VALIDATOR,
-                           REST_API, STAGE)
+from policy.tokens import (API_RESOURCE, AUTHORIZER, DEPLOYMENT, INTEGRATION, METHOD, METHOD_SETTINGS,
+                           REQUEST_VALIDATOR, REST_API, STAGE)
 
 ACCESS_LOG_FORMAT = json.dumps({"requestId": "$context.requestId", "status": "$context.status", "user": "$context.authorizer.claims.sub"})
 
@@ -206,6 +206,52 @@ def test_unknown_cache_keys_are_not_reported(violations):
     unknown = integration()
     unknown.props["cacheKeyParameters"] = UNKNOWN
     assert violations("SB-APIGW-008", *cached_api(method(), unknown)) == []
+
+
+ID_TOKEN_HEADER = "method.request.header.X-Id-Token"
+
+
+def id_token_authorizer(identity_source=ID_TOKEN_HEADER):
+    props = {"id": "auth1", "restApi": "api1", "type": "COGNITO_USER_POOLS", "identitySource": identity_source,
+             "providerArns": ["arn:aws:cognito-idp:eu-west-1:1:userpool/eu-west-1_abc"]}
+    return Resource(AUTHORIZER, {k: v for k, v in props.items() if v is not None}, name="cognito")
+
+
+def id_token_method(**props):
+    return method(authorizerId="auth1", requestParameters={ID_TOKEN_HEADER: True}, **props)
+
+
+def test_cached_get_keyed_on_the_authorizers_identity_source_header_passes(violations):
+    resources = cached_api(id_token_authorizer(), id_token_method(), integration(keys=(ID_TOKEN_HEADER,)))
+    assert violations("SB-APIGW-008", *resources) == []
+
+
+def test_identity_source_header_is_matched_case_insensitively(violations):
+    resources = cached_api(id_token_authorizer(), id_token_method(), integration(keys=("method.request.header.x-id-token",)))
+    assert violations("SB-APIGW-008", *resources) == []
+
+
+def test_cache_keyed_on_authorization_when_the_authorizer_reads_another_header_is_reported(violations):
+    """The caller's own X-Id-Token authorizes the call; an Authorization value copied from someone else would hit their entry."""
+    resources = cached_api(id_token_authorizer(), method(authorizerId="auth1"), integration())
+    assert violations("SB-APIGW-008", *resources) == [
+        "cached GET on stage 'prod' without method.request.header.X-Id-Token in its cache key"]
+
+
+def test_identity_source_header_must_be_declared_on_the_method(violations):
+    resources = cached_api(id_token_authorizer(), method(authorizerId="auth1"), integration(keys=(ID_TOKEN_HEADER,)))
+    assert violations("SB-APIGW-008", *resources) == [
+        "cache key uses method.request.header.X-Id-Token but the method doesn't declare it in requestParameters"]
+
+
+def test_authorizer_without_identity_source_means_the_authorization_header(violations):
+    resources = cached_api(id_token_authorizer(identity_source=None), method(authorizerId="auth1"), integration())
+    assert violations("SB-APIGW-008", *resources) == []
+
+
+def test_unknown_identity_source_is_not_reported(violations):
+    resources = cached_api(id_token_authorizer(identity_source=UNKNOWN), method(authorizerId="auth1"), integration(keys=()))
+    assert violations("SB-APIGW-008", *resources) == []
 
 
 # SB-APIGW-009 deployment triggers (advisory)

@@ -170,3 +170,18 @@ def test_summary_lists_findings_and_fixes():
     stack = [r for r in thumbnail_pipeline() if r.name != "uploads-pab"]
     text = evaluate(stack, "prod").summary()
     assert "SB-S3-001" in text and "fix: Add an aws.s3.BucketPublicAccessBlock" in text
+
+
+def _distribution_with_http_origins(*origin_ids):
+    origins = [{"originId": o, "domainName": f"{o}.example.com",
+                "customOriginConfig": {"originProtocolPolicy": "http-only", "originSslProtocols": ["TLSv1.2"]}}
+               for o in origin_ids]
+    return Resource("aws:cloudfront/distribution:Distribution", {"origins": origins}, name="cdn")
+
+
+def test_message_scoped_suppression_accepts_only_the_finding_it_names():
+    demo_only = Suppression("SB-CF-005", "cdn", "demo origin has no certificate in dev", environments=("dev",),
+                            message="origin 'demo' protocol policy is http-only")
+    report = evaluate([_distribution_with_http_origins("demo", "app")], "dev", rules=["SB-CF-005"], suppressions=[demo_only])
+    assert [s.finding.message for s in report.suppressed] == ["origin 'demo' protocol policy is http-only"]
+    assert [f.message for f in report.findings] == ["origin 'app' protocol policy is http-only"]
