@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -20,14 +22,20 @@ POSTS_CACHE_CONTROL = posts.cache_control(os.environ.get("POSTS_MAX_AGE"))
 NO_STORE = "no-store"
 
 logger = Logger()
-dynamodb = boto3.client(
-    "dynamodb",
-    config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}),
-)
 
 _cors_origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
 # Same-origin behind CloudFront needs no CORS; an origin is set only for local front-end work.
 app = APIGatewayRestResolver(cors=CORSConfig(allow_origin=_cors_origin, max_age=600) if _cors_origin else None)
+
+
+# Created on first use, not at import (that would cost about half a bare `import boto3` on every
+# cold start), then kept for the life of the execution environment.
+@cache
+def dynamodb_client() -> Any:
+    return boto3.client(
+        "dynamodb",
+        config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}),
+    )
 
 
 @app.get("/api/posts")
@@ -38,7 +46,7 @@ def list_posts() -> Response:
     try:
         limit = posts.parse_limit(event.get_query_string_value("limit"))
         page = posts.list_published_posts(
-            dynamodb, TABLE_NAME, limit=limit, cursor=event.get_query_string_value("cursor")
+            dynamodb_client(), TABLE_NAME, limit=limit, cursor=event.get_query_string_value("cursor")
         )
     except posts.PostQueryError as error:
         return _error(400, str(error))
@@ -54,7 +62,7 @@ def list_posts() -> Response:
 def get_post(slug: str) -> Response:
     if not posts.is_valid_slug(slug):
         return _error(400, "slug must be lower-case letters, digits and single hyphens")
-    post = posts.get_published_post(dynamodb, TABLE_NAME, slug)
+    post = posts.get_published_post(dynamodb_client(), TABLE_NAME, slug)
     if post is None:
         return _error(404, "post not found")
     return Response(
@@ -79,7 +87,7 @@ def subscribe() -> Response:
         return _error(error.status_code, error.message)
 
     item = subscriptions.subscriber_item(subscription, subscribed_at=_utc_now(), origin_region=WRITER_REGION)
-    created = subscriptions.store_subscriber(dynamodb, TABLE_NAME, item)
+    created = subscriptions.store_subscriber(dynamodb_client(), TABLE_NAME, item)
     # The address is personal data: log its domain only.
     logger.info(
         "subscriber stored" if created else "already subscribed",

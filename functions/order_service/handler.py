@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timezone
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -40,7 +42,6 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 
 logger = Logger()
 app = APIGatewayRestResolver()
-dynamodb = boto3.client("dynamodb")
 idempotency_config = IdempotencyConfig(
     # Scoped per customer: two customers may pick the same key without colliding.
     event_key_jmespath="[customerId, idempotencyKey]",
@@ -49,7 +50,6 @@ idempotency_config = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
 )
-idempotency_store = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb)
 
 KEY_REUSED_MESSAGE = "Idempotency-Key was already used with a different request body"
 
@@ -63,12 +63,20 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     )
 
 
-@idempotent_function(
-    data_keyword_argument="request",
-    config=idempotency_config,
-    persistence_store=idempotency_store,
-)
-def create_order_once(*, request: dict, order: orders.OrderRequest, correlation_id: str) -> dict:
+# Clients are created on first use, not at import (that would cost about half a bare `import boto3`
+# on every cold start), and then kept for the life of the execution environment.
+@cache
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb")
+
+
+@cache
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    # Its constructor creates a DynamoDB client, so the layer itself is built on first use.
+    return DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb_client())
+
+
+def _create_order(*, request: dict, order: orders.OrderRequest, correlation_id: str) -> dict:
     now = time.time()
     created_at = datetime.fromtimestamp(now, tz=timezone.utc).isoformat(timespec="milliseconds")
     order_id = orders.order_id_for(request["customerId"], request["idempotencyKey"])
@@ -85,13 +93,32 @@ def create_order_once(*, request: dict, order: orders.OrderRequest, correlation_
         expires_at=int(now) + OUTBOX_TTL_DAYS * 86400,
     )
     stored = place_order(
-        dynamodb,
+        dynamodb_client(),
         orders_table=ORDERS_TABLE,
         outbox_table=OUTBOX_TABLE,
         order_record=order_record,
         outbox_record=outbox_record,
     )
     return orders.order_response(stored)
+
+
+@cache
+def _idempotent_create_order() -> Any:
+    # @idempotent_function takes its persistence store when it decorates, so it decorates on first use.
+    return idempotent_function(
+        _create_order,
+        data_keyword_argument="request",
+        config=idempotency_config,
+        persistence_store=idempotency_store(),
+        # The prefix Powertools derived while create_order_once itself was decorated at import
+        # ("<Lambda function name>.<module>.<function>"): kept, so existing records still match.
+        key_prefix=f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'test-func')}.{__name__}.create_order_once",
+    )
+
+
+def create_order_once(*, request: dict, order: orders.OrderRequest, correlation_id: str) -> dict:
+    """_create_order, at most once per (customer, Idempotency-Key) within IDEMPOTENCY_TTL_SECONDS."""
+    return _idempotent_create_order()(request=request, order=order, correlation_id=correlation_id)
 
 
 @app.post("/orders")

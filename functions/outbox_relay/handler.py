@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import time
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -42,12 +44,18 @@ EVENT_SOURCE = os.environ["EVENT_SOURCE"]
 TIME_RESERVE_MS = 3_000
 
 logger = Logger()
-# Short timeouts: a hung connection must not eat the invocation (a timeout fails the whole batch).
-events = boto3.client(
-    "events",
-    config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
-)
 _sleep = time.sleep
+
+
+# Created on first use, not at import (that would cost about a third of a bare `import boto3`
+# on every cold start), and then kept for the life of the execution environment.
+@cache
+def events_client() -> Any:
+    # Short timeouts: a hung connection must not eat the invocation (a timeout fails the whole batch).
+    return boto3.client(
+        "events",
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+    )
 
 
 @logger.inject_lambda_context
@@ -85,7 +93,7 @@ def handler(event: dict, context) -> dict:
     def may_wait(seconds: float) -> bool:
         return context.get_remaining_time_in_millis() - seconds * 1000 > TIME_RESERVE_MS
 
-    publish_failures = publish(to_publish, events.put_events, sleep=_sleep, may_wait=may_wait)
+    publish_failures = publish(to_publish, events_client().put_events, sleep=_sleep, may_wait=may_wait)
     for failure in publish_failures:
         logger.warning(
             "event not published",

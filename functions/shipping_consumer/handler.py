@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, timezone
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -25,7 +27,13 @@ SHIPMENTS_TABLE = os.environ["SHIPMENTS_TABLE"]
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
-dynamodb = boto3.client("dynamodb")
+
+
+# Created on first use, not at import (that would cost about half a bare `import boto3`
+# on every cold start), and then kept for the life of the execution environment.
+@cache
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb")
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -34,7 +42,7 @@ def record_handler(record: SQSRecord) -> None:
         shipment_id=str(uuid.uuid4()),
         recorded_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
     )
-    created = record_shipment(dynamodb, shipments_table=SHIPMENTS_TABLE, shipment=shipment)
+    created = record_shipment(dynamodb_client(), shipments_table=SHIPMENTS_TABLE, shipment=shipment)
     logger.info(
         "shipment recorded" if created else "duplicate event absorbed",
         extra={

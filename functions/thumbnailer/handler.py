@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -20,12 +22,23 @@ SETTINGS = Settings.from_env(os.environ)
 TIME_RESERVE_MS = 15_000
 
 _client_config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
-s3 = boto3.client("s3", config=_client_config)
-sns = boto3.client("sns", config=_client_config) if SETTINGS.topic_arn else None
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
 # All-failed batches are reported item by item too, rather than raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
+
+
+# Clients are created on first use, not at import (each costs about half a bare `import boto3`
+# on every cold start), and then kept for the life of the execution environment.
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3", config=_client_config)
+
+
+@cache
+def sns_client() -> Any | None:
+    """None when no TOPIC_ARN is configured: nothing is published then."""
+    return boto3.client("sns", config=_client_config) if SETTINGS.topic_arn else None
 
 
 class NotEnoughTimeLeft(RuntimeError):
@@ -36,7 +49,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     if lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
         raise NotEnoughTimeLeft(f"less than {TIME_RESERVE_MS} ms left; message returned to the queue")
     for upload in events.uploads_in(record.body):
-        outcome = uploads.process_upload(s3, sns, SETTINGS, upload)
+        outcome = uploads.process_upload(s3_client(), sns_client(), SETTINGS, upload)
         _log(upload, outcome)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 import boto3
@@ -30,34 +31,57 @@ WELCOME_DEDUPE_SECONDS = 48 * 60 * 60
 
 _client_config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 logger = Logger()
-ses = boto3.client("ses", config=_client_config)
-dynamodb = boto3.client("dynamodb", config=_client_config)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 idempotency_config = IdempotencyConfig(
     event_key_jmespath="email",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=WELCOME_DEDUPE_SECONDS,
 )
-persistence = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb)
 
 
-# A fixed key prefix: the default embeds the Lambda function name, which
-# changes when the function is replaced and would silently reset every marker.
-@idempotent_function(
-    data_keyword_argument="subscriber",
-    config=idempotency_config,
-    persistence_store=persistence,
-    key_prefix="welcome-email",
-)
-def send_welcome_once(subscriber: dict[str, Any]) -> dict[str, str]:
+# Clients are created on first use, not at import (together they cost about two thirds of a bare
+# `import boto3` on every cold start), and then kept for the life of the execution environment.
+@cache
+def ses_client() -> Any:
+    return boto3.client("ses", config=_client_config)
+
+
+@cache
+def persistence_store() -> DynamoDBPersistenceLayer:
+    # Its constructor creates a DynamoDB client, so the layer itself is built on first use.
+    return DynamoDBPersistenceLayer(
+        table_name=IDEMPOTENCY_TABLE, boto3_client=boto3.client("dynamodb", config=_client_config)
+    )
+
+
+def _send_welcome(subscriber: dict[str, Any]) -> dict[str, str]:
     message_id = welcome.send_welcome(
-        ses,
+        ses_client(),
         welcome.Subscriber(**subscriber),
         sender=SENDER_ADDRESS,
         template_name=SES_TEMPLATE_NAME,
         configuration_set=SES_CONFIGURATION_SET,
     )
     return {"messageId": message_id}
+
+
+@cache
+def _idempotent_send_welcome() -> Any:
+    # @idempotent_function takes its persistence store when it decorates, so it decorates on first use.
+    # A fixed key prefix: the default embeds the Lambda function name, which
+    # changes when the function is replaced and would silently reset every marker.
+    return idempotent_function(
+        _send_welcome,
+        data_keyword_argument="subscriber",
+        config=idempotency_config,
+        persistence_store=persistence_store(),
+        key_prefix="welcome-email",
+    )
+
+
+def send_welcome_once(subscriber: dict[str, Any]) -> dict[str, str]:
+    """_send_welcome, at most once per address within WELCOME_DEDUPE_SECONDS."""
+    return _idempotent_send_welcome()(subscriber=subscriber)
 
 
 def record_handler(record: DynamoDBRecord) -> None:

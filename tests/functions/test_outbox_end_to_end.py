@@ -177,7 +177,7 @@ def load_functions() -> Functions:
         order_service=importlib.reload(order_service),
         relay=relay,
         consumer=importlib.reload(consumer),
-        relay_events_client=relay.events,
+        relay_events_client=relay.events_client(),
         ddb=boto3.client("dynamodb"),
         # Newer botocore addresses DynamoDB Streams by account endpoint, which moto does not route.
         streams=boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
@@ -213,6 +213,11 @@ def _queue(sqs, name: str) -> tuple[str, str]:
     return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
+def use_bus(relay: Any, bus: Any) -> None:
+    """The relay publishes through `bus` from now on (it gets its client from events_client())."""
+    relay.events_client = lambda: bus
+
+
 def provision(fn: Functions) -> Stack:
     """Tables, bus, rule and queues as the component deploys them. Call inside mock_aws."""
     _table(fn.ddb, ORDERS, "orderId")
@@ -226,7 +231,7 @@ def provision(fn: Functions) -> Stack:
     fn.events.create_event_bus(Name=BUS)
     fn.events.put_rule(Name="order-created", EventBusName=BUS, EventPattern=json.dumps(ORDER_CREATED_PATTERN))
     fn.events.put_targets(Rule="order-created", EventBusName=BUS, Targets=[{"Id": "shipping", "Arn": queue_arn}])
-    fn.relay.events = fn.relay_events_client
+    use_bus(fn.relay, fn.relay_events_client)
     return Stack(
         fn=fn,
         stream_arn=outbox["LatestStreamArn"],
@@ -427,7 +432,7 @@ def test_every_committed_order_ships_exactly_once_under_bus_faults(
             place_order(stack, f"prop-{n}")
             if n < len(client_retries) and client_retries[n]:
                 place_order(stack, f"prop-{n}")  # a client retry: must not create a second event
-        stack.relay.events = FlakyBus(stack.events, entry_fates, call_throttles)
+        use_bus(stack.relay, FlakyBus(stack.events, entry_fates, call_throttles))
 
         relay_stream(stack, batch_size=stream_batch_size, maximum_retry_attempts=None)
         messages = receive_all(stack, stack.queue_url)
@@ -447,7 +452,7 @@ def test_every_committed_order_ships_exactly_once_under_bus_faults(
 
 def test_duplicates_from_lost_bus_answers_are_absorbed(stack):
     placed = [place_order(stack, f"dup-{n}") for n in range(12)]
-    stack.relay.events = FlakyBus(stack.events, ["accepted_but_answer_lost"] * 12, [])
+    use_bus(stack.relay, FlakyBus(stack.events, ["accepted_but_answer_lost"] * 12, []))
 
     relay_stream(stack, batch_size=5)
     messages = receive_all(stack, stack.queue_url)
@@ -513,7 +518,7 @@ def test_record_that_crashes_the_relay_is_isolated_by_bisection(stack):
     placed = [place_order(stack, f"crash-{n}") for n in range(8)]
     [(_, records)] = read_stream(stack)
     poison_event_id = records[5]["dynamodb"]["Keys"]["eventId"]["S"]
-    stack.relay.events = CrashOnEntry(stack.events, poison_event_id)
+    use_bus(stack.relay, CrashOnEntry(stack.events, poison_event_id))
 
     relay_stream(stack, batch_size=8, maximum_retry_attempts=5, bisect_on_error=True)
     consume(stack, receive_all(stack, stack.queue_url))

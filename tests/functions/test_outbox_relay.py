@@ -78,7 +78,7 @@ def relay(monkeypatch):
 
 
 def run(relay, bus: StubBus, recs: list[dict], remaining_ms: int = 60_000) -> list[str]:
-    relay.events = bus
+    relay.events_client = lambda: bus
     response = relay.handler(stream_event(recs), FakeLambdaContext(remaining_ms=remaining_ms))
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
@@ -243,7 +243,8 @@ def test_only_the_calls_left_unsent_when_time_runs_out_are_reported(relay):
             self.remaining_ms, remaining = 2_000, self.remaining_ms
             return remaining  # plenty for the first call, then too little
 
-    relay.events = bus = StubBus()
+    bus = StubBus()
+    relay.events_client = lambda: bus
 
     response = relay.handler(stream_event(records(12)), RunningOutContext(remaining_ms=60_000))
 

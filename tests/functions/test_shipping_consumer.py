@@ -128,7 +128,7 @@ def test_malformed_message_is_reported_and_the_rest_of_the_batch_recorded(consum
 
 
 def test_storage_error_reports_only_that_message_for_redelivery(consumer, ddb, monkeypatch):
-    real_put = consumer.dynamodb.put_item
+    real_put = consumer.dynamodb_client().put_item
 
     def throttled_for_evt_2(**kwargs):
         if kwargs["Item"]["eventId"]["S"] == "evt-2":
@@ -137,7 +137,7 @@ def test_storage_error_reports_only_that_message_for_redelivery(consumer, ddb, m
             )
         return real_put(**kwargs)
 
-    monkeypatch.setattr(consumer.dynamodb, "put_item", throttled_for_evt_2)
+    monkeypatch.setattr(consumer.dynamodb_client(), "put_item", throttled_for_evt_2)
 
     failures = deliver(consumer, *(order_created_message(f"evt-{n}", f"order-{n}") for n in range(4)))
 

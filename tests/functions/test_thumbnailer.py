@@ -408,7 +408,7 @@ def test_upload_over_max_bytes_is_rejected_before_its_body_is_read(monkeypatch, 
     monkeypatch.setenv("MAX_BYTES", "1000")
     thumbnailer = load_handler()
     message = upload(aws, "huge.jpg", jpeg(600, 400))
-    real_get = thumbnailer.s3.get_object
+    real_get = thumbnailer.s3_client().get_object
 
     class UnreadableBody:
         def read(self, *args):
@@ -422,7 +422,7 @@ def test_upload_over_max_bytes_is_rejected_before_its_body_is_read(monkeypatch, 
         response["Body"] = UnreadableBody()
         return response
 
-    monkeypatch.setattr(thumbnailer.s3, "get_object", get_object)
+    monkeypatch.setattr(thumbnailer.s3_client(), "get_object", get_object)
 
     assert deliver(thumbnailer, message) == []
 
@@ -490,7 +490,8 @@ def test_failure_record_key_keeps_the_original_key_when_it_fits():
 )
 def test_transient_read_errors_are_reported_for_retry(monkeypatch, thumbnailer, aws, error):
     message = upload(aws, "cat.jpg", jpeg(300, 200))
-    monkeypatch.setattr(thumbnailer, "s3", FailingS3(thumbnailer.s3, "get_object", "cat.jpg", error))
+    failing = FailingS3(thumbnailer.s3_client(), "get_object", "cat.jpg", error)
+    monkeypatch.setattr(thumbnailer, "s3_client", lambda: failing)
 
     assert deliver(thumbnailer, message) == ["m-0"]
 
@@ -499,8 +500,9 @@ def test_transient_read_errors_are_reported_for_retry(monkeypatch, thumbnailer, 
 
 def test_throttled_thumbnail_write_is_reported_for_retry(monkeypatch, thumbnailer, aws):
     message = upload(aws, "cat.jpg", jpeg(300, 200))
-    failing = FailingS3(thumbnailer.s3, "put_object", "256/cat.jpg", client_error("SlowDown", 503, "PutObject"))
-    monkeypatch.setattr(thumbnailer, "s3", failing)
+    error = client_error("SlowDown", 503, "PutObject")
+    failing = FailingS3(thumbnailer.s3_client(), "put_object", "256/cat.jpg", error)
+    monkeypatch.setattr(thumbnailer, "s3_client", lambda: failing)
 
     assert deliver(thumbnailer, message) == ["m-0"]
 
@@ -512,8 +514,8 @@ def test_mixed_batch_processes_the_good_records_and_reports_only_the_transient_f
     corrupt = upload(aws, "corrupt.jpg", b"\xff\xd8\xff\xe0 garbage that starts like a JPEG")
     throttled = upload(aws, "throttled.jpg", jpeg(640, 480))
     also_good = upload(aws, "also good.png", transparent_png(300, 300))
-    failing = FailingS3(thumbnailer.s3, "get_object", "throttled.jpg", client_error("SlowDown", 503))
-    monkeypatch.setattr(thumbnailer, "s3", failing)
+    failing = FailingS3(thumbnailer.s3_client(), "get_object", "throttled.jpg", client_error("SlowDown", 503))
+    monkeypatch.setattr(thumbnailer, "s3_client", lambda: failing)
 
     failed = deliver(thumbnailer, good, corrupt, throttled, s3_test_event(), also_good)
 
@@ -528,7 +530,8 @@ def test_mixed_batch_processes_the_good_records_and_reports_only_the_transient_f
 
 def test_batch_where_every_record_fails_is_reported_item_by_item(monkeypatch, thumbnailer, aws):
     messages = [upload(aws, f"p{i}.jpg", jpeg(100, 100)) for i in range(3)]
-    monkeypatch.setattr(thumbnailer, "s3", FailingS3(thumbnailer.s3, "get_object", ".jpg", client_error("SlowDown", 503)))
+    failing = FailingS3(thumbnailer.s3_client(), "get_object", ".jpg", client_error("SlowDown", 503))
+    monkeypatch.setattr(thumbnailer, "s3_client", lambda: failing)
 
     assert deliver(thumbnailer, *messages) == ["m-0", "m-1", "m-2"]
 
@@ -588,7 +591,7 @@ def test_rejected_uploads_publish_nothing(topic_queue, load_handler, aws):
 
 
 def test_nothing_is_published_without_a_topic(thumbnailer, aws):
-    assert thumbnailer.sns is None
+    assert thumbnailer.sns_client() is None
     assert deliver(thumbnailer, upload(aws, "cat.jpg", jpeg(300, 200))) == []
 
 
@@ -599,7 +602,7 @@ def test_failed_publish_is_reported_for_retry(monkeypatch, topic_queue, load_han
     def publish(**kwargs):
         raise client_error("Throttling", 400, "Publish")
 
-    monkeypatch.setattr(thumbnailer.sns, "publish", publish)
+    monkeypatch.setattr(thumbnailer.sns_client(), "publish", publish)
 
     assert deliver(thumbnailer, message) == ["m-0"]
 

@@ -311,11 +311,11 @@ def test_retry_while_a_crashed_send_is_still_in_progress_sends_nothing(mailer, m
     def crash(*args, **kwargs):
         raise RuntimeError("invocation died after SES accepted the email")
 
-    save_success = mailer.persistence.save_success
-    monkeypatch.setattr(mailer.persistence, "save_success", crash)
+    save_success = mailer.persistence_store().save_success
+    monkeypatch.setattr(mailer.persistence_store(), "save_success", crash)
     with pytest.raises(BatchProcessingError):
         deliver(mailer, record)
-    monkeypatch.setattr(mailer.persistence, "save_success", save_success)
+    monkeypatch.setattr(mailer.persistence_store(), "save_success", save_success)
 
     # The marker stays IN_PROGRESS until the crashed invocation's deadline, so the retry backs off.
     with pytest.raises(BatchProcessingError):
@@ -324,16 +324,16 @@ def test_retry_while_a_crashed_send_is_still_in_progress_sends_nothing(mailer, m
 
 
 def test_only_the_failing_record_is_reported(mailer, monkeypatch):
-    real_send = mailer.ses.send_templated_email
+    real_send = mailer.ses_client().send_templated_email
 
     def flaky_send(**request):
         if request["Destination"]["ToAddresses"] == ["grace@example.com"]:
-            raise mailer.ses.exceptions.MessageRejected(
+            raise mailer.ses_client().exceptions.MessageRejected(
                 {"Error": {"Code": "MessageRejected", "Message": "Throttled"}}, "SendTemplatedEmail"
             )
         return real_send(**request)
 
-    monkeypatch.setattr(mailer.ses, "send_templated_email", flaky_send)
+    monkeypatch.setattr(mailer.ses_client(), "send_templated_email", flaky_send)
     ada, grace, linus = insert("ada@example.com"), insert("grace@example.com"), insert("linus@example.com")
 
     response = deliver(mailer, ada, grace, linus)
@@ -345,7 +345,7 @@ def test_only_the_failing_record_is_reported(mailer, monkeypatch):
     ]
 
     # Lambda resends from the failed record onwards; linus must not get a second email.
-    monkeypatch.setattr(mailer.ses, "send_templated_email", real_send)
+    monkeypatch.setattr(mailer.ses_client(), "send_templated_email", real_send)
     assert deliver(mailer, grace, linus) == {"batchItemFailures": []}
     assert sorted(m.destinations["ToAddresses"][0] for m in sent_messages()) == [
         "ada@example.com",
