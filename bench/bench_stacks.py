@@ -4,7 +4,9 @@
     against a one-bucket program run the same way: the harness's own floor.
     Target: every stack under 3 s.
 (b) Each handler module imported in a fresh interpreter, as a ratio to a bare
-    `import boto3` measured in the same run (median of N). Target: <= 1.5x.
+    `import boto3` timed just before it in the same round (median of N rounds). Target: <= 1.5x.
+    Handlers create AWS clients on first use, so this is the import; the first request pays
+    for client creation (about 50-120 ms measured here).
 Both sides of (b) import with warm bytecode caches (boto3 ships compiled in the Lambda runtime).
 Numbers come from this machine, which is shared and noisy: read the ratios.
 """
@@ -43,14 +45,21 @@ def bench_imports(runs: int) -> bool:
     handlers = sorted(p.parent.name for p in (ROOT / "functions").glob("*/handler.py"))
     for warm in ["import boto3", *[f"import {h}.handler" for h in handlers]]:
         _import_seconds(warm)  # populate the bytecode cache the real runtime also ships with
-    baseline = statistics.median(_import_seconds("import boto3") for _ in range(runs))
-    print(f"(b) cold import, median of {runs}; baseline `import boto3` = {baseline * 1000:.0f} ms")
+    # Each round times the baseline right before each handler, so load drift hits both sides of a ratio.
+    ratios: dict[str, list[float]] = {h: [] for h in handlers}
+    baselines = []
+    for _ in range(runs):
+        for name in handlers:
+            baseline = _import_seconds("import boto3")
+            baselines.append(baseline)
+            ratios[name].append(_import_seconds(f"import {name}.handler") / baseline)
+    print(f"(b) cold import, median of {runs} paired rounds; baseline `import boto3` ~ "
+          f"{statistics.median(baselines) * 1000:.0f} ms")
     ok = True
     for name in handlers:
-        seconds = statistics.median(_import_seconds(f"import {name}.handler") for _ in range(runs))
-        ratio = seconds / baseline
+        ratio = statistics.median(ratios[name])
         ok &= ratio <= IMPORT_TARGET_RATIO
-        print(f"    {name + '.handler':32s} {seconds * 1000:6.0f} ms  {ratio:4.2f}x boto3  "
+        print(f"    {name + '.handler':32s} {ratio:4.2f}x boto3  "
               f"{'ok' if ratio <= IMPORT_TARGET_RATIO else 'MISSED'} (target <= {IMPORT_TARGET_RATIO}x)")
     return ok
 
