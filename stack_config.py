@@ -308,7 +308,7 @@ def _outbox(s: Section, env: str) -> OutboxSettings:
     batching = dict(
         batch_size=relay_s.int("batchSize", 100, low=1, high=10000),
         batching_window_seconds=relay_s.int("batchingWindowSeconds", 1, low=0, high=300),
-        maximum_retry_attempts=relay_s.int("maximumRetryAttempts", defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS,
+        maximum_retry_attempts=relay_s.int("maximumRetryAttempts", defaults.OUTBOX_RELAY_MAXIMUM_RETRY_ATTEMPTS,
                                            low=0, high=10000),
         maximum_record_age_seconds=record_age,
         # The alarm must fire while the records can still be relayed.

@@ -28,6 +28,12 @@ ABORT_INCOMPLETE_MULTIPART_DAYS = 7
 # Stream event source mappings: bounded retries and age, bisect, on-failure destination.
 STREAM_MAXIMUM_RETRY_ATTEMPTS = 3
 STREAM_MAXIMUM_RECORD_AGE_SECONDS = 3600
+# The outbox relay retries throttled PutEvents inside each invocation, so one mapping retry is short:
+# allow more of them before a batch is parked in the on-failure queue (which then needs a redrive).
+OUTBOX_RELAY_MAXIMUM_RETRY_ATTEMPTS = 10
+
+# CloudFront and S3 access logs: kept this long, then expired by the log bucket's lifecycle.
+ACCESS_LOG_EXPIRATION_DAYS = 90
 # DynamoDB keeps stream records 24 h: a longer maximum record age can never apply.
 DYNAMODB_STREAM_RETENTION_SECONDS = 24 * 3600
 # An on-failure record only points at stream positions; the outbox row must outlive it in its queue.

@@ -130,7 +130,7 @@ def _settings(name: str, args: OutboxRelayArgs) -> dict:
             name, "batching_window_seconds", args.get("batching_window_seconds", DEFAULT_BATCHING_WINDOW_SECONDS),
             0, 300),
         "maximum_retry_attempts": _check_range(
-            name, "maximum_retry_attempts", args.get("maximum_retry_attempts", defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS),
+            name, "maximum_retry_attempts", args.get("maximum_retry_attempts", defaults.OUTBOX_RELAY_MAXIMUM_RETRY_ATTEMPTS),
             0, 10000, "-1 would retry a poison record until it expires and block its shard"),
         "maximum_record_age_seconds": _check_range(
             name, "maximum_record_age_seconds",

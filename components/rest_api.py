@@ -31,7 +31,8 @@ from components.lambda_function import LambdaFunction
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _ALLOWED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-_CORS_HEADERS = "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Idempotency-Key,Cache-Control"
+_CORS_HEADERS = ("Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Idempotency-Key,Cache-Control,"
+                 "X-Correlation-Id")
 _PATH = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\}))+$")
 PUBLIC_API_TAG = ("api-access", "public")
 """Tag on a `public` API's RestApi, saying its methods skip authorization on purpose."""

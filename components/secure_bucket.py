@@ -35,6 +35,8 @@ class SecureBucketArgs(TypedDict, total=False):
     """Enable S3 Transfer Acceleration."""
     defer_policy: bool
     """Don't attach the policy now; call attach_policy() once the statements' inputs exist."""
+    expire_objects_after_days: Optional[int]
+    """Delete current objects this many days after creation (log buckets)."""
     log_delivery_acls: bool
     """CloudFront standard-log bucket: BucketOwnerPreferred, as logs arrive by ACL grant; all else stays hardened."""
 
@@ -91,6 +93,9 @@ class SecureBucket(pulumi.ComponentResource):
             rules.append({"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
                           "noncurrent_version_expiration": {"noncurrent_days": args.get(
                               "noncurrent_version_expiration_days", defaults.NONCURRENT_VERSION_EXPIRATION_DAYS)}})
+        if args.get("expire_objects_after_days"):
+            rules.append({"id": "expire-current-objects", "status": "Enabled", "filter": {},
+                          "expiration": {"days": args["expire_objects_after_days"]}})
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=self.bucket.id, rules=rules,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))

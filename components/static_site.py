@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import cloudfront_defaults as cdn
+from components import defaults
 from components.secure_bucket import SecureBucket
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -246,7 +247,9 @@ class StaticSite(pulumi.ComponentResource):
 
         # --- buckets ---------------------------------------------------------------------------
         self.log_bucket = SecureBucket(f"{name}-logs", {"log_delivery_acls": True, "force_destroy": not protect,
-                                                        "defer_policy": True}, opts=child)
+                                                        "defer_policy": True,
+                                                        "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
+                                       opts=child)
         self.content_bucket = SecureBucket(f"{name}-content", {
             "force_destroy": not protect, "defer_policy": True,
             "access_log_bucket": self.log_bucket.name, "access_log_prefix": f"s3/{name}-content/"}, opts=child)

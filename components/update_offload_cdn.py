@@ -209,7 +209,8 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
 
         # --- the distribution ----------------------------------------------------------------------
         logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True,
-                                             "force_destroy": not args.get("deletion_protection", False)},
+                                             "force_destroy": not args.get("deletion_protection", False),
+                                             "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
                             opts=child)
         update_cache = aws.cloudfront.CachePolicy(
             f"{name}-updates",

@@ -78,7 +78,7 @@ def test_relay_mapping_bisects_a_failing_batch(stack):
 
 
 def test_relay_mapping_retries_a_batch_a_bounded_number_of_times(stack):
-    assert _mapping(stack)["maximumRetryAttempts"] == defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS == 3
+    assert _mapping(stack)["maximumRetryAttempts"] == defaults.OUTBOX_RELAY_MAXIMUM_RETRY_ATTEMPTS == 10
 
 
 def test_relay_mapping_gives_up_on_records_older_than_an_hour(stack):
@@ -508,7 +508,7 @@ def test_stack_yaml_sets_archive_retention_throttling_and_memory(dev_stack, prod
 def test_stacks_keep_the_relay_defaults(prod_stack):
     mapping = _mapping(prod_stack)
     assert (mapping["batchSize"], mapping["maximumRetryAttempts"], mapping["maximumRecordAgeInSeconds"]) == (
-        100, 3, 3600)
+        100, 10, 3600)
 
 
 def test_stack_api_logs_go_through_the_account_logging_role(prod_stack):
@@ -541,7 +541,7 @@ def test_config_args_carry_the_stacks_retention_and_protection():
     settings = _parse({}, "prod")
     args = settings.outbox.args(settings)
     assert (args["log_retention_days"], args["deletion_protection"]) == (365, True)
-    assert (args["batch_size"], args["maximum_retry_attempts"], args["maximum_record_age_seconds"]) == (100, 3, 3600)
+    assert (args["batch_size"], args["maximum_retry_attempts"], args["maximum_record_age_seconds"]) == (100, 10, 3600)
 
 
 def test_config_reads_every_documented_key():

@@ -74,3 +74,10 @@ def test_a_path_named_api_does_not_clash_with_the_rest_api_itself():
     stack = evaluate_program(program)
     names = [r.name for r in stack.resources if r.custom]
     assert len(names) == len(set(names))
+
+
+def test_browsers_may_send_the_correlation_and_idempotency_headers():
+    stack = evaluate_program(_api(public=True))
+    allowed = stack.named("api-OPTIONS-items-integration-200").props["responseParameters"][
+        "method.response.header.Access-Control-Allow-Headers"]
+    assert "X-Correlation-Id" in allowed and "Idempotency-Key" in allowed

@@ -45,3 +45,11 @@ def test_deferred_policy_takes_the_callers_statements_once():
     assert [s["Sid"] for s in statements_of(stack.named("site-policy"))] == ["DenyInsecureTransport", "Extra"]
     with pytest.raises(ValueError, match="already attached"):
         holder["bucket"].attach_policy([])
+
+
+def test_log_buckets_expire_their_objects():
+    stack = evaluate_program(lambda: SecureBucket("logs", {"expire_objects_after_days": 90}))
+    rules = {r["id"]: r for r in stack.named("logs-lifecycle").props["rules"]}
+    assert rules["expire-current-objects"]["expiration"] == {"days": 90}
+    plain = evaluate_program(lambda: SecureBucket("data"))
+    assert "expire-current-objects" not in {r["id"] for r in plain.named("data-lifecycle").props["rules"]}

@@ -596,3 +596,9 @@ def test_config_passes_the_custom_domain_and_points_cors_at_it():
 def test_config_rejects_bad_site_settings_naming_the_key(site, message):
     with pytest.raises(stack_config.ConfigError, match=message):
         parse({"site": site})
+
+
+def test_cloudfront_log_bucket_expires_old_logs(prod_stack):
+    from components import defaults
+    rules = {r["id"]: r for r in prod_stack.named("blog-site-logs-lifecycle").props["rules"]}
+    assert rules["expire-current-objects"]["expiration"] == {"days": defaults.ACCESS_LOG_EXPIRATION_DAYS}

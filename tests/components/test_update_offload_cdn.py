@@ -683,3 +683,9 @@ def test_config_rejects_malformed_values_naming_the_key(key, override, expected)
 def test_config_rejects_bad_demo_settings_naming_the_key(key, demo, expected):
     with pytest.raises(stack_config.ConfigError, match=rf"updateCdn\.demoOrigin\.{key}: {expected}"):
         parse({"demoOrigin": {"enabled": True, **demo}})
+
+
+def test_cloudfront_log_bucket_expires_old_logs(dev_stack):
+    from components import defaults
+    rules = {r["id"]: r for r in dev_stack.named("updates-logs-lifecycle").props["rules"]}
+    assert rules["expire-current-objects"]["expiration"] == {"days": defaults.ACCESS_LOG_EXPIRATION_DAYS}
