@@ -23,6 +23,7 @@ from components.global_table import GlobalTable, GlobalTableIndex, table_key_sta
 from components.iam import allow
 from components.lambda_function import LambdaFunction
 from components.rest_api import ApiCache, ApiRoute, LambdaRestApi
+from components.static_site import ApiOriginArgs
 
 STAGE_NAME = "v1"
 PATH_PATTERN = "/api/*"
@@ -51,24 +52,6 @@ class Throttle(TypedDict):
     """Steady-state requests per second."""
     burst_limit: int
     """Burst."""
-
-
-class ApiOrigin(TypedDict, total=False):
-    """How a CloudFront distribution serves this API (StaticSite's `api` arg)."""
-    domain_name: pulumi.Input[str]
-    """The execute-api host (`<id>.execute-api.<region>.amazonaws.com`)."""
-    origin_path: str
-    """The stage, as CloudFront's origin path (e.g. /v1)."""
-    path_pattern: str
-    """Cache behaviour of the cached API (e.g. /api/*)."""
-    cache_key_query_strings: list[str]
-    """The only query strings in the cache key (and forwarded)."""
-    default_ttl_seconds: int
-    """Edge TTL when the API sends no Cache-Control."""
-    max_ttl_seconds: int
-    """Highest edge TTL the API's Cache-Control can ask for."""
-    uncached_path_patterns: list[str]
-    """Behaviours that are never cached and accept POST (e.g. /api/subscribe)."""
 
 
 class BlogApiArgs(TypedDict, total=False):
@@ -117,7 +100,7 @@ class BlogApi(pulumi.ComponentResource):
     """The REST API."""
     url: pulumi.Output[str]
     """Invoke URL of the stage (direct; viewers go through CloudFront)."""
-    origin: ApiOrigin
+    origin: ApiOriginArgs
     """What StaticSite needs to serve this API under /api/*."""
 
     def __init__(self, name: str, args: BlogApiArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -172,7 +155,7 @@ class BlogApi(pulumi.ComponentResource):
         }, opts=child)
 
         self.url = self.api.url
-        self.origin = ApiOrigin(
+        self.origin = ApiOriginArgs(
             domain_name=self.api.domain, origin_path=f"/{STAGE_NAME}", path_pattern=PATH_PATTERN,
             cache_key_query_strings=list(POSTS_QUERY_STRINGS),
             default_ttl_seconds=max_age, max_ttl_seconds=max_age,
