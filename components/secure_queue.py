@@ -63,19 +63,21 @@ class SecureQueue(pulumi.ComponentResource):
         self.dead_letter_queue = None
         self.dlq_arn = None
         redrive = None
-        terminal = self._queue_args(args, retention=defaults.SQS_DLQ_RETENTION_SECONDS)
         if args.get("dead_letter", True):
-            self.dead_letter_queue = aws.sqs.Queue(f"{name}-dlq", **terminal, opts=child)
+            self.dead_letter_queue = aws.sqs.Queue(
+                f"{name}-dlq", sqs_managed_sse_enabled=True,
+                message_retention_seconds=defaults.SQS_DLQ_RETENTION_SECONDS, opts=child)
             self.dlq_arn = self.dead_letter_queue.arn
             redrive = pulumi.Output.json_dumps({"deadLetterTargetArn": self.dlq_arn,
                                                 "maxReceiveCount": max_receive_count})
             self._policy(f"{name}-dlq", self.dead_letter_queue, [])
             self._alarm(f"{name}-dlq", self.dead_letter_queue, args)
 
+        # A terminal queue keeps its messages as long as a DLQ does: they are waiting for a human.
+        retention = (args.get("message_retention_seconds", 4 * 24 * 3600) if redrive is not None
+                     else defaults.SQS_DLQ_RETENTION_SECONDS)
         self.queue = aws.sqs.Queue(
-            name,
-            **(self._queue_args(args, retention=args.get("message_retention_seconds", 4 * 24 * 3600))
-               if redrive is not None else terminal),
+            name, sqs_managed_sse_enabled=True, message_retention_seconds=retention,
             visibility_timeout_seconds=visibility,
             redrive_policy=redrive,
             opts=child)
@@ -85,10 +87,6 @@ class SecureQueue(pulumi.ComponentResource):
         self.arn = self.queue.arn
         self.url = self.queue.url
         self.register_outputs({"arn": self.arn, "url": self.url, "dlq_arn": self.dlq_arn})
-
-    @staticmethod
-    def _queue_args(args: SecureQueueArgs, retention: int) -> dict:
-        return {"sqs_managed_sse_enabled": True, "message_retention_seconds": retention}
 
     def _policy(self, name: str, queue: aws.sqs.Queue, statements) -> aws.sqs.QueuePolicy:
         return aws.sqs.QueuePolicy(
