@@ -3,15 +3,15 @@ import pulumi
 import pulumi_aws as aws
 
 import stack_config
-from components.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
-from components.global_table import GlobalTable
-from components.outbox_relay import OutboxRelay
-from components.rest_api import api_gateway_cloudwatch_account
-from components.serverless_rest_api import ServerlessRestApi
-from components.static_site import StaticSite
-from components.thumbnail_pipeline import ThumbnailPipeline
-from components.update_offload_cdn import UpdateOffloadCdn
-from components.welcome_email import WelcomeEmail
+from serverless_blueprints.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
+from serverless_blueprints.global_table import GlobalTable
+from serverless_blueprints.outbox_relay import OutboxRelay
+from serverless_blueprints.rest_api import api_gateway_cloudwatch_account
+from serverless_blueprints.serverless_rest_api import ServerlessRestApi
+from serverless_blueprints.static_site import StaticSite
+from serverless_blueprints.thumbnail_pipeline import ThumbnailPipeline
+from serverless_blueprints.update_offload_cdn import UpdateOffloadCdn
+from serverless_blueprints.welcome_email import WelcomeEmail
 
 settings = stack_config.load()
 tags = {"project": pulumi.get_project(), "stack": pulumi.get_stack(), "environment": settings.environment}

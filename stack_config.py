@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from components import defaults
+from serverless_blueprints import defaults
 
 NAMESPACE = "serverless-blueprints"
 ENVIRONMENTS = ("dev", "prod")
@@ -391,7 +391,7 @@ class UpdateCdnSettings:
 
     def args(self, stack: "StackSettings") -> dict:
         """UpdateOffloadCdnArgs for this stack (without us_east_1_provider, which __main__ adds)."""
-        from components.update_offload_cdn import ORIGIN_SHIELD_REGIONS
+        from serverless_blueprints.update_offload_cdn import ORIGIN_SHIELD_REGIONS
 
         shield = self.origin_shield_region or stack.region
         if shield not in ORIGIN_SHIELD_REGIONS:
@@ -421,8 +421,8 @@ class UpdateCdnSettings:
 
 def _update_cdn(s: Section, env: str) -> UpdateCdnSettings:
     # The CloudFront rules live with the components; imported here so other sections stay light.
-    from components import cloudfront_defaults as cdn
-    from components import update_offload_cdn as offload
+    from serverless_blueprints import cloudfront_defaults as cdn
+    from serverless_blueprints import update_offload_cdn as offload
 
     demo_s = s.section("demoOrigin")
     demo = None
@@ -564,7 +564,7 @@ class ThumbnailSettings:
 
 
 def _thumbnails(s: Section, env: str) -> ThumbnailSettings:
-    from components import thumbnail_pipeline as tp
+    from serverless_blueprints import thumbnail_pipeline as tp
 
     prod = env == "prod"
     safe_prefix = "a key prefix without a leading '/', '*', '?' or '${'"
@@ -710,9 +710,9 @@ class BlogSettings:
 
 
 def _blog(s: Section, env: str) -> BlogSettings:
-    from components import cloudfront_defaults as cdn
-    from components import global_table, static_site, welcome_email
-    from components.blog_api import MAX_POSTS_MAX_AGE_SECONDS
+    from serverless_blueprints import cloudfront_defaults as cdn
+    from serverless_blueprints import global_table, static_site, welcome_email
+    from serverless_blueprints.blog_api import MAX_POSTS_MAX_AGE_SECONDS
 
     prod = env == "prod"
     site_s = s.section("site")

@@ -65,7 +65,7 @@ def bench_imports(runs: int) -> bool:
 
 
 def bench_stacks(runs: int) -> bool:
-    from components.secure_bucket import SecureBucket
+    from serverless_blueprints.secure_bucket import SecureBucket
     from offline.harness import evaluate_program, evaluate_stack
 
     stacks = sorted(p.stem.split(".", 1)[1] for p in ROOT.glob("Pulumi.*.yaml"))

@@ -19,11 +19,11 @@ from typing import Optional, TypedDict
 
 import pulumi
 
-from components.global_table import GlobalTable, GlobalTableIndex, table_key_statements
-from components.iam import allow
-from components.lambda_function import LambdaFunction
-from components.rest_api import ApiCache, ApiRoute, LambdaRestApi
-from components.static_site import ApiOriginArgs
+from .global_table import GlobalTable, GlobalTableIndex, table_key_statements
+from .iam import allow
+from .lambda_function import LambdaFunction
+from .rest_api import ApiCache, ApiRoute, LambdaRestApi
+from .static_site import ApiOriginArgs
 
 STAGE_NAME = "v1"
 PATH_PATTERN = "/api/*"

@@ -11,7 +11,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
+from . import defaults
 
 # AWS-managed CloudFront policies: fixed, documented ids, the same in every account.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"

@@ -12,8 +12,8 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults, lambda_packaging
-from components.iam import PolicyStatement, allow, policy_document, service_trust_policy
+from . import defaults, lambda_packaging
+from .iam import PolicyStatement, allow, policy_document, service_trust_policy
 
 # Actions AWS does not let you scope to a resource ARN.
 _XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]

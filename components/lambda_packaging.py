@@ -1,8 +1,10 @@
 """Lambda packaging: deterministic code zips and per-architecture dependency layers.
 
-Code: `functions/<name>/` is zipped *as a package* (so the handler is
-`<name>.handler.handler`), with sorted entries and fixed timestamps, so the same
-source always gives the same bytes and Pulumi sees no spurious diff.
+Code: `functions/<name>/` (package data of `serverless_blueprints.functions`, found with
+importlib.resources, so it works from the checkout and from an installed wheel) is zipped
+*as a package* (so the handler is `<name>.handler.handler`), with sorted entries and fixed
+timestamps, so the same source always gives the same bytes and Pulumi sees no spurious diff.
+Build output goes to `cache_dir()`, never into the package or the consumer's project.
 
 Dependencies: the third-party packages a function lists in
 `functions/<name>/requirements.txt` (the runtime only provides boto3) are
@@ -22,15 +24,34 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from importlib import resources
 from typing import Iterable
 
-from components.defaults import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_VERSION
+from .defaults import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_VERSION
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-FUNCTIONS_DIR = PROJECT_DIR / "functions"
-BUILD_DIR = PROJECT_DIR / ".build"
-LAYER_CACHE_DIR = Path(os.environ.get("BLUEPRINTS_LAYER_CACHE",
-                                      Path.home() / ".cache" / "serverless-blueprints" / "layers"))
+CACHE_ENV = "SERVERLESS_BLUEPRINTS_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where zips and layers are built: $SERVERLESS_BLUEPRINTS_CACHE, else the user's cache folder.
+
+    Never the package or the consumer's project, so an installed wheel stays read-only and a
+    project's tree stays clean.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "serverless-blueprints"
+
+
+def functions_root() -> Path:
+    """The folder holding every function's source, wherever this package is installed."""
+    root = resources.files(f"{__package__}.functions")
+    if not isinstance(root, Path) or not root.is_dir():
+        raise RuntimeError(f"serverless_blueprints.functions is at {root}, not in a folder: install the "
+                           f"package unzipped (pip does this by default)")
+    return root
 
 _PIP_MACHINE = {"arm64": "aarch64", "x86_64": "x86_64"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -70,15 +91,15 @@ def write_deterministic_zip(root: Path, destination: Path, prefix: str = "") -> 
 
 
 def function_dir(name: str) -> Path:
-    path = FUNCTIONS_DIR / name
-    if not (path / "handler.py").is_file():
+    path = functions_root() / name
+    if not name.isidentifier() or not (path / "handler.py").is_file():
         raise ValueError(f"no Lambda function named {name!r}: expected {path / 'handler.py'}")
     return path
 
 
 def code_zip(name: str) -> Path:
     """The deterministic deployment zip of `functions/<name>/`."""
-    return write_deterministic_zip(function_dir(name), BUILD_DIR / "functions" / f"{name}.zip", prefix=name)
+    return write_deterministic_zip(function_dir(name), cache_dir() / "functions" / f"{name}.zip", prefix=name)
 
 
 def function_requirements(name: str) -> list[str]:
@@ -103,7 +124,7 @@ def layer_cache_key(requirements: list[str], architecture: str, python_version: 
 def layer_zip(requirements: list[str], architecture: str,
               python_version: str = LAMBDA_PYTHON_VERSION) -> Path:
     """Build (or reuse from cache) a layer zip with `python/<packages>` for the Lambda platform."""
-    cached = LAYER_CACHE_DIR / f"{layer_cache_key(requirements, architecture, python_version)}.zip"
+    cached = cache_dir() / "layers" / f"{layer_cache_key(requirements, architecture, python_version)}.zip"
     if cached.is_file():
         return cached
     with tempfile.TemporaryDirectory(prefix="layer-") as tmp:
@@ -126,8 +147,8 @@ def layer_zip(requirements: list[str], architecture: str,
         if result.returncode != 0:
             raise RuntimeError(f"building a {architecture} / Python {python_version} layer for "
                                f"{requirements} failed:\n{result.stderr.strip()}")
-        for cache_dir in target.rglob("__pycache__"):
-            shutil.rmtree(cache_dir, ignore_errors=True)
+        for bytecode_dir in target.rglob("__pycache__"):
+            shutil.rmtree(bytecode_dir, ignore_errors=True)
         return write_deterministic_zip(target, cached, prefix="python")
 
 

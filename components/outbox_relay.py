@@ -34,12 +34,12 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.iam import allow
-from components.lambda_function import LambdaFunction
-from components.rest_api import ApiRoute, LambdaRestApi
-from components.secure_queue import SecureQueue
-from components.user_pool import user_pool_with_app_client
+from . import defaults
+from .iam import allow
+from .lambda_function import LambdaFunction
+from .rest_api import ApiRoute, LambdaRestApi
+from .secure_queue import SecureQueue
+from .user_pool import user_pool_with_app_client
 
 EVENT_TYPE = "OrderCreated"
 OUTBOX_TTL_ATTRIBUTE = "expiresAt"

@@ -25,9 +25,9 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.iam import allow, policy_document, service_trust_policy
-from components.lambda_function import LambdaFunction
+from . import defaults
+from .iam import allow, policy_document, service_trust_policy
+from .lambda_function import LambdaFunction
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _ALLOWED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

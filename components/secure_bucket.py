@@ -12,8 +12,8 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.iam import PolicyStatement, deny_insecure_transport, policy_document
+from . import defaults
+from .iam import PolicyStatement, deny_insecure_transport, policy_document
 
 
 class SecureBucketArgs(TypedDict, total=False):

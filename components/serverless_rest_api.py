@@ -24,12 +24,12 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.iam import allow, policy_document
-from components.lambda_function import LambdaFunction
-from components.rest_api import ApiCache, ApiRoute, LambdaRestApi
-from components.secure_bucket import SecureBucket
-from components.user_pool import user_pool_with_app_client
+from . import defaults
+from .iam import allow, policy_document
+from .lambda_function import LambdaFunction
+from .rest_api import ApiCache, ApiRoute, LambdaRestApi
+from .secure_bucket import SecureBucket
+from .user_pool import user_pool_with_app_client
 
 DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20

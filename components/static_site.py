@@ -29,11 +29,10 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import cloudfront_defaults as cdn
-from components import defaults
-from components.secure_bucket import SecureBucket
+from . import cloudfront_defaults as cdn
+from . import defaults
+from .secure_bucket import SecureBucket
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 ASSETS_PATH_PATTERN = "/assets/*"
 IMMUTABLE_CACHE_CONTROL = f"public, max-age={cdn.ONE_YEAR_SECONDS}, immutable"
 # name.<8+ hex digits>.ext: the content hash is in the name, so the bytes behind a name never change.
@@ -207,8 +206,8 @@ def _check_api(fail, api: ApiOriginArgs) -> None:
 
 
 def _folder(content_dir: str) -> Path:
-    path = Path(content_dir)
-    return path if path.is_absolute() else PROJECT_DIR / path
+    # Relative to the Pulumi program's working directory (the consumer's project), never to this package.
+    return Path(content_dir).absolute()
 
 
 class StaticSite(pulumi.ComponentResource):

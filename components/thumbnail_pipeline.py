@@ -36,11 +36,11 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.iam import PolicyStatement, allow, deny_insecure_transport, policy_document
-from components.lambda_function import LambdaFunction
-from components.secure_bucket import SecureBucket
-from components.secure_queue import SecureQueue, SecureQueueArgs
+from . import defaults
+from .iam import PolicyStatement, allow, deny_insecure_transport, policy_document
+from .lambda_function import LambdaFunction
+from .secure_bucket import SecureBucket
+from .secure_queue import SecureQueue, SecureQueueArgs
 
 # The web image formats the handler decodes. S3 suffix filters are case-sensitive, so each is
 # matched in lower and in upper case (what cameras and phones write); mixed case (.Jpg) is not.

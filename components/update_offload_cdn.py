@@ -31,10 +31,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import cloudfront_defaults as cdn
-from components import defaults
-from components.iam import deny_insecure_transport, policy_document
-from components.secure_bucket import SecureBucket
+from . import cloudfront_defaults as cdn
+from . import defaults
+from .iam import deny_insecure_transport, policy_document
+from .secure_bucket import SecureBucket
 
 CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"

@@ -25,15 +25,15 @@ from typing import Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components.global_table import GlobalTable, table_key_statements
-from components.iam import allow
-from components.lambda_function import LambdaFunction
-from components.secure_queue import SecureQueue
+from . import defaults
+from .global_table import GlobalTable, table_key_statements
+from .iam import allow
+from .lambda_function import LambdaFunction
+from .lambda_packaging import function_dir
+from .secure_queue import SecureQueue
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The functions engineer's template: the placeholders match welcome.template_data().
-TEMPLATE_FILE = PROJECT_DIR / "functions" / "welcome_email" / "ses_template.json"
+TEMPLATE_FILE = function_dir("welcome_email") / "ses_template.json"
 TEMPLATE_PLACEHOLDERS = ("{{name}}",)
 # The function's item layout (functions/blog_api/subscriptions.py, functions/welcome_email/welcome.py).
 SUBSCRIBER_TYPE = "subscriber"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import stack_config
-from components.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi
-from components.global_table import GlobalTable
+from serverless_blueprints.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi
+from serverless_blueprints.global_table import GlobalTable
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 

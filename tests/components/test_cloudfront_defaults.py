@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components import cloudfront_defaults as cdn
+from serverless_blueprints import cloudfront_defaults as cdn
 from offline.harness import evaluate_program
 
 

@@ -5,8 +5,8 @@ import pulumi_aws as aws
 import pytest
 
 import stack_config
-from components.blog_api import PUBLISHED_POSTS_INDEX
-from components.global_table import GlobalTable, is_region_name, table_key_statements
+from serverless_blueprints.blog_api import PUBLISHED_POSTS_INDEX
+from serverless_blueprints.global_table import GlobalTable, is_region_name, table_key_statements
 from offline.harness import evaluate_program
 
 TABLE = "aws:dynamodb/table:Table"

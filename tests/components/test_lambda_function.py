@@ -1,7 +1,7 @@
 """LambdaFunction defaults and guards."""
 import pytest
 
-from components.lambda_function import LambdaFunction
+from serverless_blueprints.lambda_function import LambdaFunction
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 

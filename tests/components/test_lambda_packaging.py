@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from components import lambda_packaging
+from serverless_blueprints import lambda_packaging
 
 
 def test_code_zip_is_byte_identical_across_builds(tmp_path):
@@ -40,7 +40,7 @@ def test_unpinned_requirement_is_rejected(tmp_path, monkeypatch):
     fake.mkdir()
     (fake / "handler.py").write_text("def handler(event, context): pass\n")
     (fake / "requirements.txt").write_text("pillow>=10\n")
-    monkeypatch.setattr(lambda_packaging, "FUNCTIONS_DIR", tmp_path)
+    monkeypatch.setattr(lambda_packaging, "functions_root", lambda: tmp_path)
     with pytest.raises(ValueError, match="pin every requirement"):
         lambda_packaging.function_requirements("loose")
 

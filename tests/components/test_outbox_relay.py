@@ -6,8 +6,8 @@ import json
 import pytest
 
 import stack_config
-from components import defaults
-from components.outbox_relay import OutboxRelay
+from serverless_blueprints import defaults
+from serverless_blueprints.outbox_relay import OutboxRelay
 from offline.harness import evaluate_program
 from tests.conftest import as_list, statements_of
 

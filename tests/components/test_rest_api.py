@@ -1,8 +1,8 @@
 """LambdaRestApi guards and the public-API variant (the authorized variant is covered via ServerlessRestApi)."""
 import pytest
 
-from components.lambda_function import LambdaFunction
-from components.rest_api import ApiRoute, LambdaRestApi, method_path
+from serverless_blueprints.lambda_function import LambdaFunction
+from serverless_blueprints.rest_api import ApiRoute, LambdaRestApi, method_path
 from offline.harness import evaluate_program
 
 FN = {"code": "todo_api", "memory_mb": 256, "timeout_seconds": 10, "log_retention_days": 7,

@@ -1,7 +1,7 @@
 """SecureBucket defaults and guards."""
 import pytest
 
-from components.secure_bucket import SecureBucket
+from serverless_blueprints.secure_bucket import SecureBucket
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from components.secure_queue import SecureQueue
+from serverless_blueprints.secure_queue import SecureQueue
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 

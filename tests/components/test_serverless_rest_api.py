@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from components.serverless_rest_api import DAX_CLUSTER_NAME_LIMIT, ROUTES, ServerlessRestApi, dax_cluster_name
+from serverless_blueprints.serverless_rest_api import DAX_CLUSTER_NAME_LIMIT, ROUTES, ServerlessRestApi, dax_cluster_name
 from offline.harness import evaluate_program
 from tests.conftest import as_list, statements_of
 

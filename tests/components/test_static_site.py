@@ -11,8 +11,8 @@ import pulumi_aws as aws
 import pytest
 
 import stack_config
-from components import cloudfront_defaults as cdn
-from components.static_site import (
+from serverless_blueprints import cloudfront_defaults as cdn
+from serverless_blueprints.static_site import (
     DEFAULT_CONTENT_SECURITY_POLICY,
     IMMUTABLE_CACHE_CONTROL,
     REWRITE_FUNCTION_CODE,
@@ -599,6 +599,6 @@ def test_config_rejects_bad_site_settings_naming_the_key(site, message):
 
 
 def test_cloudfront_log_bucket_expires_old_logs(prod_stack):
-    from components import defaults
+    from serverless_blueprints import defaults
     rules = {r["id"]: r for r in prod_stack.named("blog-site-logs-lifecycle").props["rules"]}
     assert rules["expire-current-objects"]["expiration"] == {"days": defaults.ACCESS_LOG_EXPIRATION_DAYS}

@@ -8,9 +8,9 @@ import pulumi
 import pytest
 
 import stack_config
-from components import defaults, lambda_packaging
-from components import thumbnail_pipeline as tp
-from components.thumbnail_pipeline import ThumbnailPipeline
+from serverless_blueprints import defaults, lambda_packaging
+from serverless_blueprints import thumbnail_pipeline as tp
+from serverless_blueprints.thumbnail_pipeline import ThumbnailPipeline
 from offline.harness import ACCOUNT_ID, evaluate_program, evaluate_stack, read_stack_config
 from tests.conftest import as_list, policy_of, statements_of
 
@@ -833,7 +833,7 @@ def test_timeout_reserve_matches_the_handlers_own_reserve():
     import ast
     from pathlib import Path
 
-    from components import thumbnail_pipeline
+    from serverless_blueprints import thumbnail_pipeline
 
     source = (Path(thumbnail_pipeline.__file__).parent.parent / "functions/thumbnailer/handler.py").read_text()
     reserve_ms = next(node.value.value for node in ast.parse(source).body

@@ -9,13 +9,13 @@ import pulumi_aws as aws
 import pytest
 
 import stack_config
-from components.cloudfront_defaults import (
+from serverless_blueprints.cloudfront_defaults import (
     ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
     CACHING_DISABLED_POLICY_ID,
     HSTS_MAX_AGE_SECONDS,
 )
-from components.update_offload_cdn import ORIGIN_SHIELD_REGIONS, UpdateOffloadCdn, check_load_balancer_name
-from components.secure_bucket import SecureBucket
+from serverless_blueprints.update_offload_cdn import ORIGIN_SHIELD_REGIONS, UpdateOffloadCdn, check_load_balancer_name
+from serverless_blueprints.secure_bucket import SecureBucket
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 
@@ -686,6 +686,6 @@ def test_config_rejects_bad_demo_settings_naming_the_key(key, demo, expected):
 
 
 def test_cloudfront_log_bucket_expires_old_logs(dev_stack):
-    from components import defaults
+    from serverless_blueprints import defaults
     rules = {r["id"]: r for r in dev_stack.named("updates-logs-lifecycle").props["rules"]}
     assert rules["expire-current-objects"]["expiration"] == {"days": defaults.ACCESS_LOG_EXPIRATION_DAYS}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.update_offload_cost import (
+from serverless_blueprints.update_offload_cost import (
     ALB_PROCESSING_USD_PER_GB,
     CLOUDFRONT_EGRESS_USD_PER_GB,
     INTERNET_EGRESS_USD_PER_GB,

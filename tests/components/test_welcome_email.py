@@ -7,8 +7,8 @@ import pulumi_aws as aws
 import pytest
 
 import stack_config
-from components.global_table import GlobalTable
-from components.welcome_email import (
+from serverless_blueprints.global_table import GlobalTable
+from serverless_blueprints.welcome_email import (
     WelcomeEmail,
     is_domain,
     is_email_address,

@@ -27,7 +27,7 @@ def stacks(monkeypatch, dev_stack, prod_stack):
 @pytest.fixture(scope="module")
 def dev_with_a_long_queue_name() -> StackSnapshot:
     def program():
-        from components.secure_queue import SecureQueue
+        from serverless_blueprints.secure_queue import SecureQueue
 
         runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
         SecureQueue(LONG_QUEUE, {"consumer_timeout_seconds": 30})

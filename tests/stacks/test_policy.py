@@ -23,7 +23,7 @@ def stack(request) -> StackSnapshot:
 def dev_with_a_long_bucket_name() -> StackSnapshot:
     """The real dev stack plus one component whose bucket name can't be created."""
     def program():
-        from components.secure_bucket import SecureBucket
+        from serverless_blueprints.secure_bucket import SecureBucket
 
         runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
         SecureBucket(LONG_BUCKET, {})
