@@ -122,6 +122,61 @@ class Section:
             raise ConfigError(f"{self.key(unknown[0])}: unknown key; known keys here: {', '.join(sorted(self._known))}")
 
 
+# --- YAML -> component args ----------------------------------------------------------------------
+# Each component section of Pulumi.<stack>.yaml is its component's args in camelCase, plus `enabled`.
+# The mapping is mechanical; the component's own resolve step does every check, and its ArgsError is
+# turned back into the YAML key here, so stack users and library users get the same checks.
+
+def snake_case(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def camel_case(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def yaml_key(prefix: str, path: tuple) -> str:
+    """`serverless-blueprints:todoApi.cache.ttlSeconds` for prefix "todoApi" and ("cache", "ttl_seconds")."""
+    return ".".join([f"{NAMESPACE}:{prefix}", *(camel_case(str(part)) for part in path)])
+
+
+def to_args(raw: Any, prefix: str, path: tuple = ()) -> Any:
+    """camelCase YAML objects to snake_case args, recursively; `{enabled: false}` means None (left out).
+
+    A key beside `enabled: false` would be silently ignored, so it is refused with a message that says
+    why; `enabled: true` is dropped (the section's presence is what enables it).
+    """
+    if isinstance(raw, list):
+        return [to_args(item, prefix, (*path, index)) for index, item in enumerate(raw)]
+    if not isinstance(raw, dict):
+        return raw
+    if "enabled" in raw:
+        enabled = raw["enabled"]
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{yaml_key(prefix, (*path, 'enabled'))}: expected true or false, got {enabled!r}")
+        if not enabled:
+            extra = sorted(key for key in raw if key != "enabled")
+            if extra:
+                section = yaml_key(prefix, path)
+                raise ConfigError(f"{yaml_key(prefix, (*path, snake_case(extra[0])))}: belongs to {section}, which "
+                                  f"is disabled (enabled: false); remove it, or set enabled: true")
+            return None
+    return {snake_case(key): to_args(value, prefix, (*path, snake_case(key)))
+            for key, value in raw.items() if key != "enabled"}
+
+
+def checked_args(prefix: str, args: dict, resolve: Callable[[dict], Any]) -> dict:
+    """Run a component's resolve step on args mapped from YAML, naming the YAML key on failure."""
+    from serverless_blueprints.args import ArgsError
+
+    try:
+        resolve(args)
+    except ArgsError as error:
+        raise ConfigError(f"{yaml_key(prefix, error.path)}: {error.problem}") from None
+    return args
+
+
 # --- shared knobs ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
