@@ -14,18 +14,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from api_common import http
+from api_common.http import ApiError
 from blog_api import posts, subscriptions
 
 TABLE_NAME = os.environ["TABLE_NAME"]
 WRITER_REGION = os.environ["AWS_REGION"]
 POSTS_CACHE_CONTROL = posts.cache_control(os.environ.get("POSTS_MAX_AGE"))
 NO_STORE = "no-store"
+# Errors and subscriptions are never cached, by CloudFront or the browser.
+ERROR_HEADERS = {"Cache-Control": NO_STORE}
 
 logger = Logger()
 
 _cors_origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
 # Same-origin behind CloudFront needs no CORS; an origin is set only for local front-end work.
 app = APIGatewayRestResolver(cors=CORSConfig(allow_origin=_cors_origin, max_age=600) if _cors_origin else None)
+http.handle_errors(app, logger, error_headers=ERROR_HEADERS)
 
 
 # Created on first use, not at import (that would cost about half a bare `import boto3` on every
@@ -43,13 +48,10 @@ def list_posts() -> Response:
     # Reads only `limit` and `cursor`: CloudFront and the API cache key on exactly
     # these, and any other query string is ignored so it cannot change the response.
     event = app.current_event
-    try:
-        limit = posts.parse_limit(event.get_query_string_value("limit"))
-        page = posts.list_published_posts(
-            dynamodb_client(), TABLE_NAME, limit=limit, cursor=event.get_query_string_value("cursor")
-        )
-    except posts.PostQueryError as error:
-        return _error(400, str(error))
+    limit = posts.parse_limit(event.get_query_string_value("limit"))
+    page = posts.list_published_posts(
+        dynamodb_client(), TABLE_NAME, limit=limit, cursor=event.get_query_string_value("cursor")
+    )
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
@@ -61,10 +63,10 @@ def list_posts() -> Response:
 @app.get("/api/posts/<slug>")
 def get_post(slug: str) -> Response:
     if not posts.is_valid_slug(slug):
-        return _error(400, "slug must be lower-case letters, digits and single hyphens")
+        raise ApiError(400, "slug must be lower-case letters, digits and single hyphens")
     post = posts.get_published_post(dynamodb_client(), TABLE_NAME, slug)
     if post is None:
-        return _error(404, "post not found")
+        raise ApiError(404, "post not found")
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
@@ -75,16 +77,14 @@ def get_post(slug: str) -> Response:
 
 @app.post("/api/subscribe")
 def subscribe() -> Response:
-    event = app.current_event
     try:
-        subscription = subscriptions.parse_subscription(
-            event.body,
-            is_base64_encoded=bool(event.is_base64_encoded),
-            content_type=event.headers.get("content-type"),
+        fields = http.read_json_object(
+            app.current_event, max_bytes=subscriptions.MAX_BODY_BYTES, require_json_content_type=True
         )
-    except subscriptions.SubscriptionError as error:
+        subscription = subscriptions.validate_subscription(fields)
+    except ApiError as error:
         logger.info("subscription refused", extra={"reason": error.message})
-        return _error(error.status_code, error.message)
+        raise
 
     item = subscriptions.subscriber_item(subscription, subscribed_at=_utc_now(), origin_region=WRITER_REGION)
     created = subscriptions.store_subscriber(dynamodb_client(), TABLE_NAME, item)
@@ -102,23 +102,11 @@ def subscribe() -> Response:
     )
 
 
-@app.not_found
-def route_not_found(_error_raised: Exception) -> Response:
-    return _error(404, "not found")
-
-
 @app.exception_handler([ClientError, BotoCoreError])
-def dynamodb_unavailable(error: Exception) -> Response:
+def dynamodb_unavailable(_error: Exception) -> Response:
     logger.exception("table request failed")
-    return _error(503, "service temporarily unavailable, please retry")
-
-
-def _error(status_code: int, message: str) -> Response:
-    return Response(
-        status_code=status_code,
-        content_type=content_types.APPLICATION_JSON,
-        body={"message": message},
-        headers={"Cache-Control": NO_STORE},
+    return http.error_response(
+        503, "service temporarily unavailable, please retry", reason="service_unavailable", headers=ERROR_HEADERS
     )
 
 
@@ -128,4 +116,4 @@ def _utc_now() -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict, context: object) -> dict:
-    return app.resolve(event, context)
+    return http.resolve(app, event, context, logger)

@@ -25,6 +25,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from api_common.http import ApiError
+
 PUBLISHED_INDEX = "published-posts"
 PUBLISHED_FEED = "POSTS"
 POST_SK = "POST"
@@ -62,8 +64,11 @@ def cache_control(max_age: str | None) -> str:
     return f"public, max-age={seconds}"
 
 
-class PostQueryError(ValueError):
+class PostQueryError(ApiError):
     """A GET request whose parameters cannot be honoured (answered with 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""Newsletter subscriptions: validate the request and store the subscriber once."""
+"""Newsletter subscriptions: validate the request's fields and store the subscriber once.
+
+The body itself (Content-Type, size, base64, strict JSON) is read by api_common.http.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
+
+from api_common.http import ApiError
 
 MAX_BODY_BYTES = 2048
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
@@ -30,13 +32,11 @@ _TOP_LEVEL_DOMAIN = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 _FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(ApiError):
     """A request we refuse; `status_code` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status_code: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+        super().__init__(status_code, message)
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,8 @@ class Subscription:
     name: str | None
 
 
-def parse_subscription(body: str | None, *, is_base64_encoded: bool, content_type: str | None) -> Subscription:
-    if not _is_json_media_type(content_type):
-        raise SubscriptionError("Content-Type must be application/json", 415)
-    if not body:
-        raise SubscriptionError("request body is required")
-    raw = _body_bytes(body, is_base64_encoded)
-    if len(raw) > MAX_BODY_BYTES:
-        raise SubscriptionError("request body is too large", 413)
-    fields = _json_object(raw)
-
+def validate_subscription(fields: dict[str, Any]) -> Subscription:
+    """The subscription in a request body's JSON object."""
     unknown = sorted(set(fields) - ALLOWED_FIELDS)
     if unknown:
         raise SubscriptionError(f"unknown field(s): {', '.join(unknown)}")
@@ -127,43 +119,3 @@ def store_subscriber(dynamodb: Any, table_name: str, item: dict[str, dict[str, s
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     return True
-
-
-def _is_json_media_type(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == "application/json"
-
-
-def _body_bytes(body: str, is_base64_encoded: bool) -> bytes:
-    if not is_base64_encoded:
-        return body.encode("utf-8", errors="surrogatepass")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise SubscriptionError("request body is not valid base64") from None
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        fields = json.loads(raw, object_pairs_hook=_reject_duplicate_fields)
-    except _DuplicateField as duplicate:
-        raise SubscriptionError(f"duplicate field: {duplicate}") from None
-    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting like [[[[...
-        raise SubscriptionError("request body must be a JSON object") from None
-    if not isinstance(fields, dict):
-        raise SubscriptionError("request body must be a JSON object")
-    return fields
-
-
-class _DuplicateField(Exception):
-    pass
-
-
-def _reject_duplicate_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise _DuplicateField(key)
-        fields[key] = value
-    return fields

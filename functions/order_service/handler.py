@@ -29,8 +29,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from api_common import http
+from api_common.http import ApiError
 from order_service import orders
-from order_service.order_store import IdempotencyKeyReused, place_order
+from order_service.order_store import place_order
 
 ORDERS_TABLE = os.environ["ORDERS_TABLE"]
 OUTBOX_TABLE = os.environ["OUTBOX_TABLE"]
@@ -42,6 +44,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 
 logger = Logger()
 app = APIGatewayRestResolver()
+http.handle_errors(app, logger)
 idempotency_config = IdempotencyConfig(
     # Scoped per customer: two customers may pick the same key without colliding.
     event_key_jmespath="[customerId, idempotencyKey]",
@@ -50,18 +53,6 @@ idempotency_config = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
 )
-
-KEY_REUSED_MESSAGE = "Idempotency-Key was already used with a different request body"
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"message": message},
-        headers=headers,
-    )
-
 
 # Clients are created on first use, not at import (that would cost about half a bare `import boto3`
 # on every cold start), and then kept for the life of the execution environment.
@@ -127,43 +118,29 @@ def create_order() -> Response:
     customer_id = (event.request_context.authorizer.claims or {}).get("sub")
     if not customer_id:
         # The Cognito authorizer guarantees claims; their absence means a misrouted request.
-        return _error(401, "caller identity is missing")
-    key = orders.validate_idempotency_key(event.headers.get("Idempotency-Key"))
-    order = orders.parse_order_body(event.decoded_body)
+        raise ApiError(401, "caller identity is missing")
+    key = http.read_idempotency_key(event.headers.get("Idempotency-Key"), required=True)
+    order = orders.validate_order(http.read_json_object(event, max_bytes=orders.MAX_BODY_BYTES))
     correlation_id = orders.choose_correlation_id(
         event.headers.get("X-Correlation-Id"), event.request_context.request_id
     )
     logger.set_correlation_id(correlation_id)
 
-    result = create_order_once(
-        request={"customerId": customer_id, "idempotencyKey": key, "order": order.canonical()},
-        order=order,
-        correlation_id=correlation_id,
-    )
+    try:
+        result = create_order_once(
+            request={"customerId": customer_id, "idempotencyKey": key, "order": order.canonical()},
+            order=order,
+            correlation_id=correlation_id,
+        )
+    except IdempotencyValidationError:
+        raise http.IdempotencyKeyReused() from None
+    except IdempotencyAlreadyInProgressError:
+        raise http.IdempotencyKeyInProgress() from None
     logger.info("order accepted", extra={"order_id": result["orderId"]})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
-
-
-@app.exception_handler(orders.OrderRejected)
-def reject_invalid_order(exc: orders.OrderRejected) -> Response:
-    return _error(400, str(exc))
-
-
-@app.exception_handler([IdempotencyValidationError, IdempotencyKeyReused])
-def reject_reused_key(_exc: Exception) -> Response:
-    return _error(409, KEY_REUSED_MESSAGE)
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def reject_concurrent_retry(_exc: Exception) -> Response:
-    return _error(
-        409,
-        "a request with this Idempotency-Key is still in progress; retry shortly",
-        headers={"Retry-After": "1"},
-    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict, context) -> dict:
     idempotency_config.register_lambda_context(context)
-    return app.resolve(event, context)
+    return http.resolve(app, event, context, logger)

@@ -7,6 +7,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from api_common.http import IdempotencyKeyReused
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -93,10 +95,6 @@ def get_order(client: Any, *, orders_table: str, order_id: str) -> dict[str, Any
     return from_item(item) if item else None
 
 
-class IdempotencyKeyReused(Exception):
-    """The key already produced an order for a different request body."""
-
-
 def place_order(
     client: Any,
     *,
@@ -122,6 +120,6 @@ def place_order(
         )
     except OrderAlreadyExists as exists:
         if exists.existing.get("requestHash") != order_record["requestHash"]:
-            raise IdempotencyKeyReused(order_record["orderId"]) from None
+            raise IdempotencyKeyReused() from None
         return exists.existing
     return order_record

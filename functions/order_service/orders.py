@@ -1,6 +1,7 @@
 """Order validation and the records an order produces. Plain values in, plain values out.
 
-Request contract for ``POST /orders`` (body is a JSON object, nothing else accepted)::
+Request contract for ``POST /orders`` (body is a JSON object of at most MAX_BODY_BYTES, read by
+api_common.http, nothing else accepted)::
 
     {"items": [{"sku": "BOOK-1", "quantity": 2, "unitPrice": 1250}],
      "currency": "EUR",
@@ -27,12 +28,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from api_common.http import ApiError
+
 MAX_ITEMS = 50
 MAX_QUANTITY = 100
 MAX_UNIT_PRICE = 100_000_000
 MAX_AMOUNT = 10_000_000_000
+MAX_BODY_BYTES = 32 * 1024  # MAX_ITEMS lines, even pretty-printed, stay far below this
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 CORRELATION_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 CURRENCIES = frozenset(
     {"AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "JPY", "NOK", "NZD", "PLN", "SEK", "USD"}
@@ -47,8 +50,11 @@ _ORDER_NAMESPACE = uuid.UUID("0f6f2d36-5f0e-4a43-9d55-3c1f3b1f6a01")
 _EVENT_NAMESPACE = uuid.UUID("6a1c9f0e-2b7d-4c8e-8f3a-9e5d4b2c7a10")
 
 
-class OrderRejected(ValueError):
-    """The request can never succeed as sent; the message is safe to show the client."""
+class OrderRejected(ApiError):
+    """The request can never succeed as sent (400); the message is safe to show the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 @dataclass(frozen=True)
@@ -81,24 +87,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _reject_constant(name: str) -> Any:
-    raise OrderRejected(f"body is not valid JSON: {name} is not allowed")
-
-
-def parse_order_body(raw_body: str | None) -> OrderRequest:
-    """Parse and validate a request body, or raise OrderRejected with the reason."""
-    if not raw_body:
-        raise OrderRejected("body is required")
-    try:
-        body = json.loads(raw_body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, OrderRejected):
-            raise
-        raise OrderRejected("body is not valid JSON") from None
-    return validate_order(body)
-
-
 def validate_order(body: Any) -> OrderRequest:
+    """The order in a request body's JSON value, or OrderRejected with the reason."""
     if not isinstance(body, dict):
         raise OrderRejected("body must be a JSON object")
     unknown = sorted(set(body) - ORDER_FIELDS)
@@ -147,14 +137,6 @@ def _validate_line(index: int, item: Any) -> OrderLine:
             f"{where}.unitPrice must be an integer in minor units between 0 and {MAX_UNIT_PRICE}"
         )
     return OrderLine(sku=sku, quantity=quantity, unit_price=unit_price)
-
-
-def validate_idempotency_key(value: str | None) -> str:
-    if value is None or value == "":
-        raise OrderRejected("Idempotency-Key header is required")
-    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(value):
-        raise OrderRejected("Idempotency-Key must be 1-128 characters of [A-Za-z0-9._:+/=-]")
-    return value
 
 
 def choose_correlation_id(header_value: str | None, request_id: str) -> str:

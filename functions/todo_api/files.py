@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from todo_api.errors import ApiError
+from api_common.http import ApiError
 
 FOLDER_ROOT = "users/"
 MAX_PATH_BYTES = 512  # relative path; keeps the full key far below S3's 1024-byte limit

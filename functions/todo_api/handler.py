@@ -12,22 +12,27 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.config import Config
 
+from api_common import http
+from api_common.http import ApiError
 from todo_api import files, todos
-from todo_api.errors import ApiError
 from todo_api.identity import user_id_from_claims
-from todo_api.request_body import read_json_object
 from todo_api.settings import load_settings
 from todo_api.todo_store import TodoStore, connect_todo_db
 
 settings = load_settings(os.environ)
 logger = Logger()
+REPLAYED_HEADER = "Idempotent-Replayed"
 # API Gateway answers preflight itself; these headers only matter if OPTIONS ever reaches the function.
 # X-Id-Token carries the Cognito ID token (Authorization is left free for SIGV4 on forced cache refreshes).
 app = APIGatewayRestResolver(
     cors=CORSConfig(
-        allow_origin=settings.cors_allow_origin, allow_headers=["Cache-Control", "X-Id-Token"], max_age=600
+        allow_origin=settings.cors_allow_origin,
+        allow_headers=["Cache-Control", "X-Id-Token", "Idempotency-Key"],
+        expose_headers=[REPLAYED_HEADER],
+        max_age=600,
     )
 )
+http.handle_errors(app, logger)
 
 
 # Clients are created on first use and then kept for the life of the execution environment.
@@ -52,8 +57,7 @@ def caller_id() -> str:
 
 
 def json_body() -> dict[str, Any]:
-    event = app.current_event
-    return read_json_object(event.body, bool(event.is_base64_encoded))
+    return http.read_json_object(app.current_event, max_bytes=todos.MAX_BODY_BYTES)
 
 
 def query_param(name: str) -> str | None:
@@ -75,9 +79,18 @@ def list_todos() -> dict[str, Any]:
 @app.post("/todos")
 def create_todo() -> Response:
     user_id = caller_id()
+    key = http.read_idempotency_key(app.current_event.headers.get("Idempotency-Key"), required=False)
     todo = todos.validate_new_todo(json_body())
-    created = todo_store().create(user_id, todo)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=todos.public_todo(created))
+    if key is None:
+        created, replayed = todo_store().create(user_id, todo), False
+    else:
+        created, replayed = todo_store().create_once(user_id, todo, key, todos.request_fingerprint(todo))
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=todos.public_todo(created),
+        headers={REPLAYED_HEADER: "true"} if replayed else None,
+    )
 
 
 @app.get("/todos/<todoId>")
@@ -133,20 +146,6 @@ def create_download_url() -> dict[str, Any]:
     return {"url": url, "key": key, "expiresIn": settings.url_expiry_seconds}
 
 
-@app.exception_handler(ApiError)
-def refuse(err: ApiError) -> Response:
-    return Response(status_code=err.status, content_type=content_types.APPLICATION_JSON, body={"message": err.message})
-
-
-@app.exception_handler(Exception)
-def fail(err: Exception) -> Response:
-    # Our fault, not the caller's: log it, keep the CORS headers, and say nothing internal.
-    logger.exception("unhandled error")
-    return Response(
-        status_code=500, content_type=content_types.APPLICATION_JSON, body={"message": "internal server error"}
-    )
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return http.resolve(app, event, context, logger)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from todo_api.errors import ApiError
+from api_common.http import ApiError
 
 # A Cognito sub is a UUID. Anything outside this alphabet could not be one S3 path segment or one
 # DynamoDB partition, so it is refused rather than trusted.

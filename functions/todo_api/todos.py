@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from todo_api.errors import ApiError
+from api_common.http import ApiError
 
 TITLE_MAX_CHARS = 200
 NOTES_MAX_CHARS = 2000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_CURSOR_CHARS = 512
+MAX_BODY_BYTES = 16 * 1024  # a valid to-do (200-char title, 2000-char notes) is well under this
 
 EDITABLE_FIELDS = ("title", "done", "notes")
 SERVER_FIELDS = ("todoId", "userId", "createdAt", "updatedAt")
@@ -38,6 +40,13 @@ def validate_new_todo(body: Mapping[str, Any]) -> dict[str, Any]:
     if body.get("notes") is not None:
         todo["notes"] = _notes(body["notes"])
     return todo
+
+
+def request_fingerprint(todo: Mapping[str, Any]) -> str:
+    """Identifies "the same create request" for Idempotency-Key: the validated to-do, so spacing,
+    field order and a spelled-out default (`"done": false`) do not make a retry look different."""
+    canonical = json.dumps(todo, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def validate_todo_changes(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from api_common import http
 from blog_api import posts, subscriptions
 
 REGION = "eu-west-1"
@@ -487,47 +488,47 @@ def test_subscribe_accepts_names_of_1_to_100_characters(api, table, name):
 
 
 REJECTIONS = [
-    # (event kwargs, status, message)
-    pytest.param({"body": {"email": "a@example.com"}, "content_type": None}, 415, "Content-Type must be application/json", id="no-content-type"),
-    pytest.param({"body": {"email": "a@example.com"}, "content_type": "text/plain"}, 415, "Content-Type must be application/json", id="text-plain"),
-    pytest.param({"body": {"email": "a@example.com"}, "content_type": "application/x-www-form-urlencoded"}, 415, "Content-Type must be application/json", id="form"),
-    pytest.param({"raw": ""}, 400, "request body is required", id="empty-body"),
-    pytest.param({"body": None}, 400, "request body is required", id="no-body"),
-    pytest.param({"body": {"email": "a@example.com", "name": "x" * 100, "pad": "y" * 2000}}, 413, "request body is too large", id="oversized"),
-    pytest.param({"raw": '{"email": "a@example.com"'}, 400, "request body must be a JSON object", id="broken-json"),
-    pytest.param({"raw": '["a@example.com"]'}, 400, "request body must be a JSON object", id="json-array"),
-    pytest.param({"raw": '"a@example.com"'}, 400, "request body must be a JSON object", id="json-string"),
-    pytest.param({"raw": "[" * 2000}, 400, "request body must be a JSON object", id="deeply-nested"),
-    pytest.param({"raw": base64.b64encode(b'{"email": "\xff@example.com"}').decode(), "is_base64_encoded": True}, 400, "request body must be a JSON object", id="base64-not-utf8"),
-    pytest.param({"raw": "bm90IGpzb24=", "is_base64_encoded": True}, 400, "request body must be a JSON object", id="base64-not-json"),
-    pytest.param({"raw": "%%%not-base64%%%", "is_base64_encoded": True}, 400, "request body is not valid base64", id="bad-base64"),
-    pytest.param({"body": {"email": "a@example.com", "admin": True}}, 400, "unknown field(s): admin", id="unknown-field"),
-    pytest.param({"body": {"email": "a@example.com", "pk": "x", "type": "post"}}, 400, "unknown field(s): pk, type", id="unknown-fields"),
-    pytest.param({"raw": '{"email": "a@example.com", "email": "b@example.com"}'}, 400, "duplicate field: email", id="duplicate-field"),
-    pytest.param({"body": {"name": "Ada"}}, 400, "email is required", id="no-email"),
-    pytest.param({"body": {"email": "   "}}, 400, "email is required", id="blank-email"),
-    pytest.param({"body": {"email": 42}}, 400, "email must be a string", id="email-number"),
-    pytest.param({"body": {"email": ["a@example.com"]}}, 400, "email must be a string", id="email-list"),
-    pytest.param({"body": {"email": None}}, 400, "email must be a string", id="email-null"),
-    pytest.param({"body": {"email": "a" * 243 + "@example.com"}}, 400, "email must be at most 254 characters", id="email-too-long"),
-    pytest.param({"body": {"email": "a" * 65 + "@example.com"}}, 400, "email is not a valid address", id="local-part-too-long"),
-    pytest.param({"body": {"name": 7, "email": "a@example.com"}}, 400, "name must be a string", id="name-number"),
-    pytest.param({"body": {"name": None, "email": "a@example.com"}}, 400, "name must be a string", id="name-null"),
-    pytest.param({"body": {"name": "", "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", id="name-empty"),
-    pytest.param({"body": {"name": "   ", "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", id="name-blank"),
-    pytest.param({"body": {"name": "x" * 101, "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", id="name-too-long"),
-    pytest.param({"body": {"name": "Ada\nBcc: x@evil.example", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", id="name-newline"),
-    pytest.param({"body": {"name": "Ada\u0000", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", id="name-nul"),
-    pytest.param({"body": {"name": "Ada\u202egnp.exe", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", id="name-bidi-override"),
-    pytest.param({"body": {"name": "A\u200bda", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", id="name-zero-width"),
+    # (event kwargs, status, message, reason code or None)
+    pytest.param({"body": {"email": "a@example.com"}, "content_type": None}, 415, "Content-Type must be application/json", "unsupported_media_type", id="no-content-type"),
+    pytest.param({"body": {"email": "a@example.com"}, "content_type": "text/plain"}, 415, "Content-Type must be application/json", "unsupported_media_type", id="text-plain"),
+    pytest.param({"body": {"email": "a@example.com"}, "content_type": "application/x-www-form-urlencoded"}, 415, "Content-Type must be application/json", "unsupported_media_type", id="form"),
+    pytest.param({"raw": ""}, 400, "request body is required", "body_required", id="empty-body"),
+    pytest.param({"body": None}, 400, "request body is required", "body_required", id="no-body"),
+    pytest.param({"body": {"email": "a@example.com", "name": "x" * 100, "pad": "y" * 2000}}, 413, "request body is larger than 2048 bytes", "body_too_large", id="oversized"),
+    pytest.param({"raw": '{"email": "a@example.com"'}, 400, "request body is not valid JSON", "body_not_json", id="broken-json"),
+    pytest.param({"raw": '["a@example.com"]'}, 400, "request body must be a JSON object", "body_not_object", id="json-array"),
+    pytest.param({"raw": '"a@example.com"'}, 400, "request body must be a JSON object", "body_not_object", id="json-string"),
+    pytest.param({"raw": "[" * 2000}, 400, "request body nests more than 32 levels deep", "body_too_deep", id="deeply-nested"),
+    pytest.param({"raw": base64.b64encode(b'{"email": "\xff@example.com"}').decode(), "is_base64_encoded": True}, 400, "request body is not valid UTF-8", "body_not_utf8", id="base64-not-utf8"),
+    pytest.param({"raw": "bm90IGpzb24=", "is_base64_encoded": True}, 400, "request body is not valid JSON", "body_not_json", id="base64-not-json"),
+    pytest.param({"raw": "%%%not-base64%%%", "is_base64_encoded": True}, 400, "request body is not valid base64", "body_not_base64", id="bad-base64"),
+    pytest.param({"body": {"email": "a@example.com", "admin": True}}, 400, "unknown field(s): admin", None, id="unknown-field"),
+    pytest.param({"body": {"email": "a@example.com", "pk": "x", "type": "post"}}, 400, "unknown field(s): pk, type", None, id="unknown-fields"),
+    pytest.param({"raw": '{"email": "a@example.com", "email": "b@example.com"}'}, 400, "duplicate field: email", "body_duplicate_field", id="duplicate-field"),
+    pytest.param({"body": {"name": "Ada"}}, 400, "email is required", None, id="no-email"),
+    pytest.param({"body": {"email": "   "}}, 400, "email is required", None, id="blank-email"),
+    pytest.param({"body": {"email": 42}}, 400, "email must be a string", None, id="email-number"),
+    pytest.param({"body": {"email": ["a@example.com"]}}, 400, "email must be a string", None, id="email-list"),
+    pytest.param({"body": {"email": None}}, 400, "email must be a string", None, id="email-null"),
+    pytest.param({"body": {"email": "a" * 243 + "@example.com"}}, 400, "email must be at most 254 characters", None, id="email-too-long"),
+    pytest.param({"body": {"email": "a" * 65 + "@example.com"}}, 400, "email is not a valid address", None, id="local-part-too-long"),
+    pytest.param({"body": {"name": 7, "email": "a@example.com"}}, 400, "name must be a string", None, id="name-number"),
+    pytest.param({"body": {"name": None, "email": "a@example.com"}}, 400, "name must be a string", None, id="name-null"),
+    pytest.param({"body": {"name": "", "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", None, id="name-empty"),
+    pytest.param({"body": {"name": "   ", "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", None, id="name-blank"),
+    pytest.param({"body": {"name": "x" * 101, "email": "a@example.com"}}, 400, "name must be 1 to 100 characters", None, id="name-too-long"),
+    pytest.param({"body": {"name": "Ada\nBcc: x@evil.example", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", None, id="name-newline"),
+    pytest.param({"body": {"name": "Ada\u0000", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", None, id="name-nul"),
+    pytest.param({"body": {"name": "Ada\u202egnp.exe", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", None, id="name-bidi-override"),
+    pytest.param({"body": {"name": "A\u200bda", "email": "a@example.com"}}, 400, "name contains characters that are not allowed", None, id="name-zero-width"),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "status", "message"), REJECTIONS)
-def test_subscribe_rejects_bad_input_and_stores_nothing(api, table, kwargs, status, message):
+@pytest.mark.parametrize(("kwargs", "status", "message", "reason"), REJECTIONS)
+def test_subscribe_rejects_bad_input_and_stores_nothing(api, table, kwargs, status, message, reason):
     got_status, headers, body = call(api, subscribe_event(**kwargs))
 
-    assert (got_status, body) == (status, {"message": message})
+    assert (got_status, body) == (status, {"message": message, **({"reason": reason} if reason else {})})
     assert headers["Cache-Control"] == "no-store"
     assert subscriber_items(table) == []
 
@@ -585,7 +586,33 @@ def test_unknown_route_returns_404_json(api, table):
     status, headers, body = call(api, rest_event("GET", "/api/admin", "/api/{proxy+}"))
 
     assert status == 404
-    assert body == {"message": "not found"}
+    assert body == {"message": "not found", "reason": "not_found"}
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "allowed"),
+    [("POST", "/api/posts", "/api/posts", "GET"), ("GET", "/api/subscribe", "/api/subscribe", "POST"),
+     ("DELETE", "/api/posts/hello-world", "/api/posts/{slug}", "GET")],
+)
+def test_wrong_method_returns_405_json_with_allow(api, table, method, path, resource, allowed):
+    status, headers, body = call(api, rest_event(method, path, resource))
+
+    assert status == 405
+    assert body["reason"] == "method_not_allowed"
+    assert headers["Allow"] == allowed
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_unexpected_failure_returns_json_500_without_internals(api, table, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(api.posts, "get_published_post", broken)
+
+    status, headers, body = call(api, get_event("hello-world"))
+
+    assert (status, body) == (500, {"message": "internal server error", "reason": "internal_error"})
     assert headers["Cache-Control"] == "no-store"
 
 
@@ -595,7 +622,7 @@ def test_table_failure_returns_503_not_a_crash(table, monkeypatch):
     status, headers, body = call(api, subscribe_event({"email": "ada@example.com"}))
 
     assert status == 503
-    assert body == {"message": "service temporarily unavailable, please retry"}
+    assert body == {"message": "service temporarily unavailable, please retry", "reason": "service_unavailable"}
     assert headers["Cache-Control"] == "no-store"
 
 
@@ -658,10 +685,12 @@ json_fields = st.dictionaries(
 )
 def test_any_subscribe_request_is_accepted_or_refused_with_a_4xx(body, is_base64_encoded, content_type):
     try:
-        subscription = subscriptions.parse_subscription(
-            body, is_base64_encoded=is_base64_encoded, content_type=content_type
+        http.check_json_content_type(content_type)
+        fields = http.parse_json_object(
+            body, is_base64_encoded=is_base64_encoded, max_bytes=subscriptions.MAX_BODY_BYTES
         )
-    except subscriptions.SubscriptionError as error:
+        subscription = subscriptions.validate_subscription(fields)
+    except http.ApiError as error:
         assert 400 <= error.status_code < 500
     else:
         assert subscription.email == subscription.email.lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import time
@@ -417,3 +418,67 @@ def test_order_and_event_are_written_by_one_transaction(ddb, monkeypatch):
         (ORDERS, "attribute_not_exists(orderId)"),
         (OUTBOX, "attribute_not_exists(eventId)"),
     ]
+
+
+# --- bad input is a 4xx, never a 5xx (api_common) ---------------------------------------------
+
+
+def _send(service, event: dict) -> tuple[int, dict, dict]:
+    response = service.handler(event, FakeLambdaContext())
+    return response["statusCode"], json.loads(response["body"]), response
+
+
+@pytest.mark.parametrize(
+    "body, is_base64, reason",
+    [
+        ("gA==", True, "body_not_utf8"),
+        ("not base64!", True, "body_not_base64"),
+        ('{"items": ' + "[" * 3000 + "]" * 3000 + "}", False, "body_too_deep"),
+        ("[" * 3000, False, "body_too_deep"),
+        ('{"items": [], "items": []}', False, "body_duplicate_field"),
+        ('{"items": [' + '{"sku": "A", "quantity": 1, "unitPrice": 1},' * 800 + "1]}", False, "body_too_large"),
+    ],
+    ids=["base64_not_utf8", "not_base64", "nested_3000", "unclosed_nesting", "duplicate_field", "over_32_kib"],
+)
+def test_malformed_body_is_a_4xx_with_a_reason_and_writes_nothing(service, ddb, body, is_base64, reason):
+    event = rest_proxy_event(body, headers={"Idempotency-Key": "key-bad"})
+    event["isBase64Encoded"] = is_base64
+
+    status, response_body, response = _send(service, event)
+
+    assert 400 <= status < 500
+    assert response_body["reason"] == reason
+    assert header(response, "Content-Type") == "application/json"
+    assert scan(ddb, ORDERS) == [] and scan(ddb, IDEMPOTENCY) == []
+
+
+def test_base64_encoded_order_is_accepted(service, ddb):
+    encoded = base64.b64encode(json.dumps(VALID_ORDER).encode()).decode()
+    event = rest_proxy_event(encoded, headers={"Idempotency-Key": "k-b64"})
+    event["isBase64Encoded"] = True
+
+    status, body, _ = _send(service, event)
+
+    assert status == 201
+    assert body["amount"] == 2800
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_other_methods_on_orders_return_405_with_allow(service, ddb, method):
+    event = rest_proxy_event(None)
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
+
+    status, body, response = _send(service, event)
+
+    assert status == 405
+    assert body["reason"] == "method_not_allowed"
+    assert header(response, "Allow") == "POST"
+
+
+def test_unknown_path_returns_404_json(service, ddb):
+    event = rest_proxy_event(json.dumps(VALID_ORDER))
+    event["path"] = event["resource"] = "/orders/123/cancel"
+
+    status, body, _ = _send(service, event)
+
+    assert (status, body) == (404, {"message": "not found", "reason": "not_found"})

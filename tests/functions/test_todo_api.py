@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import sys
+import time
 import types
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -25,10 +26,11 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from api_common.http import ApiError, IdempotencyKeyInProgress
 from todo_api import files, todos
-from todo_api.errors import ApiError
 from todo_api.settings import SettingsError, load_settings
 from todo_api.todo_store import TodoStore
 
@@ -72,6 +74,7 @@ def rest_event(
     query: dict[str, str] | None = None,
     is_base64: bool = False,
     origin: str = "https://app.example.com",
+    extra_headers: dict[str, str] | None = None,
 ) -> dict:
     if path.startswith("/todos/"):
         resource, path_params = "/todos/{todoId}", {"todoId": path[len("/todos/"):]}
@@ -88,6 +91,7 @@ def rest_event(
         "X-Forwarded-For": "203.0.113.10",
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
+        **(extra_headers or {}),
     }
     request_context = {
         "resourceId": "abc123",
@@ -161,12 +165,15 @@ class Api:
         query: dict[str, str] | None = None,
         authorizer: dict | None = None,
         is_base64: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         if raw_body is None and json_body is not None:
             raw_body = json.dumps(json_body)
         if authorizer is None and user is not None:
             authorizer = {"claims": claims_for(user)}
-        event = rest_event(method, path, authorizer=authorizer, body=raw_body, query=query, is_base64=is_base64)
+        event = rest_event(
+            method, path, authorizer=authorizer, body=raw_body, query=query, is_base64=is_base64, extra_headers=headers
+        )
         result = self.module.handler(event, LambdaContext())
         headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
         headers.update(result.get("headers") or {})
@@ -632,21 +639,22 @@ def test_notes_may_hold_tabs_and_line_breaks(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw_body,reason",
+    "raw_body,message,reason",
     [
-        (None, "a JSON object body is required"),
-        ("", "a JSON object body is required"),
-        ("{not json", "not valid JSON"),
-        ("[1, 2]", "must be a JSON object"),
-        ('"title"', "must be a JSON object"),
-        ("null", "must be a JSON object"),
+        (None, "request body is required", "body_required"),
+        ("", "request body is required", "body_required"),
+        ("{not json", "not valid JSON", "body_not_json"),
+        ("[1, 2]", "must be a JSON object", "body_not_object"),
+        ('"title"', "must be a JSON object", "body_not_object"),
+        ("null", "must be a JSON object", "body_not_object"),
     ],
 )
-def test_body_that_is_not_a_json_object_returns_400(api: Api, raw_body: str | None, reason: str) -> None:
+def test_body_that_is_not_a_json_object_returns_400(api: Api, raw_body: str | None, message: str, reason: str) -> None:
     reply = api.call("POST", "/todos", raw_body=raw_body)
 
     assert reply.status == 400
-    assert reason in reply.json["message"]
+    assert message in reply.json["message"]
+    assert reply.json["reason"] == reason
 
 
 def test_base64_encoded_body_is_accepted(api: Api) -> None:
@@ -718,6 +726,227 @@ def test_malformed_todo_id_returns_400(api: Api, method: str, todo_id: str) -> N
     assert "todoId" in reply.json["message"]
 
 
+# ---------------------------------------------------------------- Idempotency-Key on POST /todos
+
+
+def create_with_key(api: Api, key: str, body: object, user: str = ALICE) -> Reply:
+    return api.call("POST", "/todos", user=user, json_body=body, headers={"Idempotency-Key": key})
+
+
+def table_items(aws) -> list[dict]:
+    return aws.ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+
+
+def todo_items(aws) -> list[dict]:
+    return [item for item in table_items(aws) if not item["userId"]["S"].startswith("idempotency#")]
+
+
+def marker_items(aws) -> list[dict]:
+    return [item for item in table_items(aws) if item["userId"]["S"].startswith("idempotency#")]
+
+
+def test_retried_create_with_the_same_key_returns_the_first_todo_and_stores_one(api: Api, aws) -> None:
+    first = create_with_key(api, "create-1", {"title": "Buy milk", "notes": "2 litres"})
+
+    retry = create_with_key(api, "create-1", {"title": "Buy milk", "notes": "2 litres"})
+
+    assert first.status == retry.status == 201
+    assert retry.json == first.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert len(todo_items(aws)) == 1
+    assert api.call("GET", "/todos").json["items"] == [first.json]
+
+
+def test_retry_with_a_reformatted_but_equal_body_is_the_same_request(api: Api, aws) -> None:
+    first = api.call("POST", "/todos", raw_body='{"title": "Buy milk"}', headers={"Idempotency-Key": "create-2"})
+
+    reformatted = '{ "done": false,\n  "title": "  Buy milk " }'
+    retry = api.call("POST", "/todos", raw_body=reformatted, headers={"Idempotency-Key": "create-2"})
+
+    assert retry.status == 201
+    assert retry.json == first.json
+    assert len(todo_items(aws)) == 1
+
+
+def test_retry_returns_the_todo_as_first_created_even_after_it_changed(api: Api) -> None:
+    first = create_with_key(api, "create-3", {"title": "Buy milk"})
+    api.call("PUT", f"/todos/{first.json['todoId']}", json_body={"done": True})
+
+    retry = create_with_key(api, "create-3", {"title": "Buy milk"})
+
+    assert retry.json == first.json
+    assert retry.json["done"] is False
+
+
+@pytest.mark.parametrize(
+    "second_body", [{"title": "Buy bread"}, {"title": "Buy milk", "done": True}, {"title": "Buy milk", "notes": "n"}]
+)
+def test_same_key_with_a_different_body_returns_409_and_creates_nothing(api: Api, aws, second_body: dict) -> None:
+    first = create_with_key(api, "create-4", {"title": "Buy milk"})
+
+    reply = create_with_key(api, "create-4", second_body)
+
+    assert reply.status == 409
+    assert reply.json == {
+        "message": "Idempotency-Key was already used with a different request body",
+        "reason": "idempotency_key_reused",
+    }
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    assert [item["todoId"]["S"] for item in todo_items(aws)] == [first.json["todoId"]]
+
+
+def test_same_key_from_another_user_creates_an_independent_todo(api: Api, aws) -> None:
+    alices = create_with_key(api, "shared-key", {"title": "Buy milk"}, user=ALICE)
+    bobs = create_with_key(api, "shared-key", {"title": "Buy milk"}, user=BOB)
+    bobs_retry = create_with_key(api, "shared-key", {"title": "Buy milk"}, user=BOB)
+
+    assert alices.status == bobs.status == 201
+    assert alices.json["todoId"] != bobs.json["todoId"]
+    assert bobs_retry.json == bobs.json
+    assert {item["userId"]["S"] for item in todo_items(aws)} == {ALICE, BOB}
+    assert api.call("GET", "/todos", user=BOB).json["items"] == [bobs.json]
+
+
+def test_another_users_key_with_a_different_body_is_not_a_reuse(api: Api) -> None:
+    create_with_key(api, "shared-key", {"title": "Alice's"}, user=ALICE)
+
+    assert create_with_key(api, "shared-key", {"title": "Bob's"}, user=BOB).status == 201
+
+
+def test_idempotency_marker_expires_24_hours_after_the_create(api: Api, aws) -> None:
+    before = int(time.time())
+    created = create_with_key(api, "create-5", {"title": "Buy milk"}).json
+
+    [marker] = marker_items(aws)
+    assert marker["userId"] == {"S": f"idempotency#{ALICE}"}
+    assert marker["todoId"] == {"S": "create-5"}
+    assert before + 86400 <= int(marker["expiresAt"]["N"]) <= int(time.time()) + 86400
+    assert json.loads(marker["todo"]["S"])["todoId"] == created["todoId"]
+
+
+def test_an_expired_marker_no_longer_replays(api: Api, aws) -> None:
+    first = create_with_key(api, "create-6", {"title": "Buy milk"}).json
+    # DynamoDB's TTL sweep can lag by days: an expired marker must already count as gone.
+    aws.ddb.update_item(
+        TableName=TABLE,
+        Key={"userId": {"S": f"idempotency#{ALICE}"}, "todoId": {"S": "create-6"}},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+
+    again = create_with_key(api, "create-6", {"title": "Buy bread"})
+
+    assert again.status == 201
+    assert again.json["todoId"] != first["todoId"]
+    assert len(todo_items(aws)) == 2
+    assert create_with_key(api, "create-6", {"title": "Buy bread"}).json == again.json
+
+
+def test_markers_never_show_up_in_a_list(api: Api) -> None:
+    created = create_with_key(api, "create-7", {"title": "Buy milk"}).json
+
+    assert api.call("GET", "/todos").json == {"items": [created], "nextCursor": None}
+
+
+def test_refused_create_does_not_consume_its_key(api: Api, aws) -> None:
+    assert create_with_key(api, "create-8", {"title": ""}).status == 400
+    assert marker_items(aws) == []
+
+    assert create_with_key(api, "create-8", {"title": "Buy milk"}).status == 201
+
+
+def test_create_without_a_key_writes_no_marker(api: Api, aws) -> None:
+    api.create()
+    api.create()
+
+    assert len(todo_items(aws)) == 2
+    assert marker_items(aws) == []
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 129, "ключ", "a\nb"])
+def test_malformed_idempotency_key_returns_400_and_writes_nothing(api: Api, aws, key: str) -> None:
+    reply = create_with_key(api, key, {"title": "Buy milk"})
+
+    assert reply.status == 400
+    assert reply.json["reason"] == "idempotency_key_invalid"
+    assert table_items(aws) == []
+
+
+def test_todo_and_marker_are_written_by_one_transaction(aws) -> None:
+    calls: list[tuple[str, dict]] = []
+
+    class RecordingDb:
+        def __getattr__(self, operation: str):
+            def call(**params: object):
+                calls.append((operation, params))
+                return getattr(aws.ddb, operation)(**params)
+
+            return call
+
+    store = TodoStore(RecordingDb(), TABLE)
+
+    store.create_once(ALICE, {"title": "Buy milk", "done": False}, "create-9", "hash-1")
+
+    [(operation, params)] = calls
+    assert operation == "transact_write_items"
+    puts = [item["Put"] for item in params["TransactItems"]]
+    assert [(p["Item"]["userId"]["S"], p["ConditionExpression"]) for p in puts] == [
+        (ALICE, "attribute_not_exists(todoId)"),
+        (f"idempotency#{ALICE}", "attribute_not_exists(todoId) OR expiresAt <= :now"),
+    ]
+    assert {p["TableName"] for p in puts} == {TABLE}
+
+
+def _transaction_cancelled(*codes: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": [{"Code": code} for code in codes],
+        },
+        "TransactWriteItems",
+    )
+
+
+class CancellingDb:
+    """A table whose transactions are cancelled for `codes`, and which holds no marker."""
+
+    def __init__(self, *codes: str) -> None:
+        self.codes = codes
+
+    def transact_write_items(self, **_: object):
+        raise _transaction_cancelled(*self.codes)
+
+    def get_item(self, **_: object):
+        return {}
+
+
+def test_a_concurrent_create_with_the_same_key_returns_409_retry_later() -> None:
+    store = TodoStore(CancellingDb("None", "TransactionConflict"), TABLE)
+
+    with pytest.raises(IdempotencyKeyInProgress) as refused:
+        store.create_once(ALICE, {"title": "x", "done": False}, "create-10", "hash-1")
+
+    assert refused.value.status_code == 409
+    assert refused.value.headers == {"Retry-After": "1"}
+
+
+def test_a_transaction_refused_for_another_reason_is_not_mistaken_for_a_key_conflict() -> None:
+    store = TodoStore(CancellingDb("ValidationError", "None"), TABLE)
+
+    with pytest.raises(ClientError):
+        store.create_once(ALICE, {"title": "x", "done": False}, "create-11", "hash-1")
+
+
+def test_request_fingerprint_ignores_field_order_but_not_values() -> None:
+    same = todos.request_fingerprint({"title": "a", "done": False})
+
+    assert todos.request_fingerprint({"done": False, "title": "a"}) == same
+    assert todos.request_fingerprint({"title": "a", "done": True}) != same
+    assert todos.request_fingerprint({"title": "a", "done": False, "notes": "n"}) != same
+
+
+
 # ---------------------------------------------------------------- presigned upload (POST)
 
 
@@ -778,7 +1007,7 @@ def test_allowed_upload_succeeds_and_can_be_downloaded(api: Api, aws) -> None:
 
 
 def test_upload_of_exactly_the_maximum_size_is_accepted(api: Api) -> None:
-    status, _ = upload(upload_url(api, "max.txt", "text/plain"), b"m" * UPLOAD_MAX_BYTES)
+    status, reason = upload(upload_url(api, "max.txt", "text/plain"), b"m" * UPLOAD_MAX_BYTES)
 
     assert status == 204, reason
 
@@ -1048,6 +1277,19 @@ def test_dax_endpoint_sends_reads_and_writes_through_the_dax_client(aws, monkeyp
     assert dax.calls == ["put_item", "get_item", "query", "update_item", "delete_item"]
 
 
+def test_keyed_create_and_its_replay_go_through_the_dax_client(aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    RecordingDaxClient.instances = []
+    monkeypatch.setitem(sys.modules, "amazondax", types.SimpleNamespace(AmazonDaxClient=RecordingDaxClient))
+    api = Api(load_handler(monkeypatch, DAX_ENDPOINT=DAX_URL))
+
+    first = create_with_key(api, "via-dax", {"title": "Buy milk"})
+    retry = create_with_key(api, "via-dax", {"title": "Buy milk"})
+
+    (dax,) = RecordingDaxClient.instances
+    assert dax.calls == ["transact_write_items", "transact_write_items", "get_item"]
+    assert retry.json == first.json
+
+
 def test_without_dax_endpoint_the_dax_client_is_never_imported(aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "amazondax", None)  # any import of it now raises ImportError
     api = Api(load_handler(monkeypatch, DAX_ENDPOINT=""))
@@ -1166,8 +1408,68 @@ def test_server_fault_returns_json_500_without_internals(api: Api, aws) -> None:
     reply = api.call("GET", "/todos")
 
     assert reply.status == 500
-    assert reply.json == {"message": "internal server error"}
+    assert reply.json == {"message": "internal server error", "reason": "internal_error"}
     assert reply.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    "raw_body,is_base64,reason",
+    [
+        ("[" * 5000, False, "body_too_deep"),
+        ('{"title": ' + "[" * 40 + "]" * 40 + "}", False, "body_too_deep"),
+        ('{"title": "x", "notes": ' + '{"a": ' * 2000 + "1" + "}" * 2000 + "}", False, "body_too_deep"),
+        (base64.b64encode(b'{"title": "\xff"}').decode(), True, "body_not_utf8"),
+        ("eyJ0aXRsZSI6IC*=", True, "body_not_base64"),
+        ("e30", True, "body_not_base64"),
+        ("\u00e9", True, "body_not_base64"),
+        ('{"title": "a", "title": "b"}', False, "body_duplicate_field"),
+        ('{"title": NaN}', False, "body_not_json"),
+        ('{"title": "x", "notes": ' + "9" * 5000 + "}", False, "body_not_json"),
+    ],
+    ids=[
+        "unclosed-nesting", "nested-41", "nested-object-2000", "base64-not-utf8", "base64-bad-char",
+        "base64-bad-padding", "base64-not-ascii", "duplicate-field", "nan", "huge-integer",
+    ],
+)
+def test_bad_request_bodies_are_400_with_a_reason_never_500(
+    api: Api, aws, raw_body: str, is_base64: bool, reason: str
+) -> None:
+    reply = api.call("POST", "/todos", raw_body=raw_body, is_base64=is_base64)
+
+    assert reply.status == 400
+    assert reply.json["reason"] == reason
+    assert reply.json["message"]
+    assert reply.headers["Content-Type"] == "application/json"
+    assert table_items(aws) == []
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/nope"), ("POST", "/todos/x/y"), ("GET", "/files"), ("GET", "/")])
+def test_unrouted_path_returns_404_json_with_cors(api_with_origin: Api, method: str, path: str) -> None:
+    reply = api_with_origin.call(method, path)
+
+    assert reply.status == 404
+    assert reply.json == {"message": "not found", "reason": "not_found"}
+    assert reply.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [
+        ("PATCH", "/todos", "GET, POST"),
+        ("DELETE", "/todos", "GET, POST"),
+        ("POST", f"/todos/{SOME_TODO_ID}", "DELETE, GET, PUT"),
+        ("HEAD", f"/todos/{SOME_TODO_ID}", "DELETE, GET, PUT"),
+        ("GET", "/files/upload-url", "POST"),
+        ("PUT", "/files/download-url", "GET"),
+    ],
+)
+def test_unrouted_method_returns_405_with_allow(api_with_origin: Api, method: str, path: str, allowed: str) -> None:
+    reply = api_with_origin.call(method, path, json_body={"title": "x"})
+
+    assert reply.status == 405
+    assert reply.json["reason"] == "method_not_allowed"
+    assert reply.headers["Allow"] == allowed
+    assert reply.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
 # ---------------------------------------------------------------- domain functions without AWS
