@@ -24,8 +24,7 @@ in_home = pulumi.ResourceOptions(providers=[home])
 cloudwatch_account = api_gateway_cloudwatch_account("apigateway-logging", opts=in_home)
 
 if settings.todo_api:
-    todo = ServerlessRestApi("todo", {**settings.todo_api.args(settings), "cloudwatch_account": cloudwatch_account},
-                             opts=in_home)
+    todo = ServerlessRestApi("todo", {**settings.todo_api, "cloudwatch_account": cloudwatch_account}, opts=in_home)
     pulumi.export("todoApi", {
         "apiUrl": todo.api_url, "userPoolId": todo.user_pool_id, "userPoolClientId": todo.user_pool_client_id,
         "identityPoolId": todo.identity_pool_id, "bucket": todo.bucket_name, "table": todo.table_name,
@@ -33,8 +32,7 @@ if settings.todo_api:
     pulumi.export("todoClientConfig", todo.client_config)
 
 if settings.outbox:
-    outbox = OutboxRelay("outbox", {**settings.outbox.args(settings), "cloudwatch_account": cloudwatch_account},
-                         opts=in_home)
+    outbox = OutboxRelay("outbox", {**settings.outbox, "cloudwatch_account": cloudwatch_account}, opts=in_home)
     pulumi.export("outbox", {
         "ordersUrl": outbox.orders_url, "eventBusName": outbox.event_bus_name, "eventBusArn": outbox.event_bus_arn,
         "eventSource": outbox.event_source, "archive": outbox.archive_name,
@@ -44,15 +42,14 @@ if settings.outbox:
         "userPoolId": outbox.user_pool_id, "userPoolClientId": outbox.user_pool_client_id})
 
 if settings.update_cdn:
-    updates = UpdateOffloadCdn("updates", {**settings.update_cdn.args(settings), "us_east_1_provider": us_east_1},
-                               opts=in_home)
+    updates = UpdateOffloadCdn("updates", {**settings.update_cdn, "us_east_1_provider": us_east_1}, opts=in_home)
     pulumi.export("updateCdn", {
         "url": updates.url, "domainName": updates.domain_name, "distributionId": updates.distribution_id,
         "origin": updates.origin_domain_name, "originProtocol": updates.origin_protocol,
         "logBucket": updates.log_bucket_name, "dashboard": updates.dashboard_name})
 
 if settings.thumbnails:
-    thumbnails = ThumbnailPipeline("photos", settings.thumbnails.args(settings), opts=in_home)
+    thumbnails = ThumbnailPipeline("photos", settings.thumbnails, opts=in_home)
     pulumi.export("thumbnails", {
         "uploadBucket": thumbnails.upload_bucket_name, "uploadPrefix": thumbnails.upload_prefix,
         "thumbnailBucket": thumbnails.thumbnail_bucket_name,
@@ -61,24 +58,28 @@ if settings.thumbnails:
         "topicArn": thumbnails.topic_arn, "function": thumbnails.function_name})
 
 if settings.blog:
+    blog = settings.blog
     # One provider per replica region, tagged like the others: each replica's KMS key is created there.
     replica_providers = {
         region: us_east_1 if region == "us-east-1" else aws.Provider(f"replica-{region}", region=region,
                                                                       default_tags={"tags": tags})
-        for region in settings.blog.replica_regions(settings)}
-    blog_table = GlobalTable("blog-table", {**settings.blog.table_args(settings),
-                                            "global_secondary_indexes": [PUBLISHED_POSTS_INDEX],
+        for region in blog["table"].get("replica_regions", [])}
+    blog_table = GlobalTable("blog-table", {**blog["table"], "global_secondary_indexes": [PUBLISHED_POSTS_INDEX],
                                             "replica_providers": replica_providers}, opts=in_home)
-    blog_api = BlogApi("blog-api", {**settings.blog.api_args(settings), "table": blog_table,
+    table_outputs = {"table_arn": blog_table.arn, "table_kms_key_arn": blog_table.home_kms_key_arn}
+    # The site's own origin may call the API cross-site; without a custom domain, any origin may (it's public).
+    site_domain = (blog["site"].get("custom_domain") or {}).get("domain_name")
+    blog_api = BlogApi("blog-api", {"cors_allow_origin": f"https://{site_domain}" if site_domain else "*",
+                                    **blog["api"], **table_outputs, "table_name": blog_table.name,
                                     "cloudwatch_account": cloudwatch_account}, opts=in_home)
-    welcome = WelcomeEmail("blog-welcome", {**settings.blog.welcome_args(settings), "table": blog_table},
+    welcome = WelcomeEmail("blog-welcome", {**blog["email"], **table_outputs,
+                                            "table_stream_arn": blog_table.stream_arn}, opts=in_home)
+    blog_site = StaticSite("blog-site", {**blog["site"], "api": blog_api.origin, "us_east_1_provider": us_east_1},
                            opts=in_home)
-    blog_site = StaticSite("blog-site", {**settings.blog.site_args(settings), "api": blog_api.origin,
-                                         "us_east_1_provider": us_east_1}, opts=in_home)
     pulumi.export("blog", {
         "url": blog_site.url, "distributionDomain": blog_site.domain_name,
         "distributionId": blog_site.distribution_id, "contentBucket": blog_site.bucket_name,
         "logBucket": blog_site.log_bucket_name, "webAclArn": blog_site.web_acl_arn, "apiUrl": blog_api.url,
         "table": blog_table.name, "homeRegion": blog_table.home_region, "replicaRegions": blog_table.replica_regions,
         "sesIdentityArn": welcome.identity_arn, "sesConfigurationSet": welcome.configuration_set_name,
-        "sesTemplate": welcome.template_name, "welcomeFailureQueueUrl": welcome.failure_queue.url})
+        "sesTemplate": welcome.template_name, "welcomeFailureQueueUrl": welcome.failure_queue_url})

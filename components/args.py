@@ -32,10 +32,17 @@ class ArgsError(ValueError):
         where = ".".join(str(part) for part in self.path)
         super().__init__(f"{component}: {where}: {problem}" if where else f"{component}: {problem}")
 
+    def because(self, reason: str) -> "ArgsError":
+        """The same error, with why the limit is what it is."""
+        return ArgsError(self.component, self.path, f"{self.problem} ({reason})")
+
 
 def arg_names(schema: type) -> tuple[list[str], list[str]]:
     """(every key, required keys) of an args TypedDict, base classes included."""
-    keys = list(typing.get_type_hints(schema, include_extras=False))
+    # The annotations' names only: evaluating them (typing.get_type_hints) would trip over
+    # pulumi.Input's forward reference to Output.
+    keys = [key for cls in reversed(schema.__mro__) for key in getattr(cls, "__annotations__", {})]
+    keys = list(dict.fromkeys(keys))
     required = sorted(getattr(schema, "__required_keys__", frozenset()))
     return keys, required
 

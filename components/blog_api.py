@@ -13,16 +13,27 @@ The function sets `Cache-Control: public, max-age=<posts_max_age_seconds>` on po
 on everything else, so CloudFront, the stage cache and browsers agree on one TTL. `origin`
 describes the API for StaticSite's `/api/*` behaviours.
 """
-from __future__ import annotations
-
-from typing import Optional, TypedDict
+from dataclasses import dataclass
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
-from .global_table import GlobalTable, GlobalTableIndex, table_key_statements
+from . import defaults
+from .args import ArgsReader
+from .global_table import GlobalTableIndex, table_key_statements
 from .iam import allow
 from .lambda_function import LambdaFunction
-from .rest_api import ApiCache, ApiRoute, LambdaRestApi
+from .rest_api import (
+    API_CACHE_SIZES_GB,
+    THROTTLE_BURST_RANGE,
+    THROTTLE_RATE_RANGE,
+    ApiRoute,
+    ApiThrottle,
+    LambdaRestApi,
+    ResolvedThrottle,
+    read_throttle,
+)
 from .static_site import ApiOriginArgs
 
 STAGE_NAME = "v1"
@@ -47,117 +58,169 @@ SUBSCRIBE_SCHEMA = {
 }
 
 
-class Throttle(TypedDict):
-    rate_limit: float
-    """Steady-state requests per second."""
-    burst_limit: int
-    """Burst."""
+class PostsCacheArgs(TypedDict, total=False):
+    size_gb: Required[str]
+    """Stage cache size in GB: one of the sizes API Gateway offers (0.5, 1.6, 6.1, ...)."""
 
 
 class BlogApiArgs(TypedDict, total=False):
-    table: GlobalTable
-    """The blog's table (posts and subscribers), with the published-posts index."""
+    table_name: Required[pulumi.Input[str]]
+    """The blog's table (posts and subscribers, with the published-posts index) in this region:
+    GlobalTable.name."""
+    table_arn: Required[pulumi.Input[str]]
+    """Its ARN (GlobalTable.arn)."""
+    table_kms_key_arn: Optional[pulumi.Input[str]]
+    """Its customer-managed key, if it has one (GlobalTable.home_kms_key_arn): the function may use it through
+    DynamoDB only."""
     posts_max_age_seconds: int
     """TTL of post responses at CloudFront, in the stage cache and in browsers (1-3600, default 60)."""
-    cache: Optional[ApiCache]
+    cache: Optional[PostsCacheArgs]
     """Stage cache for the GET routes (its TTL is posts_max_age_seconds); None turns it off."""
     throttle_rate_limit: float
-    """Stage-wide requests per second."""
+    """Stage-wide requests per second (1-10000, default 50)."""
     throttle_burst_limit: int
-    """Stage-wide burst."""
-    subscribe_throttle: Throttle
-    """POST /api/subscribe's own, tighter limits (default 2 rps, burst 5)."""
+    """Stage-wide burst (1-5000, default 100)."""
+    subscribe_throttle: ApiThrottle
+    """POST /api/subscribe's own limits, within the stage's (default 2 rps, burst 5)."""
     cors_allow_origin: str
     """Origin allowed to call the API cross-site (default *: it's public; pages call it same-origin)."""
     memory_mb: int
-    """Lambda memory."""
+    """Lambda memory (128-10240, default 256)."""
     timeout_seconds: int
-    """Lambda timeout (< 29 s)."""
+    """Lambda timeout (1-28, under API Gateway's 29 s; default 10)."""
     log_retention_days: int
-    """Retention of the function's and the stage's logs."""
-    cloudwatch_account: Optional[pulumi.Resource]
+    """Retention of the function's and the stage's logs (a value CloudWatch offers; default 30)."""
+    cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
 
 
-def _check_args(name: str, args: BlogApiArgs) -> None:
-    if args.get("table") is None:
-        raise ValueError(f"{name}: table (the blog's GlobalTable) is required")
-    max_age = args.get("posts_max_age_seconds", 60)
-    if not 1 <= max_age <= MAX_POSTS_MAX_AGE_SECONDS:
-        raise ValueError(f"{name}: posts_max_age_seconds={max_age} must be 1..{MAX_POSTS_MAX_AGE_SECONDS} "
-                         f"(0 would leave CloudFront unable to key on the query strings)")
-    subscribe = args.get("subscribe_throttle", {"rate_limit": 2, "burst_limit": 5})
-    stage = (args.get("throttle_rate_limit", 50), args.get("throttle_burst_limit", 100))
-    if subscribe["rate_limit"] > stage[0] or subscribe["burst_limit"] > stage[1]:
-        raise ValueError(f"{name}: subscribe_throttle {subscribe} must be within the stage's limits "
-                         f"(rate {stage[0]}, burst {stage[1]}): it exists to be tighter")
+DEFAULTS: dict[str, Any] = {
+    "table_kms_key_arn": None, "posts_max_age_seconds": 60, "cache": None, "throttle_rate_limit": 50,
+    "throttle_burst_limit": 100, "cors_allow_origin": "*", "memory_mb": 256, "timeout_seconds": 10,
+    "log_retention_days": 30, "cloudwatch_account": None,
+}
+SUBSCRIBE_THROTTLE_DEFAULTS: dict[str, Any] = {"rate_limit": 2, "burst_limit": 5}
+
+
+@dataclass(frozen=True)
+class ResolvedBlogApi:
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    table_kms_key_arn: Optional[pulumi.Input[str]]
+    posts_max_age_seconds: int
+    cache_size_gb: Optional[str]
+    """None: no stage cache."""
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    subscribe_throttle: ResolvedThrottle
+    cors_allow_origin: str
+    memory_mb: int
+    timeout_seconds: int
+    log_retention_days: int
+    cloudwatch_account: Optional[pulumi.Resource]
+
+
+def resolve_args(name: str, args: Optional[BlogApiArgs]) -> ResolvedBlogApi:
+    """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
+    r = ArgsReader("BlogApi", name, args, BlogApiArgs, DEFAULTS)
+    rate = r.number("throttle_rate_limit", low=THROTTLE_RATE_RANGE[0], high=THROTTLE_RATE_RANGE[1])
+    burst = r.integer("throttle_burst_limit", low=THROTTLE_BURST_RANGE[0], high=THROTTLE_BURST_RANGE[1])
+    subscribe = read_throttle(r, "subscribe_throttle", SUBSCRIBE_THROTTLE_DEFAULTS)
+    if subscribe.rate_limit > rate or subscribe.burst_limit > burst:
+        r.fail("subscribe_throttle", f"{subscribe.rate_limit:g} rps / burst {subscribe.burst_limit} must be within "
+                                     f"the stage's limits ({rate:g} rps / burst {burst}): it exists to be tighter")
+    cache = r.section("cache", PostsCacheArgs)
+    return ResolvedBlogApi(
+        table_name=r.string("table_name", check=bool, expected="a table name (GlobalTable.name)"),
+        table_arn=r.string("table_arn", check=lambda v: v.startswith("arn:") and ":dynamodb:" in v,
+                           expected="a DynamoDB table ARN (GlobalTable.arn)"),
+        table_kms_key_arn=r.optional_string("table_kms_key_arn", check=lambda v: v.startswith("arn:") and ":kms:" in v,
+                                            expected="a KMS key ARN (GlobalTable.home_kms_key_arn)"),
+        posts_max_age_seconds=r.integer("posts_max_age_seconds", low=1, high=MAX_POSTS_MAX_AGE_SECONDS),
+        cache_size_gb=None if cache is None else cache.choice("size_gb", API_CACHE_SIZES_GB),
+        throttle_rate_limit=rate, throttle_burst_limit=burst,
+        subscribe_throttle=subscribe,
+        cors_allow_origin=r.string("cors_allow_origin", check=bool, expected="an origin such as https://blog.example.com or *"),
+        memory_mb=r.integer("memory_mb", low=defaults.LAMBDA_MEMORY_MB_RANGE[0], high=defaults.LAMBDA_MEMORY_MB_RANGE[1]),
+        timeout_seconds=r.integer("timeout_seconds", low=1, high=defaults.API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1),
+        log_retention_days=r.choice("log_retention_days", defaults.LOG_RETENTION_DAYS),
+        cloudwatch_account=r.input("cloudwatch_account"))
 
 
 class BlogApi(pulumi.ComponentResource):
-    function: LambdaFunction
-    """The blog_api function."""
-    api: LambdaRestApi
-    """The REST API."""
+    """The public, cached blog API (posts and newsletter subscriptions) over the blog's table.
+
+    Python callers also get `origin` (the ApiOriginArgs StaticSite needs to serve this API under /api/*),
+    and the children `function` (LambdaFunction) and `api` (LambdaRestApi).
+    """
+
     url: pulumi.Output[str]
     """Invoke URL of the stage (direct; viewers go through CloudFront)."""
-    origin: ApiOriginArgs
-    """What StaticSite needs to serve this API under /api/*."""
+    function_name: pulumi.Output[str]
+    """The blog_api function."""
 
     def __init__(self, name: str, args: BlogApiArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _check_args(name, args)
+        api = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:BlogApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        table: GlobalTable = args["table"]
-        max_age = args.get("posts_max_age_seconds", 60)
-        retention = args.get("log_retention_days", 30)
-        cors_origin = args.get("cors_allow_origin", "*")
-        subscribe = args.get("subscribe_throttle", {"rate_limit": 2, "burst_limit": 5})
-
-        leading = "dynamodb:LeadingKeys"
-        self.function = LambdaFunction(f"{name}-handler", {
-            "code": "blog_api",
-            "memory_mb": args.get("memory_mb", 256),
-            "timeout_seconds": args.get("timeout_seconds", 10),
-            "invoked_by_api_gateway": True,
-            "log_retention_days": retention,
-            "environment": {"TABLE_NAME": table.name, "POSTS_MAX_AGE": str(max_age),
-                            "CORS_ALLOW_ORIGIN": cors_origin},
-            "policy_statements": [
-                allow(["dynamodb:GetItem"], [table.arn], sid="ReadPosts",
-                      condition={"ForAllValues:StringLike": {leading: [f"{POST_KEY_PREFIX}*"]}}),
-                allow(["dynamodb:Query"], [table.arn.apply(
-                    lambda arn: f"{arn}/index/{PUBLISHED_POSTS_INDEX['name']}")], sid="ListPublishedPosts"),
-                # A new subscriber only: the API can't overwrite or create any other kind of item.
-                allow(["dynamodb:PutItem"], [table.arn], sid="StoreSubscribers",
-                      condition={"ForAllValues:StringLike": {leading: [f"{SUBSCRIBER_KEY_PREFIX}*"]}}),
-                *table_key_statements(table, ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
-                                              "kms:GenerateDataKey"], sid="TableKeyThroughDynamoDB"),
-            ],
-        }, opts=child)
-
-        cache = args.get("cache")
-        self.api = LambdaRestApi(f"{name}-rest", {
-            "routes": [
-                ApiRoute(method="GET", path="/api/posts", function=self.function, cached=True,
-                         query_parameters=list(POSTS_QUERY_STRINGS)),
-                ApiRoute(method="GET", path="/api/posts/{slug}", function=self.function, cached=True),
-                ApiRoute(method="POST", path=SUBSCRIBE_PATH, function=self.function,
-                         request_schema=SUBSCRIBE_SCHEMA, throttle=dict(subscribe)),
-            ],
-            "public": True,
-            "cors_allow_origin": cors_origin,
-            "stage_name": STAGE_NAME,
-            "throttle_rate_limit": args.get("throttle_rate_limit", 50),
-            "throttle_burst_limit": args.get("throttle_burst_limit", 100),
-            "cache": {"size_gb": cache["size_gb"], "ttl_seconds": max_age} if cache else None,
-            "log_retention_days": retention,
-            "cloudwatch_account": args.get("cloudwatch_account"),
-        }, opts=child)
+        self.function = self._function(name, api, child)
+        self.api = self._rest_api(name, api, self.function, child)
 
         self.url = self.api.url
+        self.function_name = self.function.name
         self.origin = ApiOriginArgs(
             domain_name=self.api.domain, origin_path=f"/{STAGE_NAME}", path_pattern=PATH_PATTERN,
             cache_key_query_strings=list(POSTS_QUERY_STRINGS),
-            default_ttl_seconds=max_age, max_ttl_seconds=max_age,
+            default_ttl_seconds=api.posts_max_age_seconds, max_ttl_seconds=api.posts_max_age_seconds,
             uncached_path_patterns=[SUBSCRIBE_PATH])
-        self.register_outputs({"url": self.url, "function_name": self.function.name})
+        self.register_outputs({"url": self.url, "function_name": self.function_name})
+
+    def _function(self, name: str, api: ResolvedBlogApi, child: pulumi.ResourceOptions) -> LambdaFunction:
+        """Reads posts and the published index, writes new subscribers only (IAM leading-key conditions)."""
+        leading = "dynamodb:LeadingKeys"
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        table_arn = pulumi.Output.from_input(api.table_arn)
+        return LambdaFunction(f"{name}-handler", {
+            "code": "blog_api",
+            "memory_mb": api.memory_mb,
+            "timeout_seconds": api.timeout_seconds,
+            "invoked_by_api_gateway": True,
+            "log_retention_days": api.log_retention_days,
+            "environment": {"TABLE_NAME": api.table_name, "POSTS_MAX_AGE": str(api.posts_max_age_seconds),
+                            "CORS_ALLOW_ORIGIN": api.cors_allow_origin},
+            "policy_statements": [
+                allow(["dynamodb:GetItem"], [api.table_arn], sid="ReadPosts",
+                      condition={"ForAllValues:StringLike": {leading: [f"{POST_KEY_PREFIX}*"]}}),
+                allow(["dynamodb:Query"], [table_arn.apply(
+                    lambda arn: f"{arn}/index/{PUBLISHED_POSTS_INDEX['name']}")], sid="ListPublishedPosts"),
+                # A new subscriber only: the API can't overwrite or create any other kind of item.
+                allow(["dynamodb:PutItem"], [api.table_arn], sid="StoreSubscribers",
+                      condition={"ForAllValues:StringLike": {leading: [f"{SUBSCRIBER_KEY_PREFIX}*"]}}),
+                *table_key_statements(api.table_kms_key_arn, region, ["kms:Decrypt", "kms:DescribeKey",
+                                                                      "kms:Encrypt", "kms:GenerateDataKey"],
+                                      sid="TableKeyThroughDynamoDB"),
+            ],
+        }, opts=child)
+
+    @staticmethod
+    def _rest_api(name: str, api: ResolvedBlogApi, function: LambdaFunction,
+                  child: pulumi.ResourceOptions) -> LambdaRestApi:
+        return LambdaRestApi(f"{name}-rest", {
+            "routes": [
+                ApiRoute(method="GET", path="/api/posts", function=function, cached=True,
+                         query_parameters=list(POSTS_QUERY_STRINGS)),
+                ApiRoute(method="GET", path="/api/posts/{slug}", function=function, cached=True),
+                ApiRoute(method="POST", path=SUBSCRIBE_PATH, function=function, request_schema=SUBSCRIBE_SCHEMA,
+                         throttle={"rate_limit": api.subscribe_throttle.rate_limit,
+                                   "burst_limit": api.subscribe_throttle.burst_limit}),
+            ],
+            "public": True,
+            "cors_allow_origin": api.cors_allow_origin,
+            "stage_name": STAGE_NAME,
+            "throttle_rate_limit": api.throttle_rate_limit,
+            "throttle_burst_limit": api.throttle_burst_limit,
+            "cache": ({"size_gb": api.cache_size_gb, "ttl_seconds": api.posts_max_age_seconds}
+                      if api.cache_size_gb else None),
+            "log_retention_days": api.log_retention_days,
+            "cloudwatch_account": api.cloudwatch_account,
+        }, opts=child)

@@ -1,17 +1,18 @@
 """CloudFront pieces every distribution in this project shares: managed policy ids, limits,
 the security-headers policy, and the us-east-1 certificate with its DNS records.
 
-One home for them, so StaticSite and UpdateOffloadCdn can't drift apart.
+One home for them, so StaticSite and UpdateOffloadCdn can't drift apart: the custom-domain args
+and their checks live here too.
 """
-from __future__ import annotations
-
 import re
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
+from .args import ArgsReader
 
 # AWS-managed CloudFront policies: fixed, documented ids, the same in every account.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -27,6 +28,8 @@ ONE_YEAR_SECONDS = 31_536_000
 HSTS_MAX_AGE_SECONDS = 2 * ONE_YEAR_SECONDS
 MAX_CACHE_KEY_QUERY_STRINGS = 10  # CloudFront quota per cache policy
 HTTP_VERSION = "http2and3"
+# A Route 53 hosted zone id, as the console and the API show it.
+HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 
 
 def is_hostname(value: str) -> bool:
@@ -34,6 +37,10 @@ def is_hostname(value: str) -> bool:
     labels = value.rstrip(".").split(".")
     return (len(value) <= 253 and len(labels) >= 2 and not labels[-1].isdigit()
             and all(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in labels))
+
+
+def is_hosted_zone_id(value: str) -> bool:
+    return HOSTED_ZONE_ID.fullmatch(value) is not None
 
 
 def is_query_string_name(value: str) -> bool:
@@ -44,6 +51,31 @@ def is_path_pattern(value: str) -> bool:
     """A cache-behaviour path pattern such as /api/*: starts with /, and is not the catch-all /*."""
     return (len(value) <= 255 and value not in ("/*", "/")
             and re.fullmatch(r"/[A-Za-z0-9_\-.*$/~\"'@:+&]*", value) is not None)
+
+
+class CustomDomainArgs(TypedDict, total=False):
+    domain_name: Required[str]
+    """Viewer-facing name, e.g. blog.example.com (a hostname: no scheme, path or port)."""
+    hosted_zone_id: Optional[pulumi.Input[str]]
+    """Route 53 zone (Z...): certificate validation and the A/AAAA aliases go there. Absent: do both yourself
+    (the deployment waits for the certificate)."""
+
+
+@dataclass(frozen=True)
+class ResolvedCustomDomain:
+    domain_name: str
+    hosted_zone_id: Optional[pulumi.Input[str]]
+
+
+def read_custom_domain(reader: ArgsReader, key: str = "custom_domain") -> Optional[ResolvedCustomDomain]:
+    """The `custom_domain` arg of a distribution, checked (None when left out)."""
+    domain = reader.section(key, CustomDomainArgs)
+    if domain is None:
+        return None
+    return ResolvedCustomDomain(
+        domain_name=domain.string("domain_name", check=is_hostname, expected="a hostname such as blog.example.com"),
+        hosted_zone_id=domain.optional_string("hosted_zone_id", check=is_hosted_zone_id,
+                                              expected="a Route 53 hosted zone id (Z...)"))
 
 
 def security_headers_policy(name: str, opts: pulumi.ResourceOptions, *, comment: str,

@@ -1,14 +1,21 @@
 """Secure defaults shared by every component, in one place.
 
 Components take overrides as args; anything not overridden comes from here, and
-combinations that would weaken a guarantee raise a ValueError naming the knob.
+combinations that would weaken a guarantee raise an ArgsError naming the arg.
 """
-from __future__ import annotations
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: defaults stay importable without Pulumi
+    from .args import ArgsReader
 
 LAMBDA_RUNTIME = "python3.13"
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_ARCHITECTURE = "arm64"
 LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
+
+# Lambda's limits: memory (which also buys CPU) and timeout.
+LAMBDA_MEMORY_MB_RANGE = (128, 10240)
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
 
 # API Gateway's integration timeout is 29 s; a function behind it must finish first.
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
@@ -47,10 +54,9 @@ CLOUDFRONT_MINIMUM_PROTOCOL_VERSION = "TLSv1.2_2021"
 CERTIFICATE_REGION = "us-east-1"  # CloudFront only accepts ACM certificates and WAF ACLs from here
 
 
-def check_log_retention(days: int) -> int:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(f"log retention {days} days is not one CloudWatch offers; allowed: {LOG_RETENTION_DAYS}")
-    return days
+def read_log_retention(r: "ArgsReader", key: str = "log_retention_days") -> int:
+    """Days CloudWatch keeps a log group's events: one of the values CloudWatch offers."""
+    return r.choice(key, LOG_RETENTION_DAYS)
 
 
 def visibility_timeout_for(consumer_timeout_seconds: int) -> int:

@@ -13,13 +13,15 @@ inline on the table (`replicas[]`) with point-in-time recovery, deletion protect
 KMS key, so no replica can be weaker than the table. A customer-managed key is regional:
 one key per region, each created with that region's provider.
 """
-from __future__ import annotations
-
 import re
-from typing import Mapping, Optional, Sequence, TypedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
+from .args import ArgsReader
 
 # How the table (and every replica) is encrypted at rest.
 KMS_CHOICES = ("aws-owned", "aws-managed", "customer-managed")
@@ -36,16 +38,16 @@ def is_region_name(value: str) -> bool:
 
 
 class GlobalTableIndex(TypedDict, total=False):
-    name: str
+    name: Required[str]
     """Index name."""
-    hash_key: str
+    hash_key: Required[str]
     """Partition key attribute (a string)."""
     range_key: Optional[str]
     """Sort key attribute (a string), if any."""
     projection_type: str
-    """ALL, KEYS_ONLY or INCLUDE."""
+    """ALL, KEYS_ONLY or INCLUDE (default ALL)."""
     non_key_attributes: Sequence[str]
-    """Projected attributes with INCLUDE."""
+    """Projected attributes with INCLUDE (and only with it)."""
 
 
 class GlobalTableArgs(TypedDict, total=False):
@@ -55,42 +57,133 @@ class GlobalTableArgs(TypedDict, total=False):
     """Sort key attribute (default sk, a string); None for a hash-only table."""
     global_secondary_indexes: Sequence[GlobalTableIndex]
     """Global secondary indexes (replicated with the table); their keys are strings."""
-    replica_providers: Mapping[str, pulumi.ProviderResource]
-    """Replica region -> aws provider for that region (KMS keys are created with it). Empty: one region."""
+    replica_regions: Sequence[str]
+    """Regions of the replicas, distinct and not the home region (default: the regions of replica_providers)."""
+    replica_providers: dict[str, aws.Provider]
+    """Replica region -> aws provider for that region (KMS keys are created with it), one per replica region.
+    Empty: one region."""
+    min_replica_regions: int
+    """Fewest replica regions allowed (default 0): a stack that must survive a region sets it."""
+    home_region: Optional[str]
+    """Region of this component's provider, when known: replica_regions may not list it."""
     kms: str
-    """aws-owned, aws-managed (alias/aws/dynamodb) or customer-managed (a rotated key per region)."""
+    """aws-owned, aws-managed (alias/aws/dynamodb, the default) or customer-managed (a rotated key per region)."""
     deletion_protection: bool
     """Deletion protection on the table and every replica; customer-managed keys are kept for 30 days."""
     ttl_attribute: Optional[str]
     """Attribute holding an epoch-seconds expiry, if items expire."""
 
 
-def _check_args(name: str, args: GlobalTableArgs) -> None:
-    def fail(message: str) -> None:
-        raise ValueError(f"{name}: {message}")
+DEFAULTS: dict[str, Any] = {
+    "hash_key": "pk", "range_key": "sk", "global_secondary_indexes": [], "replica_providers": {},
+    "min_replica_regions": 0, "home_region": None, "kms": "aws-managed", "deletion_protection": False,
+    "ttl_attribute": None,
+}
+INDEX_DEFAULTS: dict[str, Any] = {"range_key": None, "projection_type": "ALL", "non_key_attributes": []}
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
-    kms = args.get("kms", "aws-managed")
-    if kms not in KMS_CHOICES:
-        fail(f"kms {kms!r} is not allowed; allowed: {', '.join(KMS_CHOICES)}")
-    for region in args.get("replica_providers", {}):
-        if not is_region_name(region):
-            fail(f"replica region {region!r} is not an AWS region name such as us-east-1")
-        if args["replica_providers"][region] is None:
-            fail(f"replica region {region} needs its provider (the KMS key and the replica live there)")
-    names = [index.get("name") for index in args.get("global_secondary_indexes", [])]
+
+@dataclass(frozen=True)
+class ResolvedIndex:
+    name: str
+    hash_key: str
+    range_key: Optional[str]
+    projection_type: str
+    non_key_attributes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResolvedGlobalTable:
+    hash_key: str
+    range_key: Optional[str]
+    indexes: tuple[ResolvedIndex, ...]
+    replica_regions: tuple[str, ...]
+    """In the order given."""
+    replica_providers: dict[str, aws.Provider]
+    kms: str
+    deletion_protection: bool
+    ttl_attribute: Optional[str]
+
+
+def _is_attribute_name(value: str) -> bool:
+    return ATTRIBUTE_NAME.fullmatch(value) is not None
+
+
+def resolve_args(name: str, args: Optional[GlobalTableArgs]) -> ResolvedGlobalTable:
+    """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
+    r = ArgsReader("GlobalTable", name, args, GlobalTableArgs, DEFAULTS)
+    attribute = {"check": _is_attribute_name, "expected": "an attribute name"}
+    # None is meaningful here (a hash-only table), so it is not replaced by the default.
+    range_key = r.args["range_key"] if "range_key" in r.args else DEFAULTS["range_key"]
+    if range_key is not None:
+        range_key = r.string("range_key", **attribute)
+    regions, providers = _replicas(r)
+    return ResolvedGlobalTable(
+        hash_key=r.string("hash_key", **attribute), range_key=range_key, indexes=_indexes(r),
+        replica_regions=regions, replica_providers=providers, kms=r.choice("kms", KMS_CHOICES),
+        deletion_protection=r.flag("deletion_protection"),
+        ttl_attribute=r.optional_string("ttl_attribute", **attribute))
+
+
+def _replicas(r: ArgsReader) -> tuple[tuple[str, ...], dict[str, aws.Provider]]:
+    providers = r.get("replica_providers")
+    if not isinstance(providers, Mapping):
+        r.fail("replica_providers", f"expected a mapping of region -> aws provider, got {providers!r}")
+    providers = dict(providers)
+    regions = r.strings("replica_regions", default=list(providers), check=is_region_name,
+                        expected="a list of AWS region names such as us-east-1")
+    if len(set(regions)) != len(regions):
+        r.fail("replica_regions", f"{regions} lists a region twice")
+    home = r.optional_string("home_region", check=is_region_name, expected="an AWS region name such as eu-west-1")
+    if home in regions:
+        r.fail("replica_regions", f"{home} is the home region (this component's provider); list only the other "
+                                  f"regions")
+    minimum = r.integer("min_replica_regions", low=0, high=20)
+    if len(regions) < minimum:
+        r.fail("replica_regions", f"needs at least {minimum} replica regions besides the home region "
+                                  f"(min_replica_regions), got {regions}")
+    for region in providers:
+        if region not in regions:
+            r.fail("replica_providers", f"{region!r} has a provider but is not in replica_regions {regions}")
+    for region in regions:
+        if providers.get(region) is None:
+            r.fail("replica_providers", f"replica region {region} needs its provider (the KMS key and the replica "
+                                        f"live there)")
+    return tuple(regions), {region: providers[region] for region in regions}
+
+
+def _indexes(r: ArgsReader) -> tuple[ResolvedIndex, ...]:
+    given = r.get("global_secondary_indexes")
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+        r.fail("global_secondary_indexes", f"expected a list of indexes, got {given!r}")
+    indexes = []
+    for position, raw in enumerate(given):
+        index = ArgsReader(r.component, r.name, raw, GlobalTableIndex, INDEX_DEFAULTS,
+                           (*r.path, "global_secondary_indexes", str(position)))
+        attribute = {"check": _is_attribute_name, "expected": "an attribute name"}
+        projection = index.choice("projection_type", PROJECTIONS)
+        non_key = index.strings("non_key_attributes", **attribute, max_items=100)
+        if bool(non_key) != (projection == "INCLUDE"):
+            index.fail("non_key_attributes", f"index {raw.get('name')!r}: non_key_attributes go with "
+                                             f"projection_type INCLUDE, and only with it")
+        indexes.append(ResolvedIndex(
+            name=index.string("name", check=lambda v: re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", v) is not None,
+                              expected="an index name (3-255 of letters, digits, _ . -)"),
+            hash_key=index.string("hash_key", **attribute), range_key=index.optional_string("range_key", **attribute),
+            projection_type=projection, non_key_attributes=tuple(non_key)))
+    names = [index.name for index in indexes]
     if len(set(names)) != len(names):
-        fail(f"global_secondary_indexes names {names} must be distinct")
-    for index in args.get("global_secondary_indexes", []):
-        projection = index.get("projection_type", "ALL")
-        if projection not in PROJECTIONS:
-            fail(f"index {index.get('name')!r}: projection_type {projection!r} is not one of {', '.join(PROJECTIONS)}")
-        if bool(index.get("non_key_attributes")) != (projection == "INCLUDE"):
-            fail(f"index {index.get('name')!r}: non_key_attributes go with projection_type INCLUDE, and only with it")
+        r.fail("global_secondary_indexes", f"global_secondary_indexes names {names} must be distinct")
+    return tuple(indexes)
 
 
 class GlobalTable(pulumi.ComponentResource):
-    table: aws.dynamodb.Table
-    """The table (home region), with its replicas inline."""
+    """A DynamoDB global table (2019.11.21) whose every replica has PITR, deletion protection and its KMS key.
+
+    Python callers also get the children: `table` (the home-region aws.dynamodb.Table, replicas inline)
+    and `kms_keys` (customer-managed keys by region, "home" for the table's; empty otherwise).
+    """
+
     name: pulumi.Output[str]
     """Table name (the same in every region)."""
     arn: pulumi.Output[str]
@@ -101,51 +194,56 @@ class GlobalTable(pulumi.ComponentResource):
     """Region of the home table."""
     replica_regions: list[str]
     """Replica regions, in the order given."""
-    kms_keys: dict[str, aws.kms.Key]
-    """Customer-managed keys by region ("home" for the table's); empty for the other kms choices."""
     home_kms_key_arn: Optional[pulumi.Output[str]]
-    """The home region's customer-managed key (readers of the table and stream decrypt with it)."""
+    """The home region's customer-managed key (readers of the table and stream decrypt with it); None with the
+    other kms choices."""
 
-    def __init__(self, name: str, args: Optional[GlobalTableArgs] = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        args = args or {}
-        _check_args(name, args)
+    def __init__(self, name: str, args: GlobalTableArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        table = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:GlobalTable", name, None, opts)
-        protect = args.get("deletion_protection", False)
-        kms = args.get("kms", "aws-managed")
-        replica_providers = dict(args.get("replica_providers", {}))
-        hash_key, range_key = args.get("hash_key", "pk"), args.get("range_key", "sk")
-        indexes = list(args.get("global_secondary_indexes", []))
+        self.kms_keys = self._keys(name, table)
+        self.home_kms_key_arn = self.kms_keys["home"].arn if "home" in self.kms_keys else None
+        self.table = self._table(name, table)
 
-        self.kms_keys = {}
-        self.home_kms_key_arn = None
-        if kms == "customer-managed":
-            self.kms_keys["home"] = self._key(f"{name}-key", "home region", protect,
-                                              pulumi.ResourceOptions(parent=self))
-            for region, provider in replica_providers.items():
-                self.kms_keys[region] = self._key(f"{name}-key-{region}", region, protect,
-                                                  pulumi.ResourceOptions(parent=self, provider=provider))
-            self.home_kms_key_arn = self.kms_keys["home"].arn
+        self.name = self.table.name
+        self.arn = self.table.arn
+        self.stream_arn = self.table.stream_arn
+        self.home_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self.replica_regions = list(table.replica_regions)
+        self.register_outputs({"name": self.name, "arn": self.arn, "stream_arn": self.stream_arn,
+                               "home_region": self.home_region, "replica_regions": self.replica_regions})
 
-        key_names = [hash_key, *([range_key] if range_key else [])]
-        for index in indexes:
-            key_names += [index["hash_key"], *([index["range_key"]] if index.get("range_key") else [])]
+    def _keys(self, name: str, table: ResolvedGlobalTable) -> dict[str, aws.kms.Key]:
+        """customer-managed: one key in the home region and one in each replica region (keys are regional)."""
+        if table.kms != "customer-managed":
+            return {}
+        protect = table.deletion_protection
+        keys = {"home": self._key(f"{name}-key", "home region", protect, pulumi.ResourceOptions(parent=self))}
+        for region in table.replica_regions:
+            keys[region] = self._key(f"{name}-key-{region}", region, protect,
+                                     pulumi.ResourceOptions(parent=self, provider=table.replica_providers[region]))
+        return keys
+
+    def _table(self, name: str, table: ResolvedGlobalTable) -> aws.dynamodb.Table:
+        key_names = [table.hash_key, *([table.range_key] if table.range_key else [])]
+        for index in table.indexes:
+            key_names += [index.hash_key, *([index.range_key] if index.range_key else [])]
         attributes = [{"name": attribute, "type": "S"} for attribute in dict.fromkeys(key_names)]
-
-        self.table = aws.dynamodb.Table(
+        protect = table.deletion_protection
+        return aws.dynamodb.Table(
             name,
             billing_mode="PAY_PER_REQUEST",
-            hash_key=hash_key, range_key=range_key, attributes=attributes,
+            hash_key=table.hash_key, range_key=table.range_key, attributes=attributes,
             global_secondary_indexes=[{
-                "name": index["name"], "hash_key": index["hash_key"], "range_key": index.get("range_key"),
-                "projection_type": index.get("projection_type", "ALL"),
-                "non_key_attributes": list(index.get("non_key_attributes", [])) or None,
-            } for index in indexes] or None,
+                "name": index.name, "hash_key": index.hash_key, "range_key": index.range_key,
+                "projection_type": index.projection_type,
+                "non_key_attributes": list(index.non_key_attributes) or None,
+            } for index in table.indexes] or None,
             stream_enabled=True, stream_view_type=STREAM_VIEW_TYPE,
             point_in_time_recovery={"enabled": True},
-            server_side_encryption=self._encryption(kms),
+            server_side_encryption=self._encryption(table.kms),
             deletion_protection_enabled=protect,
-            ttl={"attribute_name": args["ttl_attribute"], "enabled": True} if args.get("ttl_attribute") else None,
+            ttl={"attribute_name": table.ttl_attribute, "enabled": True} if table.ttl_attribute else None,
             replicas=[{
                 "region_name": region,
                 "point_in_time_recovery": True,
@@ -153,16 +251,8 @@ class GlobalTable(pulumi.ComponentResource):
                 # aws-managed: each replica uses its own region's alias/aws/dynamodb.
                 "kms_key_arn": self.kms_keys[region].arn if region in self.kms_keys else None,
                 "propagate_tags": True,
-            } for region in replica_providers],
+            } for region in table.replica_regions],
             opts=pulumi.ResourceOptions(parent=self))
-
-        self.name = self.table.name
-        self.arn = self.table.arn
-        self.stream_arn = self.table.stream_arn
-        self.home_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        self.replica_regions = list(replica_providers)
-        self.register_outputs({"name": self.name, "arn": self.arn, "stream_arn": self.stream_arn,
-                               "home_region": self.home_region, "replica_regions": self.replica_regions})
 
     def _encryption(self, kms: str) -> dict:
         if kms == "customer-managed":
@@ -178,11 +268,12 @@ class GlobalTable(pulumi.ComponentResource):
                            deletion_window_in_days=KMS_KEY_DELETION_WINDOW_DAYS if protect else 7, opts=opts)
 
 
-def table_key_statements(table: GlobalTable, actions: Sequence[str], sid: str) -> list[dict]:
-    """IAM statements letting a reader/writer of the home table use its customer-managed key, through
-    DynamoDB only. Empty when the table isn't encrypted with a customer-managed key."""
-    if table.home_kms_key_arn is None:
+def table_key_statements(kms_key_arn: Optional[pulumi.Input[str]], region: pulumi.Input[str],
+                         actions: Sequence[str], sid: str) -> list[dict]:
+    """IAM statements letting a reader/writer of a table in `region` use its customer-managed key, through
+    DynamoDB only. Empty when the table isn't encrypted with a customer-managed key (kms_key_arn None)."""
+    if kms_key_arn is None:
         return []
-    return [{"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": [table.home_kms_key_arn],
+    return [{"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": [kms_key_arn],
              "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
-                 "dynamodb.", table.home_region, ".amazonaws.com")}}}]
+                 "dynamodb.", region, ".amazonaws.com")}}}]

@@ -1,7 +1,5 @@
 """IAM policy documents built from data, never from formatted JSON strings."""
-from __future__ import annotations
-
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import pulumi
 
@@ -13,8 +11,8 @@ def policy_document(statements: Sequence[pulumi.Input[PolicyStatement]]) -> pulu
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], sid: str | None = None,
-          condition: dict | None = None) -> PolicyStatement:
+def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], sid: Optional[str] = None,
+          condition: Optional[dict] = None) -> PolicyStatement:
     statement: PolicyStatement = {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
     if sid:
         statement["Sid"] = sid
@@ -23,7 +21,7 @@ def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], sid: s
     return statement
 
 
-def service_trust_policy(service: str, condition: dict | None = None) -> pulumi.Output[str]:
+def service_trust_policy(service: str, condition: Optional[dict] = None) -> pulumi.Output[str]:
     statement: PolicyStatement = {
         "Effect": "Allow",
         "Principal": {"Service": service},
@@ -35,7 +33,7 @@ def service_trust_policy(service: str, condition: dict | None = None) -> pulumi.
 
 
 def deny_insecure_transport(resources: Sequence[pulumi.Input[str]], principal: Any = "*",
-                            action: str | list[str] = "*") -> PolicyStatement:
+                            action: Union[str, list[str]] = "*") -> PolicyStatement:
     """The TLS-only statement every bucket, queue and topic policy carries."""
     return {
         "Sid": "DenyInsecureTransport",

@@ -5,14 +5,14 @@ standard-log bucket alone gets BucketOwnerPreferred, see `log_delivery_acls`), S
 versioning with a noncurrent-version lifecycle, aborting stale multipart uploads,
 and a bucket policy that always denies non-TLS access.
 """
-from __future__ import annotations
-
-from typing import Optional, Sequence, TypedDict
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
+from .args import ArgsReader
 from .iam import PolicyStatement, deny_insecure_transport, policy_document
 
 
@@ -41,6 +41,55 @@ class SecureBucketArgs(TypedDict, total=False):
     """CloudFront standard-log bucket: BucketOwnerPreferred, as logs arrive by ACL grant; all else stays hardened."""
 
 
+DEFAULTS: dict[str, Any] = {
+    "force_destroy": False,
+    "versioning": True,
+    "noncurrent_version_expiration_days": defaults.NONCURRENT_VERSION_EXPIRATION_DAYS,
+    "cors_rules": [],
+    "transfer_acceleration": False,
+    "defer_policy": False,
+    "log_delivery_acls": False,
+}
+"""What a bucket gets without asking: kept on destroy, versioned, SSE-S3, policy attached now."""
+
+
+@dataclass(frozen=True)
+class ResolvedSecureBucket:
+    force_destroy: bool
+    versioning: bool
+    kms_key_arn: Any
+    noncurrent_version_expiration_days: int
+    cors_rules: list
+    access_log_bucket: Any
+    access_log_prefix: Optional[str]
+    transfer_acceleration: bool
+    defer_policy: bool
+    expire_objects_after_days: Optional[int]
+    log_delivery_acls: bool
+
+
+def resolve_args(name: str, args: Optional[SecureBucketArgs]) -> ResolvedSecureBucket:
+    """The caller's args over DEFAULTS, each checked; raises ArgsError naming the arg."""
+    r = ArgsReader("SecureBucket", name, args, SecureBucketArgs, DEFAULTS)
+    cors_rules = r.get("cors_rules")
+    if isinstance(cors_rules, (str, bytes)) or not isinstance(cors_rules, Sequence) or not all(
+            isinstance(rule, dict) for rule in cors_rules):
+        r.fail("cors_rules", f"expected a list of CORS rules (mappings), got {cors_rules!r}")
+    return ResolvedSecureBucket(
+        force_destroy=r.flag("force_destroy"),
+        versioning=r.flag("versioning"),
+        kms_key_arn=r.input("kms_key_arn"),
+        noncurrent_version_expiration_days=r.integer("noncurrent_version_expiration_days", low=1, high=36500),
+        cors_rules=list(cors_rules),
+        access_log_bucket=r.input("access_log_bucket"),
+        access_log_prefix=r.optional_string("access_log_prefix"),
+        transfer_acceleration=r.flag("transfer_acceleration"),
+        defer_policy=r.flag("defer_policy"),
+        expire_objects_after_days=r.optional_integer("expire_objects_after_days", low=1, high=36500),
+        log_delivery_acls=r.flag("log_delivery_acls"),
+    )
+
+
 class SecureBucket(pulumi.ComponentResource):
     bucket: aws.s3.Bucket
     """The bucket."""
@@ -56,24 +105,24 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: Optional[SecureBucketArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:SecureBucket", name, None, opts)
-        args = args or {}
+        s = resolve_args(name, args)
         child = pulumi.ResourceOptions(parent=self)
         self._name = name
         self.policy = None
 
-        self.bucket = aws.s3.Bucket(name, force_destroy=args.get("force_destroy", False), opts=child)
+        self.bucket = aws.s3.Bucket(name, force_destroy=s.force_destroy, opts=child)
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerPreferred" if args.get("log_delivery_acls")
+            rule={"object_ownership": "BucketOwnerPreferred" if s.log_delivery_acls
                   else "BucketOwnerEnforced"}, opts=child)
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=self.bucket.id,
             block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
 
-        kms_key = args.get("kms_key_arn")
+        kms_key = s.kms_key_arn
         sse = ({"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key} if kms_key
                else {"sse_algorithm": "AES256"})
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -81,37 +130,35 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[{"apply_server_side_encryption_by_default": sse, "bucket_key_enabled": bool(kms_key)}],
             opts=child)
 
-        versioned = args.get("versioning", True)
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=self.bucket.id,
-            versioning_configuration={"status": "Enabled" if versioned else "Suspended"}, opts=child)
+            versioning_configuration={"status": "Enabled" if s.versioning else "Suspended"}, opts=child)
 
         rules = [{"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
                   "abort_incomplete_multipart_upload": {
                       "days_after_initiation": defaults.ABORT_INCOMPLETE_MULTIPART_DAYS}}]
-        if versioned:
+        if s.versioning:
             rules.append({"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
-                          "noncurrent_version_expiration": {"noncurrent_days": args.get(
-                              "noncurrent_version_expiration_days", defaults.NONCURRENT_VERSION_EXPIRATION_DAYS)}})
-        if args.get("expire_objects_after_days"):
+                          "noncurrent_version_expiration": {"noncurrent_days": s.noncurrent_version_expiration_days}})
+        if s.expire_objects_after_days:
             rules.append({"id": "expire-current-objects", "status": "Enabled", "filter": {},
-                          "expiration": {"days": args["expire_objects_after_days"]}})
+                          "expiration": {"days": s.expire_objects_after_days}})
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=self.bucket.id, rules=rules,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
 
-        if args.get("cors_rules"):
+        if s.cors_rules:
             aws.s3.BucketCorsConfiguration(f"{name}-cors", bucket=self.bucket.id,
-                                           cors_rules=list(args["cors_rules"]), opts=child)
-        if args.get("access_log_bucket") is not None:
+                                           cors_rules=s.cors_rules, opts=child)
+        if s.access_log_bucket is not None:
             aws.s3.BucketLogging(f"{name}-access-logs", bucket=self.bucket.id,
-                                 target_bucket=args["access_log_bucket"],
-                                 target_prefix=args.get("access_log_prefix", f"s3/{name}/"), opts=child)
-        if args.get("transfer_acceleration"):
+                                 target_bucket=s.access_log_bucket,
+                                 target_prefix=f"s3/{name}/" if s.access_log_prefix is None else s.access_log_prefix, opts=child)
+        if s.transfer_acceleration:
             aws.s3.BucketAccelerateConfiguration(f"{name}-acceleration", bucket=self.bucket.id,
                                                  status="Enabled", opts=child)
 
-        if not args.get("defer_policy"):
+        if not s.defer_policy:
             self.attach_policy([])
         self.register_outputs({"name": self.name, "arn": self.arn})
 

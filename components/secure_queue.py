@@ -3,14 +3,14 @@
 With `dead_letter=False` it is itself a terminal queue (a DLQ or an on-failure
 destination): encrypted, TLS-only, alarmed, and without a redrive of its own.
 """
-from __future__ import annotations
-
-from typing import Optional, Sequence, TypedDict
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
+from .args import ArgsReader
 from .iam import PolicyStatement, deny_insecure_transport, policy_document
 
 
@@ -32,6 +32,67 @@ class SecureQueueArgs(TypedDict, total=False):
     """SNS topics notified when a message lands in a terminal queue."""
 
 
+SQS_MAX_RETENTION_SECONDS = 14 * 24 * 3600
+SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+MAX_RECEIVE_COUNT_LIMIT = 1000
+
+DEFAULTS: dict[str, Any] = {
+    "max_receive_count": defaults.SQS_MAX_RECEIVE_COUNT,
+    "dead_letter": True,
+    "message_retention_seconds": 4 * 24 * 3600,
+    "policy_statements": [],
+    "alarm_actions": [],
+}
+"""What a queue gets without asking: a redrive DLQ after 5 receives, 4 days of retention, SSE, TLS only."""
+
+
+@dataclass(frozen=True)
+class ResolvedSecureQueue:
+    visibility_timeout_seconds: int
+    consumer_timeout_seconds: Optional[int]
+    max_receive_count: int
+    dead_letter: bool
+    message_retention_seconds: int
+    policy_statements: list
+    alarm_actions: list
+
+
+def _statements(r: ArgsReader, key: str) -> list:
+    value = r.get(key)
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
+        r.fail(key, f"expected a list of policy statements, got {value!r}")
+    return list(value)
+
+
+def resolve_args(name: str, args: Optional[SecureQueueArgs]) -> ResolvedSecureQueue:
+    """The caller's args over DEFAULTS, each checked; raises ArgsError naming the arg."""
+    r = ArgsReader("SecureQueue", name, args, SecureQueueArgs, DEFAULTS)
+    max_receive_count = r.get("max_receive_count")
+    if isinstance(max_receive_count, int) and not isinstance(max_receive_count, bool) \
+            and max_receive_count < defaults.SQS_MAX_RECEIVE_COUNT:
+        r.fail("max_receive_count", f"{max_receive_count} is out of range; allowed {defaults.SQS_MAX_RECEIVE_COUNT} "
+                                    f"to {MAX_RECEIVE_COUNT_LIMIT} (fewer receives dead-letter good messages on "
+                                    f"transient errors)")
+    consumer_timeout = r.optional_integer("consumer_timeout_seconds", low=1, high=defaults.LAMBDA_MAX_TIMEOUT_SECONDS)
+    least = defaults.visibility_timeout_for(consumer_timeout) if consumer_timeout else 0
+    visibility = r.integer("visibility_timeout_seconds", low=0, high=SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
+                           default=least or 30)
+    if visibility < least:
+        r.fail("visibility_timeout_seconds", f"{visibility} must be at least {defaults.SQS_VISIBILITY_TIMEOUT_FACTOR}x "
+                                             f"the consumer timeout ({consumer_timeout} s): allowed {least} to "
+                                             f"{SQS_MAX_VISIBILITY_TIMEOUT_SECONDS}")
+    return ResolvedSecureQueue(
+        visibility_timeout_seconds=visibility,
+        consumer_timeout_seconds=consumer_timeout,
+        max_receive_count=r.integer("max_receive_count", low=defaults.SQS_MAX_RECEIVE_COUNT,
+                                    high=MAX_RECEIVE_COUNT_LIMIT),
+        dead_letter=r.flag("dead_letter"),
+        message_retention_seconds=r.integer("message_retention_seconds", low=60, high=SQS_MAX_RETENTION_SECONDS),
+        policy_statements=_statements(r, "policy_statements"),
+        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
+    )
+
+
 class SecureQueue(pulumi.ComponentResource):
     queue: aws.sqs.Queue
     """The queue."""
@@ -47,43 +108,34 @@ class SecureQueue(pulumi.ComponentResource):
     def __init__(self, name: str, args: Optional[SecureQueueArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:SecureQueue", name, None, opts)
-        args = args or {}
+        s = resolve_args(name, args)
         child = pulumi.ResourceOptions(parent=self)
-        max_receive_count = args.get("max_receive_count", defaults.SQS_MAX_RECEIVE_COUNT)
-        if max_receive_count < defaults.SQS_MAX_RECEIVE_COUNT:
-            raise ValueError(f"{name}: max_receive_count={max_receive_count} must be at least "
-                             f"{defaults.SQS_MAX_RECEIVE_COUNT}, or transient errors dead-letter good messages")
-        consumer_timeout = args.get("consumer_timeout_seconds")
-        visibility = args.get("visibility_timeout_seconds",
-                              defaults.visibility_timeout_for(consumer_timeout) if consumer_timeout else 30)
-        if consumer_timeout and visibility < defaults.visibility_timeout_for(consumer_timeout):
-            raise ValueError(f"{name}: visibility_timeout_seconds={visibility} must be at least "
-                             f"{defaults.SQS_VISIBILITY_TIMEOUT_FACTOR}x the consumer timeout ({consumer_timeout} s)")
+        self._alarm_actions = s.alarm_actions
 
         self.dead_letter_queue = None
         self.dlq_arn = None
         redrive = None
-        if args.get("dead_letter", True):
+        if s.dead_letter:
             self.dead_letter_queue = aws.sqs.Queue(
                 f"{name}-dlq", sqs_managed_sse_enabled=True,
                 message_retention_seconds=defaults.SQS_DLQ_RETENTION_SECONDS, opts=child)
             self.dlq_arn = self.dead_letter_queue.arn
             redrive = pulumi.Output.json_dumps({"deadLetterTargetArn": self.dlq_arn,
-                                                "maxReceiveCount": max_receive_count})
+                                                "maxReceiveCount": s.max_receive_count})
             self._policy(f"{name}-dlq", self.dead_letter_queue, [])
-            self._alarm(f"{name}-dlq", self.dead_letter_queue, args)
+            self._alarm(f"{name}-dlq", self.dead_letter_queue)
 
         # A terminal queue keeps its messages as long as a DLQ does: they are waiting for a human.
-        retention = (args.get("message_retention_seconds", 4 * 24 * 3600) if redrive is not None
+        retention = (s.message_retention_seconds if redrive is not None
                      else defaults.SQS_DLQ_RETENTION_SECONDS)
         self.queue = aws.sqs.Queue(
             name, sqs_managed_sse_enabled=True, message_retention_seconds=retention,
-            visibility_timeout_seconds=visibility,
+            visibility_timeout_seconds=s.visibility_timeout_seconds,
             redrive_policy=redrive,
             opts=child)
-        self._policy(name, self.queue, args.get("policy_statements", []))
+        self._policy(name, self.queue, s.policy_statements)
         if redrive is None:
-            self._alarm(name, self.queue, args)
+            self._alarm(name, self.queue)
         self.arn = self.queue.arn
         self.url = self.queue.url
         self.register_outputs({"arn": self.arn, "url": self.url, "dlq_arn": self.dlq_arn})
@@ -102,7 +154,7 @@ class SecureQueue(pulumi.ComponentResource):
             return {**statement, "Resource": [queue.arn]}
         return statement
 
-    def _alarm(self, name: str, queue: aws.sqs.Queue, args: SecureQueueArgs) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(self, name: str, queue: aws.sqs.Queue) -> aws.cloudwatch.MetricAlarm:
         """Any message in a terminal queue is something that was not processed: page on the first one."""
         return aws.cloudwatch.MetricAlarm(
             f"{name}-not-empty",
@@ -110,5 +162,5 @@ class SecureQueue(pulumi.ComponentResource):
             namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": queue.name}, statistic="Maximum",
             period=60, evaluation_periods=1, threshold=0, comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching", alarm_actions=list(args.get("alarm_actions", [])),
+            treat_missing_data="notBreaching", alarm_actions=list(self._alarm_actions),
             opts=pulumi.ResourceOptions(parent=self))

@@ -15,24 +15,31 @@ pool maps the user pool's `sub` claim to the session tag `userSub`, the
 authenticated role's policy allows only `users/${aws:PrincipalTag/userSub}/*`,
 and the Lambda builds keys from the authorizer's `sub` claim.
 """
-from __future__ import annotations
-
 import hashlib
 import re
-from typing import Optional, Sequence, TypedDict
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
+from .args import ArgsReader
 from .iam import allow, policy_document
-from .lambda_function import LambdaFunction
-from .rest_api import ApiCache, ApiRoute, LambdaRestApi
+from .lambda_function import FunctionSizing, LambdaFunction, ResolvedSizing, read_sizing
+from .rest_api import ApiCache, ApiRoute, ApiThrottle, LambdaRestApi, ResolvedCache, ResolvedThrottle, read_cache, \
+    read_throttle
 from .secure_bucket import SecureBucket
-from .user_pool import user_pool_with_app_client
+from .user_pool import MFA_CHOICES, user_pool_with_app_client
 
 DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20
+DAX_NODE_TYPES = ("dax.t3.small", "dax.t3.medium", "dax.r5.large", "dax.r5.xlarge", "dax.r5.2xlarge",
+                  "dax.r5.4xlarge", "dax.r5.8xlarge", "dax.r5.12xlarge", "dax.r5.16xlarge", "dax.r5.24xlarge")
+DAX_MAX_NODES = 11
+DAX_MAX_TTL_SECONDS = 86400
+PRESIGNED_URL_MAX_SECONDS = 900
+UPLOAD_MAX_BYTES_LIMIT = 5 * 1024 ** 3  # a single presigned POST
 USER_FOLDER_TAG = "userSub"
 USER_FOLDER = "users/${aws:PrincipalTag/" + USER_FOLDER_TAG + "}"
 # The ID token travels here, not in Authorization: a forced cache refresh must be SigV4-signed
@@ -62,50 +69,151 @@ def dax_cluster_name(component: str, stack: str) -> str:
     return f"{wanted[:DAX_CLUSTER_NAME_LIMIT - 6].rstrip('-')}-{digest}"
 
 
+def is_cidr16(value: str) -> bool:
+    """An IPv4 /16 such as 10.20.0.0/16 (the created VPC is cut into three /20 subnets)."""
+    parts = value.split("/")
+    octets = parts[0].split(".")
+    return (len(parts) == 2 and parts[1] == "16" and len(octets) == 4
+            and all(o.isdigit() and 0 <= int(o) <= 255 for o in octets))
+
+
 class DaxArgs(TypedDict, total=False):
+    """A DAX cluster in front of the to-do table."""
     node_type: str
-    """DAX node type, e.g. dax.t3.small."""
+    """DAX node type, e.g. dax.t3.small (default)."""
     nodes: int
-    """Replication factor (3 spreads across AZs)."""
+    """Replication factor, 1 to 11 (default 3, spread across AZs)."""
     item_ttl_seconds: int
-    """Item cache TTL."""
+    """Item cache TTL, 0 to 86400 (default 300)."""
     query_ttl_seconds: int
-    """Query cache TTL."""
+    """Query cache TTL, 0 to 86400 (default 300)."""
     subnet_ids: Sequence[str]
-    """Existing private subnets; when empty a VPC is created."""
+    """Existing private subnets (subnet-...); when empty a VPC is created."""
     vpc_cidr: str
-    """CIDR of the created VPC."""
+    """IPv4 /16 CIDR of the created VPC (default 10.20.0.0/16)."""
+
+
+DAX_DEFAULTS: dict[str, Any] = {"node_type": "dax.t3.small", "nodes": 3, "item_ttl_seconds": 300,
+                                "query_ttl_seconds": 300, "subnet_ids": [], "vpc_cidr": "10.20.0.0/16"}
 
 
 class ServerlessRestApiArgs(TypedDict, total=False):
-    memory_mb: int
-    """Lambda memory."""
-    timeout_seconds: int
-    """Lambda timeout (< 29 s)."""
-    throttle_rate_limit: float
-    """Stage-wide requests per second."""
-    throttle_burst_limit: int
-    """Stage-wide burst."""
+    function: FunctionSizing
+    """Memory (default 256 MB) and timeout (default 10 s, under 29) of the API's function."""
+    throttle: ApiThrottle
+    """Stage-wide throttling (default 20 requests per second, burst 40)."""
     cache: Optional[ApiCache]
-    """API Gateway stage cache for the GET routes; None turns it off."""
+    """API Gateway stage cache for the GET routes; left out, there is none."""
     dax: Optional[DaxArgs]
-    """DAX in front of the table; None reads DynamoDB directly."""
+    """DAX in front of the table; left out, the function reads DynamoDB directly."""
     mfa: str
-    """Cognito MFA: OFF, OPTIONAL or ON."""
+    """Cognito MFA: OFF, OPTIONAL (default) or ON."""
     upload_max_bytes: int
-    """Largest file a presigned POST accepts."""
+    """Largest file a presigned POST accepts (default 10 MiB)."""
     allowed_content_types: Sequence[str]
-    """Content types a presigned POST accepts."""
+    """Content types a presigned POST accepts (default JPEG, PNG, PDF and plain text)."""
     url_expiry_seconds: int
-    """Presigned URL lifetime (<= 900)."""
+    """Presigned URL lifetime, 1 to 900 (default 300)."""
     cors_origins: Sequence[str]
-    """Origins allowed by the API and the bucket's CORS."""
+    """Origins allowed by the API and the bucket's CORS (default *); the first one answers preflight."""
     log_retention_days: int
-    """Retention of every log group."""
+    """Retention of every log group (default 30)."""
     deletion_protection: bool
-    """Protect the user pool and table, and keep the bucket on destroy."""
-    cloudwatch_account: Optional[pulumi.Resource]
+    """Protect the user pool and table, and keep the bucket on destroy (default false)."""
+    cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "function": {"memory_mb": 256, "timeout_seconds": 10},
+    "throttle": {"rate_limit": 20, "burst_limit": 40},
+    "mfa": "OPTIONAL",
+    "upload_max_bytes": 10 * 1024 * 1024,
+    "allowed_content_types": ["image/jpeg", "image/png", "application/pdf", "text/plain"],
+    "url_expiry_seconds": 300,
+    "cors_origins": ["*"],
+    "log_retention_days": 30,
+    "deletion_protection": False,
+}
+"""What you get without asking: no DAX, no stage cache, optional MFA, 20 rps, a month of logs."""
+
+
+@dataclass(frozen=True)
+class ResolvedDax:
+    node_type: str
+    nodes: int
+    item_ttl_seconds: int
+    query_ttl_seconds: int
+    subnet_ids: list[str]
+    vpc_cidr: str
+
+
+@dataclass(frozen=True)
+class ResolvedServerlessRestApi:
+    function: ResolvedSizing
+    throttle: ResolvedThrottle
+    cache: Optional[ResolvedCache]
+    dax: Optional[ResolvedDax]
+    mfa: str
+    upload_max_bytes: int
+    allowed_content_types: list[str]
+    url_expiry_seconds: int
+    cors_origins: list[str]
+    log_retention_days: int
+    deletion_protection: bool
+    cloudwatch_account: Optional[pulumi.Resource]
+
+
+def _read_dax(r: ArgsReader) -> Optional[ResolvedDax]:
+    d = r.section("dax", DaxArgs, DAX_DEFAULTS)
+    if d is None:
+        return None
+    return ResolvedDax(
+        node_type=d.choice("node_type", DAX_NODE_TYPES),
+        nodes=d.integer("nodes", low=1, high=DAX_MAX_NODES),
+        item_ttl_seconds=d.integer("item_ttl_seconds", low=0, high=DAX_MAX_TTL_SECONDS),
+        query_ttl_seconds=d.integer("query_ttl_seconds", low=0, high=DAX_MAX_TTL_SECONDS),
+        subnet_ids=d.strings("subnet_ids", check=lambda v: v.startswith("subnet-"),
+                             expected="a list of subnet ids (subnet-...)"),
+        vpc_cidr=d.string("vpc_cidr", check=is_cidr16, expected="an IPv4 /16 CIDR"))
+
+
+def resolve_args(name: str, args: Optional[ServerlessRestApiArgs]) -> ResolvedServerlessRestApi:
+    """The caller's args over DEFAULTS, each checked; raises ArgsError naming the arg and what is allowed."""
+    r = ArgsReader("ServerlessRestApi", name, args, ServerlessRestApiArgs, DEFAULTS)
+    return ResolvedServerlessRestApi(
+        function=read_sizing(r, "function", **DEFAULTS["function"], invoked_by_api_gateway=True),
+        throttle=read_throttle(r, "throttle", DEFAULTS["throttle"]),
+        cache=read_cache(r),
+        dax=_read_dax(r),
+        mfa=r.choice("mfa", MFA_CHOICES),
+        upload_max_bytes=r.integer("upload_max_bytes", low=1, high=UPLOAD_MAX_BYTES_LIMIT),
+        allowed_content_types=r.strings("allowed_content_types", check=lambda v: "/" in v,
+                                        expected="a list of MIME types", min_items=1, distinct=True),
+        url_expiry_seconds=r.integer("url_expiry_seconds", low=1, high=PRESIGNED_URL_MAX_SECONDS),
+        cors_origins=r.strings("cors_origins", expected="a list of origins", min_items=1, distinct=True),
+        log_retention_days=defaults.read_log_retention(r),
+        deletion_protection=r.flag("deletion_protection"),
+        cloudwatch_account=r.input("cloudwatch_account"),
+    )
+
+
+class Identity(NamedTuple):
+    user_pool: aws.cognito.UserPool
+    client: aws.cognito.UserPoolClient
+    identity_pool: aws.cognito.IdentityPool
+
+
+class DaxNetwork(NamedTuple):
+    subnet_ids: list
+    lambda_sg: aws.ec2.SecurityGroup
+    dax_sg: aws.ec2.SecurityGroup
+
+
+class DaxAccess(NamedTuple):
+    endpoint: pulumi.Output[str]
+    network: DaxNetwork
+    statements: list
 
 
 class ServerlessRestApi(pulumi.ComponentResource):
@@ -128,39 +236,52 @@ class ServerlessRestApi(pulumi.ComponentResource):
     dax_endpoint: Optional[pulumi.Output[str]]
     """daxs:// endpoint when DAX is on."""
 
-    def __init__(self, name: str, args: Optional[ServerlessRestApiArgs] = None,
+    # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
+    def __init__(self, name: str, args: ServerlessRestApiArgs = None,  # type: ignore[assignment]
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:ServerlessRestApi", name, None, opts)
-        args = args or {}
-        child = pulumi.ResourceOptions(parent=self)
-        protect = args.get("deletion_protection", False)
-        retention = args.get("log_retention_days", 30)
-        expiry = args.get("url_expiry_seconds", 300)
-        if not 1 <= expiry <= 900:
-            raise ValueError(f"{name}: url_expiry_seconds={expiry} must be 1..900 (presigned URLs live at most 15 min)")
-        origins = list(args.get("cors_origins", ["*"]))
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        self.region = aws.get_region_output(opts=invoke).region
+        s = resolve_args(name, args)
+        self._name, self._child = name, pulumi.ResourceOptions(parent=self)
+        self.region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        # --- identity -------------------------------------------------------------------------
+        identity = self._identity(s)
+        table, files = self._table(s), self._files_bucket(s)
+        dax = self._dax_access(s.dax, table) if s.dax else None
+        self.dax_endpoint = dax.endpoint if dax else None
+        function = self._function(s, table, files, dax)
+        api = self._api(s, function, identity.user_pool)
+        # Authenticated identities: their own folder, and the right to bypass the API cache for
+        # their own GETs (API Gateway checks execute-api:InvalidateCache on Cache-Control: max-age=0).
+        self._authenticated_role(name, identity.identity_pool, files, api, self._child)
+
+        self.api_url = api.url
+        self.user_pool_id = identity.user_pool.id
+        self.user_pool_client_id = identity.client.id
+        self.identity_pool_id = identity.identity_pool.id
+        self.bucket_name = files.name
+        self.table_name = table.name
+        self.client_config = pulumi.Output.json_dumps({
+            "region": self.region, "apiUrl": self.api_url,
+            "auth": {"userPoolId": self.user_pool_id, "userPoolClientId": self.user_pool_client_id,
+                     "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH",
+                     "idTokenHeader": TOKEN_HEADER},
+            "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/"},
+            "cache": {"ttlSeconds": s.cache.ttl_seconds if s.cache else 0,
+                      "forceRefresh": "GET with Cache-Control: max-age=0, SigV4-signed with identity pool credentials"},
+        })
+        self.register_outputs({
+            "api_url": self.api_url, "user_pool_id": self.user_pool_id,
+            "user_pool_client_id": self.user_pool_client_id, "identity_pool_id": self.identity_pool_id,
+            "bucket_name": self.bucket_name, "table_name": self.table_name, "region": self.region,
+            "client_config": self.client_config,
+        })
+
+    # --- identity: user pool, app client, identity pool with the per-user folder tag ------------
+    def _identity(self, s: ResolvedServerlessRestApi) -> Identity:
+        name, child = self._name, self._child
         user_pool, client = user_pool_with_app_client(
-            f"{name}-users", f"{name}-mobile-client", parent=self, deletion_protection=protect,
-            mfa=args.get("mfa", "OPTIONAL"))
-
-        # --- data -----------------------------------------------------------------------------
-        table = aws.dynamodb.Table(
-            f"{name}-todos", billing_mode="PAY_PER_REQUEST", hash_key="userId", range_key="todoId",
-            attributes=[{"name": "userId", "type": "S"}, {"name": "todoId", "type": "S"}],
-            point_in_time_recovery={"enabled": True}, server_side_encryption={"enabled": True},
-            deletion_protection_enabled=protect, opts=child)
-        files = SecureBucket(f"{name}-files", {
-            "force_destroy": not protect,
-            "cors_rules": [{"allowed_methods": ["GET", "POST", "PUT", "DELETE", "HEAD"],
-                            "allowed_origins": origins, "allowed_headers": ["*"],
-                            "expose_headers": ["ETag"], "max_age_seconds": 3000}],
-        }, opts=child)
-
-        # --- identity pool: per-user folder ------------------------------------------------------
+            f"{name}-users", f"{name}-mobile-client", parent=self, deletion_protection=s.deletion_protection,
+            mfa=s.mfa)
         identity_pool = aws.cognito.IdentityPool(
             f"{name}-identities", identity_pool_name=f"{name}_identities".replace("-", "_"),
             allow_unauthenticated_identities=False, allow_classic_flow=False,
@@ -170,87 +291,80 @@ class ServerlessRestApi(pulumi.ComponentResource):
             f"{name}-user-folder-tag", identity_pool_id=identity_pool.id,
             identity_provider_name=user_pool.endpoint, use_defaults=False,
             principal_tags={USER_FOLDER_TAG: "sub"}, opts=child)
+        return Identity(user_pool, client, identity_pool)
 
-        dax = args.get("dax")
-        network = self._network(name, dax, child) if dax else None
-        self.dax_endpoint = None
-        dax_statements = []
-        if dax:
-            cluster = self._dax(name, dax, table, network, child)
-            self.dax_endpoint = pulumi.Output.concat("daxs://", cluster.cluster_address)
-            dax_statements = [allow(["dax:DeleteItem", "dax:GetItem", "dax:PutItem", "dax:Query",
-                                     "dax:UpdateItem"], [cluster.arn], sid="TodosThroughDax")]
+    # --- data: the to-do table and the files bucket -----------------------------------------------
+    def _table(self, s: ResolvedServerlessRestApi) -> aws.dynamodb.Table:
+        return aws.dynamodb.Table(
+            f"{self._name}-todos", billing_mode="PAY_PER_REQUEST", hash_key="userId", range_key="todoId",
+            attributes=[{"name": "userId", "type": "S"}, {"name": "todoId", "type": "S"}],
+            point_in_time_recovery={"enabled": True}, server_side_encryption={"enabled": True},
+            # POST /todos Idempotency-Key markers expire (functions/todo_api/todo_store.py).
+            ttl={"attribute_name": "expiresAt", "enabled": True},
+            deletion_protection_enabled=s.deletion_protection, opts=self._child)
+
+    def _files_bucket(self, s: ResolvedServerlessRestApi) -> SecureBucket:
+        return SecureBucket(f"{self._name}-files", {
+            "force_destroy": not s.deletion_protection,
+            "cors_rules": [{"allowed_methods": ["GET", "POST", "PUT", "DELETE", "HEAD"],
+                            "allowed_origins": s.cors_origins, "allowed_headers": ["*"],
+                            "expose_headers": ["ETag"], "max_age_seconds": 3000}],
+        }, opts=self._child)
+
+    def _dax_access(self, dax: ResolvedDax, table: aws.dynamodb.Table) -> DaxAccess:
+        network = self._network(self._name, dax, self._child)
+        cluster = self._dax(self._name, dax, table, network, self._child)
+        return DaxAccess(
+            endpoint=pulumi.Output.concat("daxs://", cluster.cluster_address), network=network,
+            statements=[allow(["dax:DeleteItem", "dax:GetItem", "dax:PutItem", "dax:Query", "dax:UpdateItem"],
+                              [cluster.arn], sid="TodosThroughDax")])
+
+    # --- the function and the API in front of it -------------------------------------------------
+    def _function(self, s: ResolvedServerlessRestApi, table: aws.dynamodb.Table, files: SecureBucket,
+                  dax: Optional[DaxAccess]) -> LambdaFunction:
         # With DAX on, every read and write goes through the cluster: the function needs no table access.
         table_statements = [] if dax else [allow(
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
             [table.arn], sid="TodosTable")]
-
-        function = LambdaFunction(f"{name}-handler", {
+        return LambdaFunction(f"{self._name}-handler", {
             "code": "todo_api",
-            "memory_mb": args.get("memory_mb", 256),
-            "timeout_seconds": args.get("timeout_seconds", 10),
+            "memory_mb": s.function.memory_mb,
+            "timeout_seconds": s.function.timeout_seconds,
             "invoked_by_api_gateway": True,
-            "log_retention_days": retention,
+            "log_retention_days": s.log_retention_days,
             "environment": {
                 "TABLE_NAME": table.name, "BUCKET_NAME": files.name,
-                "DAX_ENDPOINT": self.dax_endpoint if dax else "",
-                "UPLOAD_MAX_BYTES": str(args.get("upload_max_bytes", 10 * 1024 * 1024)),
-                "ALLOWED_CONTENT_TYPES": ",".join(args.get("allowed_content_types",
-                                                           ["image/jpeg", "image/png", "application/pdf",
-                                                            "text/plain"])),
-                "URL_EXPIRY_SECONDS": str(expiry),
-                "CORS_ALLOW_ORIGIN": origins[0],
+                "DAX_ENDPOINT": dax.endpoint if dax else "",
+                "UPLOAD_MAX_BYTES": str(s.upload_max_bytes),
+                "ALLOWED_CONTENT_TYPES": ",".join(s.allowed_content_types),
+                "URL_EXPIRY_SECONDS": str(s.url_expiry_seconds),
+                "CORS_ALLOW_ORIGIN": s.cors_origins[0],
             },
             "policy_statements": [
                 *table_statements,
                 # Presigned URLs carry the function's authority, limited to the per-user folders.
                 allow(["s3:GetObject", "s3:PutObject"], [files.arn.apply(lambda arn: f"{arn}/users/*")],
                       sid="UserFolders"),
-                *dax_statements,
+                *(dax.statements if dax else []),
             ],
-            "vpc_config": {"subnet_ids": network["subnet_ids"],
-                           "security_group_ids": [network["lambda_sg"].id]} if dax else None,
-        }, opts=child)
+            "vpc_config": {"subnet_ids": dax.network.subnet_ids,
+                           "security_group_ids": [dax.network.lambda_sg.id]} if dax else None,
+        }, opts=self._child)
 
-        cache = args.get("cache")
-        api = LambdaRestApi(f"{name}-api", {
+    def _api(self, s: ResolvedServerlessRestApi, function: LambdaFunction,
+             user_pool: aws.cognito.UserPool) -> LambdaRestApi:
+        return LambdaRestApi(f"{self._name}-api", {
             "routes": [ApiRoute(method=m, path=p, function=function, cached=cached, query_parameters=q)
                        for m, p, cached, q in ROUTES],
             "cognito_user_pool_arns": [user_pool.arn],
-            "cors_allow_origin": origins[0],
-            "throttle_rate_limit": args.get("throttle_rate_limit", 20),
-            "throttle_burst_limit": args.get("throttle_burst_limit", 40),
-            "cache": cache,
-            "log_retention_days": retention,
-            "cloudwatch_account": args.get("cloudwatch_account"),
+            "cors_allow_origin": s.cors_origins[0],
+            "throttle_rate_limit": s.throttle.rate_limit,
+            "throttle_burst_limit": s.throttle.burst_limit,
+            "cache": {"size_gb": s.cache.size_gb, "ttl_seconds": s.cache.ttl_seconds} if s.cache else None,
+            "log_retention_days": s.log_retention_days,
+            "cloudwatch_account": s.cloudwatch_account,
             "token_header": TOKEN_HEADER,
-        }, opts=child)
-
-        # Authenticated identities: their own folder, and the right to bypass the API cache for
-        # their own GETs (API Gateway checks execute-api:InvalidateCache on Cache-Control: max-age=0).
-        self._authenticated_role(name, identity_pool, files, api, child)
-
-        self.api_url = api.url
-        self.user_pool_id = user_pool.id
-        self.user_pool_client_id = client.id
-        self.identity_pool_id = identity_pool.id
-        self.bucket_name = files.name
-        self.table_name = table.name
-        self.client_config = pulumi.Output.json_dumps({
-            "region": self.region, "apiUrl": self.api_url,
-            "auth": {"userPoolId": self.user_pool_id, "userPoolClientId": self.user_pool_client_id,
-                     "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH",
-                     "idTokenHeader": TOKEN_HEADER},
-            "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/"},
-            "cache": {"ttlSeconds": cache["ttl_seconds"] if cache else 0,
-                      "forceRefresh": "GET with Cache-Control: max-age=0, SigV4-signed with identity pool credentials"},
-        })
-        self.register_outputs({
-            "api_url": self.api_url, "user_pool_id": self.user_pool_id,
-            "user_pool_client_id": self.user_pool_client_id, "identity_pool_id": self.identity_pool_id,
-            "bucket_name": self.bucket_name, "table_name": self.table_name, "region": self.region,
-            "client_config": self.client_config,
-        })
+        }, opts=self._child)
 
     def _authenticated_role(self, name: str, identity_pool: aws.cognito.IdentityPool, files: SecureBucket,
                             api: LambdaRestApi, child: pulumi.ResourceOptions) -> aws.iam.Role:
@@ -278,20 +392,21 @@ class ServerlessRestApi(pulumi.ComponentResource):
             roles={"authenticated": role.arn}, opts=child)
         return role
 
-    def _network(self, name: str, dax: DaxArgs, child: pulumi.ResourceOptions) -> dict:
+    # --- DAX: private subnets, security groups, the cluster -----------------------------------------
+    def _network(self, name: str, dax: ResolvedDax, child: pulumi.ResourceOptions) -> DaxNetwork:
         """Private subnets for DAX and the function, with gateway endpoints and no route to the internet."""
-        given = list(dax.get("subnet_ids", []))
+        given = list(dax.subnet_ids)
         if given:
             subnet = aws.ec2.get_subnet_output(id=given[0], opts=pulumi.InvokeOutputOptions(parent=self))
             vpc_id, subnet_ids, route_table_ids = subnet.vpc_id, given, []
         else:
-            vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=dax.get("vpc_cidr", "10.20.0.0/16"),
+            vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=dax.vpc_cidr,
                               enable_dns_hostnames=True, enable_dns_support=True, opts=child)
             zones = aws.get_availability_zones_output(state="available",
                                                       opts=pulumi.InvokeOutputOptions(parent=self))
             route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
             subnet_ids = []
-            base = dax.get("vpc_cidr", "10.20.0.0/16").split(".")
+            base = dax.vpc_cidr.split(".")
             for index in range(3):
                 subnet = aws.ec2.Subnet(
                     f"{name}-private-{index}", vpc_id=vpc.id,
@@ -325,9 +440,9 @@ class ServerlessRestApi(pulumi.ComponentResource):
                 aws.vpc.SecurityGroupEgressRule(
                     f"{name}-fn-to-{service}", security_group_id=lambda_sg.id, ip_protocol="tcp",
                     from_port=443, to_port=443, prefix_list_id=endpoint.prefix_list_id, opts=child)
-        return {"subnet_ids": subnet_ids, "lambda_sg": lambda_sg, "dax_sg": dax_sg}
+        return DaxNetwork(subnet_ids, lambda_sg, dax_sg)
 
-    def _dax(self, name: str, dax: DaxArgs, table: aws.dynamodb.Table, network: dict,
+    def _dax(self, name: str, dax: ResolvedDax, table: aws.dynamodb.Table, network: DaxNetwork,
              child: pulumi.ResourceOptions) -> aws.dax.Cluster:
         role = aws.iam.Role(f"{name}-dax-role", assume_role_policy=policy_document([{
             "Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
@@ -336,15 +451,15 @@ class ServerlessRestApi(pulumi.ComponentResource):
             allow(["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
                    "dynamodb:UpdateItem"], [table.arn], sid="TodosTable")]), opts=child)
-        subnets = aws.dax.SubnetGroup(f"{name}-dax-subnets", subnet_ids=network["subnet_ids"], opts=child)
+        subnets = aws.dax.SubnetGroup(f"{name}-dax-subnets", subnet_ids=network.subnet_ids, opts=child)
         parameters = aws.dax.ParameterGroup(f"{name}-dax-ttl", parameters=[
-            {"name": "record-ttl-millis", "value": str(dax.get("item_ttl_seconds", 300) * 1000)},
-            {"name": "query-ttl-millis", "value": str(dax.get("query_ttl_seconds", 300) * 1000)},
+            {"name": "record-ttl-millis", "value": str(dax.item_ttl_seconds * 1000)},
+            {"name": "query-ttl-millis", "value": str(dax.query_ttl_seconds * 1000)},
         ], opts=child)
         return aws.dax.Cluster(
-            f"{name}-dax", cluster_name=dax_cluster_name(name, pulumi.get_stack()), node_type=dax.get("node_type", "dax.t3.small"),
-            replication_factor=dax.get("nodes", 3), iam_role_arn=role.arn,
+            f"{name}-dax", cluster_name=dax_cluster_name(name, pulumi.get_stack()), node_type=dax.node_type,
+            replication_factor=dax.nodes, iam_role_arn=role.arn,
             subnet_group_name=subnets.name, parameter_group_name=parameters.name,
-            security_group_ids=[network["dax_sg"].id],
+            security_group_ids=[network.dax_sg.id],
             server_side_encryption={"enabled": True}, cluster_endpoint_encryption_type="TLS",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))

@@ -16,21 +16,23 @@
 
 Content: every file of `content_dir` is uploaded with its Content-Type and a Cache-Control:
 fingerprinted names (app.72fc2586.js) are immutable for a year, HTML lives `html_max_age_seconds`,
-anything else `other_max_age_seconds`. A missing object answers 403 from S3 (CloudFront may not
-list the bucket), which the distribution turns into the 404 page; the API's own 404s pass through.
+anything else `other_max_age_seconds`. `content_dir` resolves against the Pulumi program's working
+directory; an absent or empty folder fails at preview. A missing object answers 403 from S3
+(CloudFront may not list the bucket), which the distribution turns into the 404 page; the API's
+own 404s pass through.
 """
-from __future__ import annotations
-
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, TypedDict
+from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import cloudfront_defaults as cdn
 from . import defaults
+from .args import ArgsReader
 from .secure_bucket import SecureBucket
 
 ASSETS_PATH_PATTERN = "/assets/*"
@@ -91,118 +93,169 @@ def site_files(content_dir: Path) -> list[tuple[str, Path]]:
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(content_dir).parts)]
 
 
-class CustomDomainArgs(TypedDict, total=False):
-    domain_name: str
-    """Viewer-facing name, e.g. blog.example.com."""
-    hosted_zone_id: Optional[pulumi.Input[str]]
-    """Route 53 zone: certificate validation and the A/AAAA aliases go there. Absent: do both yourself."""
-
-
 class WafArgs(TypedDict, total=False):
     rate_limit: int
-    """Requests per client IP per 5 minutes before WAF blocks it (default 1000)."""
+    """Requests per client IP per 5 minutes before WAF blocks it (100-2000000000, default 1000)."""
 
 
 class ApiOriginArgs(TypedDict, total=False):
-    domain_name: pulumi.Input[str]
+    domain_name: Required[pulumi.Input[str]]
     """The REGIONAL API's execute-api host."""
-    origin_path: str
+    origin_path: Required[str]
     """The stage (e.g. /v1)."""
-    path_pattern: str
+    path_pattern: Required[str]
     """Cached API behaviour (e.g. /api/*): GET/HEAD/OPTIONS."""
     cache_key_query_strings: Sequence[str]
-    """The only query strings in the cache key and forwarded (at most 10)."""
+    """The only query strings in the cache key and forwarded (at most 10; default none)."""
     default_ttl_seconds: int
-    """Edge TTL when the API sends no Cache-Control."""
+    """Edge TTL when the API sends no Cache-Control (default 60)."""
     max_ttl_seconds: int
-    """Highest edge TTL the API's Cache-Control can ask for."""
+    """Highest edge TTL the API's Cache-Control can ask for (default 60)."""
     uncached_path_patterns: Sequence[str]
     """Never-cached behaviours that accept POST (e.g. /api/subscribe)."""
 
 
 class StaticSiteArgs(TypedDict, total=False):
-    content_dir: Optional[str]
-    """Folder uploaded as the site (relative to the project, or absolute); None uploads nothing."""
+    content_dir: Required[str]
+    """Folder uploaded as the site (relative to the program's working directory, or absolute); it must exist
+    and hold the index and not-found documents."""
     index_document: str
     """Default root object and directory index (default index.html)."""
     not_found_document: str
     """Page served, with status 404, for a missing object (default 404.html)."""
     html_max_age_seconds: int
-    """Cache-Control max-age of HTML, and its edge TTL when an object has none (default 60)."""
+    """Cache-Control max-age of HTML, and its edge TTL when an object has none (0-3600, default 60)."""
     other_max_age_seconds: int
     """Cache-Control max-age of non-fingerprinted, non-HTML files (default 3600)."""
     price_class: str
     """PriceClass_100, PriceClass_200 or PriceClass_All (default PriceClass_100)."""
     content_security_policy: str
     """Content-Security-Policy for every response (default: same-origin only)."""
-    custom_domain: Optional[CustomDomainArgs]
+    custom_domain: Optional[cdn.CustomDomainArgs]
     """Viewer-facing custom domain; None uses the *.cloudfront.net name."""
     waf: Optional[WafArgs]
     """WAF web ACL (us-east-1): AWS managed rule groups + a per-IP rate limit; None for none."""
     api: Optional[ApiOriginArgs]
     """An API served under the same host (BlogApi.origin)."""
-    us_east_1_provider: Optional[pulumi.ProviderResource]
+    us_east_1_provider: Optional[aws.Provider]
     """aws provider for us-east-1 (required with custom_domain or waf)."""
     deletion_protection: bool
     """Keep the buckets (content and logs) on destroy."""
 
 
-def _check_args(name: str, args: StaticSiteArgs) -> None:
-    """Every guard on plain values, before any resource exists; a ValueError names the arg."""
-    def fail(message: str) -> None:
-        raise ValueError(f"{name}: {message}")
-
-    content_dir = args.get("content_dir")
-    if content_dir is not None:
-        folder = _folder(content_dir)
-        if not folder.is_dir():
-            fail(f"content_dir {content_dir!r} is not a folder ({folder})")
-        keys = {key for key, _ in site_files(folder)}
-        for arg in ("index_document", "not_found_document"):
-            document = args.get(arg, "index.html" if arg == "index_document" else "404.html")
-            if document not in keys:
-                fail(f"{arg} {document!r} is not in content_dir {content_dir!r}")
-    for knob, default, high in (("html_max_age_seconds", 60, HTML_EDGE_MAX_TTL_SECONDS),
-                                ("other_max_age_seconds", 3600, cdn.ONE_YEAR_SECONDS)):
-        if not 0 <= args.get(knob, default) <= high:
-            fail(f"{knob}={args[knob]} must be 0..{high}")
-    if args.get("price_class", "PriceClass_100") not in cdn.PRICE_CLASSES:
-        fail(f"price_class {args['price_class']!r} is not allowed; allowed: {', '.join(cdn.PRICE_CLASSES)}")
-    domain = args.get("custom_domain")
-    if domain is not None and not cdn.is_hostname(domain.get("domain_name") or ""):
-        fail(f"custom_domain.domain_name {domain.get('domain_name')!r} is not a hostname")
-    waf = args.get("waf")
-    if waf is not None:
-        low, high = WAF_RATE_LIMIT_RANGE
-        if not low <= waf.get("rate_limit", 1000) <= high:
-            fail(f"waf.rate_limit={waf['rate_limit']} must be {low}..{high} requests per IP per 5 minutes")
-    if (domain is not None or waf is not None) and args.get("us_east_1_provider") is None:
-        fail("us_east_1_provider is required with custom_domain or waf: CloudFront takes certificates and "
-             "web ACLs from us-east-1 only")
-    api = args.get("api")
-    if api is not None:
-        _check_api(fail, api)
+DEFAULTS: dict[str, Any] = {
+    "index_document": "index.html", "not_found_document": "404.html",
+    "html_max_age_seconds": 60, "other_max_age_seconds": 3600, "price_class": "PriceClass_100",
+    "content_security_policy": DEFAULT_CONTENT_SECURITY_POLICY, "custom_domain": None, "waf": None, "api": None,
+    "us_east_1_provider": None, "deletion_protection": False,
+}
+WAF_DEFAULTS: dict[str, Any] = {"rate_limit": 1000}
+API_DEFAULTS: dict[str, Any] = {"cache_key_query_strings": [], "default_ttl_seconds": 60, "max_ttl_seconds": 60,
+                                "uncached_path_patterns": []}
 
 
-def _check_api(fail, api: ApiOriginArgs) -> None:
-    patterns = [api.get("path_pattern", ""), *api.get("uncached_path_patterns", [])]
-    for pattern in patterns:
-        if not cdn.is_path_pattern(pattern) or pattern == ASSETS_PATH_PATTERN:
-            fail(f"api path pattern {pattern!r} must be a CloudFront path pattern such as /api/*, not /* or "
-                 f"{ASSETS_PATH_PATTERN}")
-    if len(set(patterns)) != len(patterns):
-        fail(f"api path patterns {patterns} must be distinct")
-    origin_path = api.get("origin_path", "")
-    if not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", origin_path):
-        fail(f"api.origin_path {origin_path!r} must be the stage path, like /v1 (no trailing slash)")
-    query_strings = list(api.get("cache_key_query_strings", []))
-    if len(query_strings) > cdn.MAX_CACHE_KEY_QUERY_STRINGS or not all(map(cdn.is_query_string_name, query_strings)):
-        fail(f"api.cache_key_query_strings {query_strings!r} must be at most {cdn.MAX_CACHE_KEY_QUERY_STRINGS} "
-             f"names of letters, digits and . _ ~ -")
-    default_ttl, max_ttl = api.get("default_ttl_seconds", 60), api.get("max_ttl_seconds", 60)
-    if not 1 <= default_ttl <= max_ttl <= cdn.ONE_YEAR_SECONDS:
-        fail(f"api TTLs (default {default_ttl}, max {max_ttl}) must satisfy 1 <= default <= max: a cache key "
-             f"with query strings needs caching on")
+@dataclass(frozen=True)
+class ResolvedApiOrigin:
+    domain_name: pulumi.Input[str]
+    origin_path: str
+    path_pattern: str
+    cache_key_query_strings: tuple[str, ...]
+    default_ttl_seconds: int
+    max_ttl_seconds: int
+    uncached_path_patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResolvedStaticSite:
+    files: tuple[tuple[str, Path], ...]
+    """(object key, file) of every file to upload."""
+    index_document: str
+    not_found_document: str
+    html_max_age_seconds: int
+    other_max_age_seconds: int
+    price_class: str
+    content_security_policy: str
+    custom_domain: Optional[cdn.ResolvedCustomDomain]
+    waf_rate_limit: Optional[int]
+    """None: no web ACL."""
+    api: Optional[ResolvedApiOrigin]
+    us_east_1_provider: Optional[aws.Provider]
+    deletion_protection: bool
+
+
+def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSite:
+    """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
+    r = ArgsReader("StaticSite", name, args, StaticSiteArgs, DEFAULTS)
+    index_document = r.string("index_document", check=_is_object_key, expected="an object key such as index.html")
+    not_found_document = r.string("not_found_document", check=_is_object_key,
+                                  expected="an object key such as 404.html")
+    files = _content_files(r, {"index_document": index_document, "not_found_document": not_found_document})
+    custom_domain = cdn.read_custom_domain(r)
+    waf = r.section("waf", WafArgs, WAF_DEFAULTS)
+    waf_rate_limit = None if waf is None else waf.integer("rate_limit", low=WAF_RATE_LIMIT_RANGE[0],
+                                                          high=WAF_RATE_LIMIT_RANGE[1])
+    us_east_1 = r.input("us_east_1_provider")
+    if (custom_domain is not None or waf is not None) and us_east_1 is None:
+        r.fail("us_east_1_provider", "required with custom_domain or waf: CloudFront takes certificates and web "
+                                     "ACLs from us-east-1 only")
+    return ResolvedStaticSite(
+        files=files, index_document=index_document, not_found_document=not_found_document,
+        html_max_age_seconds=r.integer("html_max_age_seconds", low=0, high=HTML_EDGE_MAX_TTL_SECONDS),
+        other_max_age_seconds=r.integer("other_max_age_seconds", low=0, high=cdn.ONE_YEAR_SECONDS),
+        price_class=r.choice("price_class", cdn.PRICE_CLASSES),
+        content_security_policy=r.string("content_security_policy", check=bool,
+                                         expected="a Content-Security-Policy"),
+        custom_domain=custom_domain, waf_rate_limit=waf_rate_limit, api=_api_origin_args(r),
+        us_east_1_provider=us_east_1, deletion_protection=r.flag("deletion_protection"))
+
+
+def _is_object_key(value: str) -> bool:
+    return bool(value) and not value.startswith("/")
+
+
+def _content_files(r: ArgsReader, documents: dict[str, str]) -> tuple[tuple[str, Path], ...]:
+    """Every file of content_dir; an absent or empty folder, or one without the documents, is an error."""
+    content_dir = r.string("content_dir", check=bool, expected="a folder such as site")
+    folder = _folder(content_dir)
+    if not folder.is_dir():
+        r.fail("content_dir", f"{content_dir!r} is not a folder ({folder}; relative paths start at the Pulumi "
+                              f"program's working directory)")
+    files = tuple(site_files(folder))
+    if not files:
+        r.fail("content_dir", f"{content_dir!r} has no files to upload ({folder}; hidden files are skipped): "
+                              f"the site would be empty")
+    keys = {key for key, _ in files}
+    for arg, document in documents.items():
+        if document not in keys:
+            r.fail(arg, f"{document!r} is not in content_dir {content_dir!r} ({folder})")
+    return files
+
+
+def _api_origin_args(r: ArgsReader) -> Optional[ResolvedApiOrigin]:
+    api = r.section("api", ApiOriginArgs, API_DEFAULTS)
+    if api is None:
+        return None
+    pattern_check = {"check": lambda v: cdn.is_path_pattern(v) and v != ASSETS_PATH_PATTERN,
+                     "expected": f"an api path pattern: a CloudFront path pattern such as /api/*, not /* or "
+                                 f"{ASSETS_PATH_PATTERN}"}
+    path_pattern = api.string("path_pattern", **pattern_check)
+    uncached = api.strings("uncached_path_patterns", **pattern_check, max_items=10)
+    if len({path_pattern, *uncached}) != 1 + len(uncached):
+        api.fail("uncached_path_patterns", f"api path patterns {[path_pattern, *uncached]} must be distinct")
+    default_ttl = api.integer("default_ttl_seconds", low=1, high=cdn.ONE_YEAR_SECONDS)
+    max_ttl = api.integer("max_ttl_seconds", low=1, high=cdn.ONE_YEAR_SECONDS)
+    if default_ttl > max_ttl:
+        api.fail("default_ttl_seconds", f"{default_ttl} is above max_ttl_seconds {max_ttl}: the API's TTLs must "
+                                        f"satisfy 1 <= default <= max (a cache key with query strings needs caching on)")
+    return ResolvedApiOrigin(
+        domain_name=api.input("domain_name"),
+        origin_path=api.string("origin_path", check=lambda v: re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", v) is not None,
+                               expected="the stage path, like /v1 (no trailing slash)"),
+        path_pattern=path_pattern,
+        cache_key_query_strings=tuple(api.strings(
+            "cache_key_query_strings", check=cdn.is_query_string_name, max_items=cdn.MAX_CACHE_KEY_QUERY_STRINGS,
+            expected="query string names of letters, digits and . _ ~ -")),
+        default_ttl_seconds=default_ttl, max_ttl_seconds=max_ttl, uncached_path_patterns=tuple(uncached))
 
 
 def _folder(content_dir: str) -> Path:
@@ -210,15 +263,25 @@ def _folder(content_dir: str) -> Path:
     return Path(content_dir).absolute()
 
 
+class _Buckets(NamedTuple):
+    content: SecureBucket
+    logs: SecureBucket
+
+
+class _EdgePolicies(NamedTuple):
+    access_control: aws.cloudfront.OriginAccessControl
+    index_rewrite: aws.cloudfront.Function
+    html_cache: aws.cloudfront.CachePolicy
+    security_headers: aws.cloudfront.ResponseHeadersPolicy
+
+
 class StaticSite(pulumi.ComponentResource):
-    distribution: aws.cloudfront.Distribution
-    """The distribution."""
-    content_bucket: SecureBucket
-    """The private bucket holding the site."""
-    log_bucket: SecureBucket
-    """CloudFront standard logs (cloudfront/) and the content bucket's access logs (s3/)."""
-    objects: dict[str, aws.s3.BucketObjectv2]
-    """Uploaded objects by key."""
+    """A private S3 site behind CloudFront (Origin Access Control), with an optional API on the same host.
+
+    Python callers also get the children: `distribution`, `content_bucket`, `log_bucket` and `objects`
+    (uploaded objects by key).
+    """
+
     url: pulumi.Output[str]
     """https:// URL viewers use (the custom domain when set)."""
     domain_name: pulumi.Output[str]
@@ -228,50 +291,83 @@ class StaticSite(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     """Content bucket."""
     log_bucket_name: pulumi.Output[str]
-    """Log bucket."""
+    """Log bucket: CloudFront standard logs (cloudfront/) and the content bucket's access logs (s3/)."""
     web_acl_arn: Optional[pulumi.Output[str]]
     """WAF web ACL, when on."""
 
-    def __init__(self, name: str, args: Optional[StaticSiteArgs] = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        args = args or {}
-        _check_args(name, args)
+    def __init__(self, name: str, args: StaticSiteArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        site = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:StaticSite", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        protect = args.get("deletion_protection", False)
-        index_document = args.get("index_document", "index.html")
-        html_max_age = args.get("html_max_age_seconds", 60)
-        custom_domain, waf, api = args.get("custom_domain"), args.get("waf"), args.get("api")
-        us_east_1 = args.get("us_east_1_provider")
 
-        # --- buckets ---------------------------------------------------------------------------
-        self.log_bucket = SecureBucket(f"{name}-logs", {"log_delivery_acls": True, "force_destroy": not protect,
-                                                        "defer_policy": True,
-                                                        "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
-                                       opts=child)
-        self.content_bucket = SecureBucket(f"{name}-content", {
+        buckets = self._buckets(name, site, child)
+        self.content_bucket, self.log_bucket = buckets.content, buckets.logs
+        self.objects = self._upload(name, site, buckets.content, child)
+        edge = self._edge_policies(name, site, child)
+        certificate_arn = None
+        if site.custom_domain is not None:
+            certificate_arn = cdn.dns_validated_certificate(
+                name, site.custom_domain.domain_name, site.custom_domain.hosted_zone_id, parent=self,
+                us_east_1=site.us_east_1_provider)
+        self.web_acl_arn = None
+        if site.waf_rate_limit is not None:
+            self.web_acl_arn = self._web_acl(name, site.waf_rate_limit, site.us_east_1_provider).arn
+        self.distribution = self._distribution(name, site, buckets, edge, certificate_arn, child)
+        buckets.content.attach_policy([{
+            "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+            "Resource": buckets.content.arn.apply(lambda arn: f"{arn}/*"),
+            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
+        }])
+        if site.custom_domain is not None and site.custom_domain.hosted_zone_id is not None:
+            cdn.alias_records(name, site.custom_domain.hosted_zone_id, site.custom_domain.domain_name,
+                              self.distribution, child)
+
+        self.domain_name = self.distribution.domain_name
+        self.distribution_id = self.distribution.id
+        self.url = (pulumi.Output.from_input(f"https://{site.custom_domain.domain_name}") if site.custom_domain
+                    else pulumi.Output.format("https://{0}", self.distribution.domain_name))
+        self.bucket_name = buckets.content.name
+        self.log_bucket_name = buckets.logs.name
+        self.register_outputs({"url": self.url, "domain_name": self.domain_name,
+                               "distribution_id": self.distribution_id, "bucket_name": self.bucket_name,
+                               "log_bucket_name": self.log_bucket_name, "web_acl_arn": self.web_acl_arn})
+
+    # --- buckets -----------------------------------------------------------------------------------
+    def _buckets(self, name: str, site: ResolvedStaticSite, child: pulumi.ResourceOptions) -> _Buckets:
+        """The private content bucket, and the log bucket that also takes its server access logs."""
+        protect = site.deletion_protection
+        logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True, "force_destroy": not protect,
+                                             "defer_policy": True,
+                                             "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
+                            opts=child)
+        content = SecureBucket(f"{name}-content", {
             "force_destroy": not protect, "defer_policy": True,
-            "access_log_bucket": self.log_bucket.name, "access_log_prefix": f"s3/{name}-content/"}, opts=child)
+            "access_log_bucket": logs.name, "access_log_prefix": f"s3/{name}-content/"}, opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        self.log_bucket.attach_policy([{
+        logs.attach_policy([{
             "Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject", "Resource": self.log_bucket.arn.apply(lambda arn: f"{arn}/s3/*"),
-            "Condition": {"ArnLike": {"aws:SourceArn": self.content_bucket.arn},
+            "Action": "s3:PutObject", "Resource": logs.arn.apply(lambda arn: f"{arn}/s3/*"),
+            "Condition": {"ArnLike": {"aws:SourceArn": content.arn},
                           "StringEquals": {"aws:SourceAccount": account}},
         }])
+        return _Buckets(content=content, logs=logs)
 
-        self.objects = {}
-        if args.get("content_dir") is not None:
-            for key, path in site_files(_folder(args["content_dir"])):
-                self.objects[key] = aws.s3.BucketObjectv2(
-                    f"{name}-file-{key}", bucket=self.content_bucket.bucket.id, key=key,
-                    source=pulumi.FileAsset(str(path)),
-                    source_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
-                    content_type=content_type_for(key),
-                    cache_control=cache_control_for(key, html_max_age, args.get("other_max_age_seconds", 3600)),
-                    opts=child)
+    @staticmethod
+    def _upload(name: str, site: ResolvedStaticSite, content: SecureBucket,
+                child: pulumi.ResourceOptions) -> dict[str, aws.s3.BucketObjectv2]:
+        """Every file of content_dir, with its Content-Type and Cache-Control."""
+        return {key: aws.s3.BucketObjectv2(
+            f"{name}-file-{key}", bucket=content.bucket.id, key=key,
+            source=pulumi.FileAsset(str(path)),
+            source_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
+            content_type=content_type_for(key),
+            cache_control=cache_control_for(key, site.html_max_age_seconds, site.other_max_age_seconds),
+            opts=child) for key, path in site.files}
 
-        # --- edge policies ---------------------------------------------------------------------
+    # --- edge policies -----------------------------------------------------------------------------
+    @staticmethod
+    def _edge_policies(name: str, site: ResolvedStaticSite, child: pulumi.ResourceOptions) -> _EdgePolicies:
         access = aws.cloudfront.OriginAccessControl(
             f"{name}-oac", description=f"{name}: CloudFront signs every request to the content bucket",
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4", opts=child)
@@ -281,85 +377,62 @@ class StaticSite(pulumi.ComponentResource):
         html_cache = aws.cloudfront.CachePolicy(
             f"{name}-html",
             comment="Pages: short TTLs (the objects' Cache-Control rules), minimal cache key",
-            min_ttl=0, default_ttl=html_max_age, max_ttl=HTML_EDGE_MAX_TTL_SECONDS,
+            min_ttl=0, default_ttl=site.html_max_age_seconds, max_ttl=HTML_EDGE_MAX_TTL_SECONDS,
             parameters_in_cache_key_and_forwarded_to_origin=_cache_key([]), opts=child)
         headers = cdn.security_headers_policy(
             f"{name}-security-headers", child, comment="HSTS, nosniff, frame DENY, referrer policy and CSP",
-            content_security_policy=args.get("content_security_policy", DEFAULT_CONTENT_SECURITY_POLICY))
+            content_security_policy=site.content_security_policy)
+        return _EdgePolicies(access_control=access, index_rewrite=rewrite, html_cache=html_cache,
+                             security_headers=headers)
 
-        certificate_arn = None
-        if custom_domain is not None:
-            certificate_arn = cdn.dns_validated_certificate(
-                name, custom_domain["domain_name"], custom_domain.get("hosted_zone_id"), parent=self,
-                us_east_1=us_east_1)
-        self.web_acl_arn = None
-        if waf is not None:
-            self.web_acl_arn = self._web_acl(name, waf, us_east_1).arn
-
-        # --- the distribution ------------------------------------------------------------------
+    # --- the distribution --------------------------------------------------------------------------
+    def _distribution(self, name: str, site: ResolvedStaticSite, buckets: _Buckets, edge: _EdgePolicies,
+                      certificate_arn: Optional[pulumi.Output[str]],
+                      child: pulumi.ResourceOptions) -> aws.cloudfront.Distribution:
         site_origin = "site-bucket"
-        origins = [{"origin_id": site_origin, "domain_name": self.content_bucket.bucket.bucket_regional_domain_name,
-                    "origin_access_control_id": access.id}]
-        secure = {"response_headers_policy_id": headers.id, "compress": True}
+        origins = [{"origin_id": site_origin, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
+                    "origin_access_control_id": edge.access_control.id}]
+        secure = {"response_headers_policy_id": edge.security_headers.id, "compress": True}
         ordered = []
-        if api is not None:
-            origins.append(self._api_origin(api))
-            ordered += self._api_behaviours(name, api, secure, child)
+        if site.api is not None:
+            origins.append(self._api_origin(site.api))
+            ordered += self._api_behaviours(name, site.api, secure, child)
         ordered.append({**secure, "path_pattern": ASSETS_PATH_PATTERN, "target_origin_id": site_origin,
                         "viewer_protocol_policy": "redirect-to-https", "cache_policy_id": cdn.CACHING_OPTIMIZED_POLICY_ID,
                         "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]})
-        not_found = "/" + args.get("not_found_document", "404.html")
-        self.distribution = aws.cloudfront.Distribution(
+        return aws.cloudfront.Distribution(
             f"{name}-cdn",
-            comment=f"{name}: static site" + (" + API" if api is not None else ""),
+            comment=f"{name}: static site" + (" + API" if site.api is not None else ""),
             enabled=True, is_ipv6_enabled=True, http_version=cdn.HTTP_VERSION,
-            price_class=args.get("price_class", "PriceClass_100"),
-            default_root_object=index_document,
+            price_class=site.price_class,
+            default_root_object=site.index_document,
             origins=origins,
             default_cache_behavior={
                 **secure, "target_origin_id": site_origin, "viewer_protocol_policy": "redirect-to-https",
-                "cache_policy_id": html_cache.id, "allowed_methods": ["GET", "HEAD"],
+                "cache_policy_id": edge.html_cache.id, "allowed_methods": ["GET", "HEAD"],
                 "cached_methods": ["GET", "HEAD"],
-                "function_associations": [{"event_type": "viewer-request", "function_arn": rewrite.arn}]},
+                "function_associations": [{"event_type": "viewer-request", "function_arn": edge.index_rewrite.arn}]},
             ordered_cache_behaviors=ordered,
             # Only S3's "missing object" (403: CloudFront may not list the bucket); the API's 404s keep their JSON.
-            custom_error_responses=[{"error_code": 403, "response_code": 404, "response_page_path": not_found,
-                                     "error_caching_min_ttl": html_max_age}],
-            aliases=[custom_domain["domain_name"]] if custom_domain else None,
+            custom_error_responses=[{"error_code": 403, "response_code": 404,
+                                     "response_page_path": "/" + site.not_found_document,
+                                     "error_caching_min_ttl": site.html_max_age_seconds}],
+            aliases=[site.custom_domain.domain_name] if site.custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             web_acl_id=self.web_acl_arn,
-            logging_config={"bucket": self.log_bucket.bucket.bucket_domain_name, "prefix": "cloudfront/",
+            logging_config={"bucket": buckets.logs.bucket.bucket_domain_name, "prefix": "cloudfront/",
                             "include_cookies": False},
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             # The log bucket's ownership controls must allow ACLs before CloudFront checks them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_bucket]))
-        self.content_bucket.attach_policy([{
-            "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-            "Resource": self.content_bucket.arn.apply(lambda arn: f"{arn}/*"),
-            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
-        }])
-        if custom_domain is not None and custom_domain.get("hosted_zone_id") is not None:
-            cdn.alias_records(name, custom_domain["hosted_zone_id"], custom_domain["domain_name"],
-                              self.distribution, child)
-
-        self.domain_name = self.distribution.domain_name
-        self.distribution_id = self.distribution.id
-        self.url = (pulumi.Output.from_input(f"https://{custom_domain['domain_name']}") if custom_domain
-                    else pulumi.Output.concat("https://", self.distribution.domain_name))
-        self.bucket_name = self.content_bucket.name
-        self.log_bucket_name = self.log_bucket.name
-        self.register_outputs({"url": self.url, "domain_name": self.domain_name,
-                               "distribution_id": self.distribution_id, "bucket_name": self.bucket_name,
-                               "log_bucket_name": self.log_bucket_name, "web_acl_arn": self.web_acl_arn})
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[buckets.logs]))
 
     @staticmethod
-    def _api_origin(api: ApiOriginArgs) -> dict:
-        return {"origin_id": "api", "domain_name": api["domain_name"], "origin_path": api["origin_path"],
+    def _api_origin(api: ResolvedApiOrigin) -> dict:
+        return {"origin_id": "api", "domain_name": api.domain_name, "origin_path": api.origin_path,
                 "custom_origin_config": {"origin_protocol_policy": "https-only", "http_port": 80, "https_port": 443,
                                          "origin_ssl_protocols": ["TLSv1.2"]}}
 
-    def _api_behaviours(self, name: str, api: ApiOriginArgs, secure: dict,
+    def _api_behaviours(self, name: str, api: ResolvedApiOrigin, secure: dict,
                         child: pulumi.ResourceOptions) -> list[dict]:
         """Uncached POST paths first, then the cached API; neither forwards cookies.
 
@@ -367,23 +440,23 @@ class StaticSite(pulumi.ComponentResource):
         API Gateway needs. The managed AllViewerExceptHostHeader would keep Host right too, but forwards
         every cookie, header and query string.
         """
-        query_strings = list(api.get("cache_key_query_strings", []))
+        query_strings = list(api.cache_key_query_strings)
         api_cache = aws.cloudfront.CachePolicy(
             f"{name}-api", comment="API GETs: the API's Cache-Control, key = its query strings only",
-            min_ttl=0, default_ttl=api.get("default_ttl_seconds", 60), max_ttl=api.get("max_ttl_seconds", 60),
+            min_ttl=0, default_ttl=api.default_ttl_seconds, max_ttl=api.max_ttl_seconds,
             parameters_in_cache_key_and_forwarded_to_origin=_cache_key(query_strings), opts=child)
         api_request = aws.cloudfront.OriginRequestPolicy(
             f"{name}-api-request", comment="API GETs: the cache key's query strings; no cookies, no headers",
             cookies_config={"cookie_behavior": "none"}, headers_config={"header_behavior": "none"},
             query_strings_config=_query_strings(query_strings), opts=child)
         behaviours = []
-        if api.get("uncached_path_patterns"):
+        if api.uncached_path_patterns:
             post_request = aws.cloudfront.OriginRequestPolicy(
                 f"{name}-api-post", comment="API POSTs: Content-Type only; no cookies, no query strings",
                 cookies_config={"cookie_behavior": "none"},
                 headers_config={"header_behavior": "whitelist", "headers": {"items": ["Content-Type"]}},
                 query_strings_config={"query_string_behavior": "none"}, opts=child)
-            for pattern in api["uncached_path_patterns"]:
+            for pattern in api.uncached_path_patterns:
                 behaviours.append({
                     **secure, "path_pattern": pattern, "target_origin_id": "api",
                     # https-only: a redirect would turn the POST into a GET.
@@ -392,13 +465,13 @@ class StaticSite(pulumi.ComponentResource):
                     "allowed_methods": ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
                     "cached_methods": ["GET", "HEAD"]})
         behaviours.append({
-            **secure, "path_pattern": api["path_pattern"], "target_origin_id": "api",
+            **secure, "path_pattern": api.path_pattern, "target_origin_id": "api",
             "viewer_protocol_policy": "https-only", "cache_policy_id": api_cache.id,
             "origin_request_policy_id": api_request.id,
             "allowed_methods": ["GET", "HEAD", "OPTIONS"], "cached_methods": ["GET", "HEAD"]})
         return behaviours
 
-    def _web_acl(self, name: str, waf: WafArgs, us_east_1: pulumi.ProviderResource) -> aws.wafv2.WebAcl:
+    def _web_acl(self, name: str, rate_limit: int, us_east_1: Optional[pulumi.ProviderResource]) -> aws.wafv2.WebAcl:
         """Rate limit first (cheapest to evaluate), then AWS's managed groups, all in us-east-1."""
         metric = re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
@@ -407,7 +480,7 @@ class StaticSite(pulumi.ComponentResource):
                     "metric_name": f"{metric}-{suffix}"}
 
         rules = [{"name": "rate-limit-per-ip", "priority": 0, "action": {"block": {}},
-                  "statement": {"rate_based_statement": {"limit": waf.get("rate_limit", 1000), "aggregate_key_type": "IP",
+                  "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
                                                          "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS}},
                   "visibility_config": visibility("rate-limit")}]
         for priority, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1):

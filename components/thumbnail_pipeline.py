@@ -27,20 +27,20 @@ Poison images: undecodable, oversized (bytes or pixels) uploads are permanent fa
 handler records as JSON under the failure prefix of the thumbnails bucket (no retry); anything
 transient is retried by SQS and parked in the DLQ after `max_receive_count` receives.
 """
-from __future__ import annotations
-
 import math
 import re
-from typing import Optional, Sequence, TypedDict
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
+from .args import ArgsError, ArgsReader
 from .iam import PolicyStatement, allow, deny_insecure_transport, policy_document
-from .lambda_function import LambdaFunction
+from .lambda_function import FunctionSizing, LambdaFunction, read_memory, read_timeout
 from .secure_bucket import SecureBucket
-from .secure_queue import SecureQueue, SecureQueueArgs
+from .secure_queue import MAX_RECEIVE_COUNT_LIMIT, SecureQueue, SecureQueueArgs
 
 # The web image formats the handler decodes. S3 suffix filters are case-sensitive, so each is
 # matched in lower and in upper case (what cameras and phones write); mixed case (.Jpg) is not.
@@ -63,6 +63,7 @@ DEFAULT_THUMBNAIL_NONCURRENT_DAYS = 1
 SNS_MANAGED_KEY = "alias/aws/sns"
 
 # Limits of the knobs.
+MAX_BYTES_RANGE = (1024, 2**30)
 SIZE_RANGE = (16, 4096)
 MAX_SIZES = 10
 QUALITY_RANGE = (1, 95)  # Pillow: above 95 JPEG files grow with no visible gain
@@ -72,6 +73,7 @@ BATCHING_WINDOW_RANGE = (0, 300)
 MAX_CONCURRENCY_RANGE = (2, 1000)  # SQS event source mapping scaling_config limits
 # Pillow refuses images over twice Image.MAX_IMAGE_PIXELS (89,478,485) whatever MAX_PIXELS says.
 MAX_PIXELS_LIMIT = 2 * 89_478_485
+MAX_PIXELS_RANGE = (1_000_000, MAX_PIXELS_LIMIT)
 
 # --- sizing: memory and timeout for the largest image allowed ----------------------------------
 # Measured with functions/thumbnailer/imaging.py on 50 MP inputs (peak RSS over the import baseline):
@@ -80,8 +82,8 @@ MAX_PIXELS_LIMIT = 2 * 89_478_485
 DECODE_BYTES_PER_PIXEL = 18
 RUNTIME_BASELINE_MB = 128  # Python, Powertools, boto3 clients and Pillow, with margin
 MEMORY_STEP_MB = 64
-LAMBDA_MEMORY_RANGE = (128, 10240)
-LAMBDA_MAX_TIMEOUT_SECONDS = 900
+LAMBDA_MEMORY_RANGE = defaults.LAMBDA_MEMORY_MB_RANGE
+LAMBDA_MAX_TIMEOUT_SECONDS = defaults.LAMBDA_MAX_TIMEOUT_SECONDS
 LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: 1 vCPU at 1,769 MB
 # Worst decode + three resizes + encode, per megapixel on one vCPU (~0.09 s measured, x1.6 margin).
 SECONDS_PER_MEGAPIXEL_PER_VCPU = 0.15
@@ -173,15 +175,6 @@ def is_bucket_name(name: str) -> bool:
     return isinstance(name, str) and _BUCKET_NAME.match(name) is not None and ".." not in name
 
 
-def _check_prefix(key: str, prefix: str, allow_empty: bool) -> str:
-    if not isinstance(prefix, str) or (not prefix and not allow_empty):
-        raise ValueError(f"{key} must be a {'' if allow_empty else 'non-empty '}key prefix, got {prefix!r}")
-    if not is_safe_key_prefix(prefix):
-        raise ValueError(f"{key}={prefix!r} must not start with '/', hold '*', '?' or '${{', "
-                         f"or exceed {MAX_PREFIX_BYTES} bytes (it is part of IAM resource ARNs)")
-    return prefix
-
-
 class ThumbnailPipelineArgs(TypedDict, total=False):
     upload_prefix: str
     """Only keys under this prefix are thumbnailed and readable by the function ("" = whole bucket)."""
@@ -192,9 +185,9 @@ class ThumbnailPipelineArgs(TypedDict, total=False):
     quality: int
     """Encoder quality, 1..95."""
     max_bytes: int
-    """Larger uploads are rejected (recorded, not retried)."""
+    """Larger uploads are rejected (recorded, not retried), 1 KiB to 1 GiB (default 50 MiB)."""
     max_pixels: int
-    """Images with more pixels are rejected from their header, before decoding (image bombs)."""
+    """Images with more pixels are rejected from their header, before decoding (image bombs), 1 to 178 MP."""
     failure_prefix: str
     """Where permanent failures are recorded as JSON, in the thumbnails bucket."""
     transfer_acceleration: bool
@@ -218,11 +211,10 @@ class ThumbnailPipelineArgs(TypedDict, total=False):
     max_concurrency: int
     """Most concurrent invocations the queue drives, 2..1000, to protect downstream."""
     max_receive_count: int
-    """Receives before a message goes to the DLQ (>= 5)."""
-    memory_mb: Optional[int]
-    """Function memory; default (and minimum) derived from max_pixels and max_bytes."""
-    timeout_seconds: Optional[int]
-    """Function timeout; default derived from max_pixels, max_bytes and memory."""
+    """Receives before a message goes to the DLQ, 5 to 1000 (default 5)."""
+    function: FunctionSizing
+    """Memory (default and minimum derived from max_pixels and max_bytes) and timeout (default derived
+    from those and the memory) of the thumbnailer."""
     architecture: str
     """arm64 (default) or x86_64; the Pillow layer is built to match."""
     log_retention_days: int
@@ -233,6 +225,153 @@ class ThumbnailPipelineArgs(TypedDict, total=False):
     """Keep non-empty buckets on `pulumi destroy`."""
     access_log_bucket: Optional[pulumi.Input[str]]
     """Existing log bucket receiving both buckets' S3 server access logs (none by default)."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "upload_prefix": DEFAULT_UPLOAD_PREFIX,
+    "sizes": list(DEFAULT_SIZES),
+    "output_format": DEFAULT_OUTPUT_FORMAT,
+    "quality": DEFAULT_QUALITY,
+    "max_bytes": DEFAULT_MAX_BYTES,
+    "max_pixels": DEFAULT_MAX_PIXELS,
+    "failure_prefix": DEFAULT_FAILURE_PREFIX,
+    "transfer_acceleration": False,
+    "notifications": False,
+    "thumbnails_in_upload_bucket": False,
+    "thumbnail_versioning": True,
+    "thumbnail_noncurrent_days": DEFAULT_THUMBNAIL_NONCURRENT_DAYS,
+    "batch_size": DEFAULT_BATCH_SIZE,
+    "batching_window_seconds": DEFAULT_BATCHING_WINDOW_SECONDS,
+    "max_concurrency": DEFAULT_MAX_CONCURRENCY,
+    "max_receive_count": defaults.SQS_MAX_RECEIVE_COUNT,
+    "architecture": defaults.LAMBDA_ARCHITECTURE,
+    "log_retention_days": DEFAULT_LOG_RETENTION_DAYS,
+    "alarm_actions": [],
+    "deletion_protection": False,
+}
+"""What you get without asking; the function's memory and timeout are derived from max_pixels and max_bytes."""
+
+_SAFE_PREFIX = (f"key prefix without a leading '/', '*', '?' or '${{', of at most {MAX_PREFIX_BYTES} bytes "
+                "(it is part of IAM resource ARNs)")
+
+
+@dataclass(frozen=True)
+class ResolvedThumbnailPipeline:
+    upload_prefix: str
+    sizes: list[int]
+    output_format: str
+    quality: int
+    max_bytes: int
+    max_pixels: int
+    failure_prefix: str
+    transfer_acceleration: bool
+    notifications: bool
+    topic_kms_key_arn: Any
+    thumbnail_bucket_name: Optional[str]
+    thumbnails_in_upload_bucket: bool
+    thumbnail_versioning: bool
+    thumbnail_noncurrent_days: int
+    batch_size: int
+    batching_window_seconds: int
+    max_concurrency: int
+    max_receive_count: int
+    memory_mb: int
+    timeout_seconds: int
+    architecture: str
+    log_retention_days: int
+    alarm_actions: list
+    deletion_protection: bool
+    access_log_bucket: Any
+
+    @property
+    def access_logs(self) -> dict:
+        return {"access_log_bucket": self.access_log_bucket} if self.access_log_bucket is not None else {}
+
+
+def _read_sizing(r: ArgsReader, max_pixels: int, max_bytes: int) -> tuple[int, int]:
+    """Memory and timeout for the largest image allowed: derived by default, never below what it needs."""
+    try:
+        required_memory = required_memory_mb(max_pixels, max_bytes)
+    except ValueError as error:
+        r.fail("max_pixels", str(error))
+    given = r.section("function", FunctionSizing)
+    f = given if given is not None else ArgsReader(r.component, r.name, {}, FunctionSizing, {}, (*r.path, "function"))
+    try:
+        memory = read_memory(f, low=required_memory, default=required_memory)
+    except ArgsError as error:
+        raise error.because(f"a {max_pixels}-pixel, {max_bytes}-byte image needs {required_memory} MB; "
+                            f"lower max_pixels or max_bytes to use less") from None
+    required_timeout = required_timeout_seconds(max_pixels, max_bytes, memory)
+    try:
+        timeout = read_timeout(f, low=required_timeout,
+                               default=max(required_timeout, default_timeout_seconds(max_pixels, max_bytes, memory)))
+    except ArgsError as error:
+        raise error.because(f"the largest allowed image takes up to "
+                            f"{required_timeout - HANDLER_TIME_RESERVE_SECONDS} s at {memory} MB, plus the "
+                            f"handler's {HANDLER_TIME_RESERVE_SECONDS} s reserve") from None
+    return memory, timeout
+
+
+def resolve_args(name: str, args: Optional[ThumbnailPipelineArgs]) -> ResolvedThumbnailPipeline:
+    """The caller's args over DEFAULTS; a combination that could loop, lose uploads or OOM raises ArgsError."""
+    r = ArgsReader("ThumbnailPipeline", name, args, ThumbnailPipelineArgs, DEFAULTS)
+    upload_prefix = r.string("upload_prefix", check=is_safe_key_prefix, expected=f"a {_SAFE_PREFIX}")
+    failure_prefix = r.string("failure_prefix", check=lambda v: bool(v.strip("/")) and is_safe_key_prefix(v),
+                              expected=f"a non-empty {_SAFE_PREFIX}")
+    sizes = sorted(r.integers("sizes", low=SIZE_RANGE[0], high=SIZE_RANGE[1], max_items=MAX_SIZES))
+    max_bytes = r.integer("max_bytes", low=MAX_BYTES_RANGE[0], high=MAX_BYTES_RANGE[1])
+    max_pixels = r.integer("max_pixels", low=MAX_PIXELS_RANGE[0], high=MAX_PIXELS_RANGE[1])
+    batch_size = r.integer("batch_size", low=BATCH_SIZE_RANGE[0], high=BATCH_SIZE_RANGE[1])
+    window = r.integer("batching_window_seconds", low=BATCHING_WINDOW_RANGE[0], high=BATCHING_WINDOW_RANGE[1])
+    if batch_size > UNBATCHED_MAX_BATCH_SIZE and window < 1:
+        r.fail("batching_window_seconds", f"must be at least 1 when batch_size is over {UNBATCHED_MAX_BATCH_SIZE} "
+                                          f"(an SQS rule), got {window} with batch_size {batch_size}")
+    destination = r.optional_string("thumbnail_bucket_name", check=is_bucket_name,
+                                    expected="an existing S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+    in_upload_bucket = r.flag("thumbnails_in_upload_bucket")
+    if destination is not None and in_upload_bucket:
+        r.fail("thumbnail_bucket_name", "set it or thumbnails_in_upload_bucket, not both")
+    if in_upload_bucket:
+        try:
+            check_no_loop(upload_prefix, sizes, failure_prefix)
+        except SourceDestinationOverlap as error:
+            r.fail("upload_prefix", f"with thumbnails_in_upload_bucket, {error}")
+    memory, timeout = _read_sizing(r, max_pixels, max_bytes)
+    return ResolvedThumbnailPipeline(
+        upload_prefix=upload_prefix, sizes=sizes,
+        output_format=r.choice("output_format", OUTPUT_FORMATS),
+        quality=r.integer("quality", low=QUALITY_RANGE[0], high=QUALITY_RANGE[1]),
+        max_bytes=max_bytes, max_pixels=max_pixels, failure_prefix=failure_prefix,
+        transfer_acceleration=r.flag("transfer_acceleration"),
+        notifications=r.flag("notifications"),
+        topic_kms_key_arn=r.input("topic_kms_key_arn"),
+        thumbnail_bucket_name=destination, thumbnails_in_upload_bucket=in_upload_bucket,
+        thumbnail_versioning=r.flag("thumbnail_versioning"),
+        thumbnail_noncurrent_days=r.integer("thumbnail_noncurrent_days", low=1, high=3650),
+        batch_size=batch_size, batching_window_seconds=window,
+        max_concurrency=r.integer("max_concurrency", low=MAX_CONCURRENCY_RANGE[0], high=MAX_CONCURRENCY_RANGE[1]),
+        max_receive_count=r.integer("max_receive_count", low=defaults.SQS_MAX_RECEIVE_COUNT,
+                                    high=MAX_RECEIVE_COUNT_LIMIT),
+        memory_mb=memory, timeout_seconds=timeout,
+        architecture=r.choice("architecture", defaults.LAMBDA_ARCHITECTURES),
+        log_retention_days=defaults.read_log_retention(r),
+        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
+        deletion_protection=r.flag("deletion_protection"),
+        access_log_bucket=r.input("access_log_bucket"),
+    )
+
+
+class Buckets(NamedTuple):
+    upload: SecureBucket
+    thumbnails: Optional[SecureBucket]
+    """None when thumbnails go into the upload bucket or an existing one."""
+    thumbnail_name: pulumi.Output[str]
+    thumbnail_arn: pulumi.Output[str]
+
+
+class Topic(NamedTuple):
+    topic: Optional[aws.sns.Topic]
+    publish_statements: list
 
 
 class ThumbnailPipeline(pulumi.ComponentResource):
@@ -258,171 +397,177 @@ class ThumbnailPipeline(pulumi.ComponentResource):
     """Memory the function got."""
     timeout_seconds: int
     """Timeout the function got."""
-    upload_bucket: SecureBucket
-    """The upload bucket component."""
-    thumbnail_bucket: Optional[SecureBucket]
-    """The thumbnails bucket component (None when writing into an existing or the upload bucket)."""
-    queue: SecureQueue
-    """The queue component (queue, DLQ, policies, alarm)."""
-    function: LambdaFunction
-    """The thumbnailer function component."""
-    topic: Optional[aws.sns.Topic]
-    """The notifications topic."""
 
-    def __init__(self, name: str, args: Optional[ThumbnailPipelineArgs] = None,
+    # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
+    def __init__(self, name: str, args: ThumbnailPipelineArgs = None,  # type: ignore[assignment]
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:ThumbnailPipeline", name, None, opts)
-        args = args or {}
-        self._name = name
-        child = pulumi.ResourceOptions(parent=self)
-        s = self._validated(name, args)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
+        s = resolve_args(name, args)
+        self._name, self._child = name, pulumi.ResourceOptions(parent=self)
 
-        # --- buckets ---------------------------------------------------------------------------
-        self.upload_bucket = SecureBucket(f"{name}-uploads", {
-            **s["access_logs"],
-            "force_destroy": not s["protect"],
-            "transfer_acceleration": s["transfer_acceleration"],
-            "defer_policy": True,  # its policy names the function's role, created below
-        }, opts=child)
-        self.thumbnail_bucket = None
-        if s["thumbnails_in_upload_bucket"]:
-            thumbnail_bucket_name, thumbnail_bucket_arn = self.upload_bucket.name, self.upload_bucket.arn
-        elif s["thumbnail_bucket_name"]:
-            given = s["thumbnail_bucket_name"]
-            # Same-bucket overlap can only be seen once the upload bucket's name is known: the check
-            # sits on the function's THUMBNAIL_BUCKET input, so no function is deployed past it.
-            thumbnail_bucket_name = self.upload_bucket.name.apply(lambda upload: self._checked_destination(
-                upload, given, s))
-            thumbnail_bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", given)
-        else:
-            self.thumbnail_bucket = SecureBucket(f"{name}-thumbnails", {
-                **s["access_logs"],
-                "force_destroy": not s["protect"],
-                "versioning": s["thumbnail_versioning"],
-                # Reprocessing overwrites every key: keep replaced versions just long enough to undo a mistake.
-                "noncurrent_version_expiration_days": s["thumbnail_noncurrent_days"],
-            }, opts=child)
-            thumbnail_bucket_name, thumbnail_bucket_arn = self.thumbnail_bucket.name, self.thumbnail_bucket.arn
+        buckets = self._buckets(s)
+        topic = self._topic(s)
+        queue = self._queue(s, buckets.upload)
+        function = self._function(s, buckets, queue, topic)
+        self._mapping(s, queue, function)
+        self._keep_uploads_read_only(s, buckets.upload, function)
+        self._upload_events(s, buckets.upload, queue)
 
-        # --- notifications topic ---------------------------------------------------------------
-        self.topic = None
-        self.topic_arn = None
-        topic_statements: list[PolicyStatement] = []
-        if s["notifications"]:
-            key = s["topic_kms_key_arn"]
-            self.topic = aws.sns.Topic(f"{name}-thumbnails-ready", kms_master_key_id=key or SNS_MANAGED_KEY,
-                                       signature_version=2, opts=child)
-            aws.sns.TopicPolicy(f"{name}-thumbnails-ready-policy", arn=self.topic.arn, policy=policy_document([
-                deny_insecure_transport([self.topic.arn], action=["sns:Publish", "sns:Subscribe"])]), opts=child)
-            self.topic_arn = self.topic.arn
-            topic_statements.append(allow(["sns:Publish"], [self.topic.arn], sid="PublishThumbnailSets"))
-            if key:
-                # A customer managed key's policy is the caller's; the publisher needs it through IAM.
-                topic_statements.append(allow(["kms:Decrypt", "kms:GenerateDataKey"], [key], sid="TopicKey"))
-
-        # --- queue -----------------------------------------------------------------------------
-        # A batch may wait for its window before the function starts: count it in the visibility.
-        visibility = (defaults.visibility_timeout_for(s["timeout_seconds"]) + s["batching_window_seconds"])
-        self.queue = SecureQueue(f"{name}-queue", SecureQueueArgs(
-            consumer_timeout_seconds=s["timeout_seconds"],
-            visibility_timeout_seconds=visibility,
-            max_receive_count=s["max_receive_count"],
-            alarm_actions=list(s["alarm_actions"]),
-            policy_statements=[{
-                "Sid": "UploadNotificationsFromS3",
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                # No Resource: SecureQueue scopes the statement to this queue's ARN.
-                "Condition": {"ArnEquals": {"aws:SourceArn": self.upload_bucket.arn},
-                              "StringEquals": {"aws:SourceAccount": account_id}},
-            }],
-        ), opts=child)
-
-        # --- function --------------------------------------------------------------------------
-        prefix = s["upload_prefix"]
-        self.function = LambdaFunction(f"{name}-worker", {
-            "code": "thumbnailer",
-            "architecture": s["architecture"],
-            "memory_mb": s["memory_mb"],
-            "timeout_seconds": s["timeout_seconds"],
-            "log_retention_days": s["log_retention_days"],
-            "environment": {
-                "THUMBNAIL_BUCKET": thumbnail_bucket_name,
-                "SIZES": ",".join(str(size) for size in s["sizes"]),
-                "OUTPUT_FORMAT": s["output_format"],
-                "QUALITY": str(s["quality"]),
-                "MAX_BYTES": str(s["max_bytes"]),
-                "MAX_PIXELS": str(s["max_pixels"]),
-                "FAILURE_PREFIX": s["failure_prefix"],
-                "TOPIC_ARN": self.topic.arn if self.topic else "",
-            },
-            "policy_statements": [
-                allow(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                       "sqs:ReceiveMessage"], [self.queue.arn], sid="ConsumeUploadQueue"),
-                allow(["s3:GetObject"], [self.upload_bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")],
-                      sid="ReadUploads"),
-                # Without it a deleted upload reads as 403, not 404, and is retried into the DLQ.
-                allow(["s3:ListBucket"], [self.upload_bucket.arn], sid="TellMissingUploadsFrom403"),
-                allow(["s3:PutObject"], [thumbnail_bucket_arn.apply(lambda arn, p=p: f"{arn}/{p}*")
-                                         for p in thumbnail_prefixes(s["sizes"], s["failure_prefix"])],
-                      sid="WriteThumbnailsAndFailureRecords"),
-                *topic_statements,
-            ],
-        }, opts=child)
-
-        aws.lambda_.EventSourceMapping(
-            f"{name}-queue-mapping",
-            event_source_arn=self.queue.arn,
-            function_name=self.function.function.arn,
-            batch_size=s["batch_size"],
-            maximum_batching_window_in_seconds=s["batching_window_seconds"],
-            function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": s["max_concurrency"]},
-            opts=child)
-
-        # Belt and braces: even if the role is later widened, the upload bucket refuses its writes.
-        role_arn = self.function.role.arn
-        upload_objects = self.upload_bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")
-        self.upload_bucket.attach_policy([{
-            "Sid": "ThumbnailerNeverWritesUploads",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion", "s3:PutObject",
-                       "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:RestoreObject"],
-            "Resource": [upload_objects],
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}},
-        }])
-
-        # S3 checks it may send to the queue when the configuration is saved: the policy comes first.
-        aws.s3.BucketNotification(
-            f"{name}-upload-events",
-            bucket=self.upload_bucket.bucket.id,
-            queues=[{"queue_arn": self.queue.arn, "events": ["s3:ObjectCreated:*"],
-                     "filter_prefix": prefix or None, "filter_suffix": suffix}
-                    for suffix in notification_suffixes()],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue]))
-
-        # --- outputs ---------------------------------------------------------------------------
-        self.upload_bucket_name = self.upload_bucket.name
-        self.upload_prefix = prefix
-        self.thumbnail_bucket_name = thumbnail_bucket_name
-        self.queue_url = self.queue.url
-        self.queue_arn = self.queue.arn
-        self.dlq_url = self.queue.dead_letter_queue.url
-        self.dlq_arn = self.queue.dlq_arn
-        self.function_name = self.function.name
-        self.memory_mb = s["memory_mb"]
-        self.timeout_seconds = s["timeout_seconds"]
+        # The component's children, for callers that extend it (not outputs).
+        self.upload_bucket, self.thumbnail_bucket = buckets.upload, buckets.thumbnails
+        self.queue, self.function, self.topic = queue, function, topic.topic
+        self.upload_bucket_name = buckets.upload.name
+        self.upload_prefix = s.upload_prefix
+        self.thumbnail_bucket_name = buckets.thumbnail_name
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.dlq_url = queue.dead_letter_queue.url
+        self.dlq_arn = queue.dlq_arn
+        self.topic_arn = topic.topic.arn if topic.topic else None
+        self.function_name = function.name
+        self.memory_mb = s.memory_mb
+        self.timeout_seconds = s.timeout_seconds
         self.register_outputs({
             "upload_bucket_name": self.upload_bucket_name, "upload_prefix": self.upload_prefix,
             "thumbnail_bucket_name": self.thumbnail_bucket_name, "queue_url": self.queue_url,
             "queue_arn": self.queue_arn, "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn,
             "topic_arn": self.topic_arn, "function_name": self.function_name,
         })
+
+    # --- buckets -----------------------------------------------------------------------------------
+    def _buckets(self, s: ResolvedThumbnailPipeline) -> Buckets:
+        name, child = self._name, self._child
+        upload = SecureBucket(f"{name}-uploads", {
+            **s.access_logs,
+            "force_destroy": not s.deletion_protection,
+            "transfer_acceleration": s.transfer_acceleration,
+            "defer_policy": True,  # its policy names the function's role, created below
+        }, opts=child)
+        if s.thumbnails_in_upload_bucket:
+            return Buckets(upload, None, upload.name, upload.arn)
+        if s.thumbnail_bucket_name:
+            given = s.thumbnail_bucket_name
+            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+            # Same-bucket overlap can only be seen once the upload bucket's name is known: the check
+            # sits on the function's THUMBNAIL_BUCKET input, so no function is deployed past it.
+            checked_name = upload.name.apply(lambda upload_name: self._checked_destination(upload_name, given, s))
+            return Buckets(upload, None, checked_name, pulumi.Output.concat("arn:", partition, ":s3:::", given))
+        thumbnails = SecureBucket(f"{name}-thumbnails", {
+            **s.access_logs,
+            "force_destroy": not s.deletion_protection,
+            "versioning": s.thumbnail_versioning,
+            # Reprocessing overwrites every key: keep replaced versions just long enough to undo a mistake.
+            "noncurrent_version_expiration_days": s.thumbnail_noncurrent_days,
+        }, opts=child)
+        return Buckets(upload, thumbnails, thumbnails.name, thumbnails.arn)
+
+    # --- notifications topic -----------------------------------------------------------------------
+    def _topic(self, s: ResolvedThumbnailPipeline) -> Topic:
+        if not s.notifications:
+            return Topic(None, [])
+        name, child, key = self._name, self._child, s.topic_kms_key_arn
+        topic = aws.sns.Topic(f"{name}-thumbnails-ready", kms_master_key_id=key or SNS_MANAGED_KEY,
+                              signature_version=2, opts=child)
+        aws.sns.TopicPolicy(f"{name}-thumbnails-ready-policy", arn=topic.arn, policy=policy_document([
+            deny_insecure_transport([topic.arn], action=["sns:Publish", "sns:Subscribe"])]), opts=child)
+        statements: list[PolicyStatement] = [allow(["sns:Publish"], [topic.arn], sid="PublishThumbnailSets")]
+        if key:
+            # A customer managed key's policy is the caller's; the publisher needs it through IAM.
+            statements.append(allow(["kms:Decrypt", "kms:GenerateDataKey"], [key], sid="TopicKey"))
+        return Topic(topic, statements)
+
+    # --- queue -------------------------------------------------------------------------------------
+    def _queue(self, s: ResolvedThumbnailPipeline, upload: SecureBucket) -> SecureQueue:
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        # A batch may wait for its window before the function starts: count it in the visibility.
+        visibility = defaults.visibility_timeout_for(s.timeout_seconds) + s.batching_window_seconds
+        return SecureQueue(f"{self._name}-queue", SecureQueueArgs(
+            consumer_timeout_seconds=s.timeout_seconds,
+            visibility_timeout_seconds=visibility,
+            max_receive_count=s.max_receive_count,
+            alarm_actions=list(s.alarm_actions),
+            policy_statements=[{
+                "Sid": "UploadNotificationsFromS3",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                # No Resource: SecureQueue scopes the statement to this queue's ARN.
+                "Condition": {"ArnEquals": {"aws:SourceArn": upload.arn},
+                              "StringEquals": {"aws:SourceAccount": account_id}},
+            }],
+        ), opts=self._child)
+
+    # --- function and its mapping ------------------------------------------------------------------
+    def _function(self, s: ResolvedThumbnailPipeline, buckets: Buckets, queue: SecureQueue,
+                  topic: Topic) -> LambdaFunction:
+        prefix = s.upload_prefix
+        return LambdaFunction(f"{self._name}-worker", {
+            "code": "thumbnailer",
+            "architecture": s.architecture,
+            "memory_mb": s.memory_mb,
+            "timeout_seconds": s.timeout_seconds,
+            "log_retention_days": s.log_retention_days,
+            "environment": {
+                "THUMBNAIL_BUCKET": buckets.thumbnail_name,
+                "SIZES": ",".join(str(size) for size in s.sizes),
+                "OUTPUT_FORMAT": s.output_format,
+                "QUALITY": str(s.quality),
+                "MAX_BYTES": str(s.max_bytes),
+                "MAX_PIXELS": str(s.max_pixels),
+                "FAILURE_PREFIX": s.failure_prefix,
+                "TOPIC_ARN": topic.topic.arn if topic.topic else "",
+            },
+            "policy_statements": [
+                allow(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ReceiveMessage"], [queue.arn], sid="ConsumeUploadQueue"),
+                allow(["s3:GetObject"], [buckets.upload.arn.apply(lambda arn: f"{arn}/{prefix}*")],
+                      sid="ReadUploads"),
+                # Without it a deleted upload reads as 403, not 404, and is retried into the DLQ.
+                allow(["s3:ListBucket"], [buckets.upload.arn], sid="TellMissingUploadsFrom403"),
+                allow(["s3:PutObject"], [buckets.thumbnail_arn.apply(lambda arn, p=p: f"{arn}/{p}*")
+                                         for p in thumbnail_prefixes(s.sizes, s.failure_prefix)],
+                      sid="WriteThumbnailsAndFailureRecords"),
+                *topic.publish_statements,
+            ],
+        }, opts=self._child)
+
+    def _mapping(self, s: ResolvedThumbnailPipeline, queue: SecureQueue,
+                 function: LambdaFunction) -> aws.lambda_.EventSourceMapping:
+        return aws.lambda_.EventSourceMapping(
+            f"{self._name}-queue-mapping",
+            event_source_arn=queue.arn,
+            function_name=function.function.arn,
+            batch_size=s.batch_size,
+            maximum_batching_window_in_seconds=s.batching_window_seconds,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": s.max_concurrency},
+            opts=self._child)
+
+    # --- the upload bucket: read-only to the function, and its events to the queue ----------------
+    def _keep_uploads_read_only(self, s: ResolvedThumbnailPipeline, upload: SecureBucket,
+                                function: LambdaFunction) -> aws.s3.BucketPolicy:
+        """Belt and braces: even if the role is later widened, the upload bucket refuses its writes."""
+        prefix = s.upload_prefix
+        return upload.attach_policy([{
+            "Sid": "ThumbnailerNeverWritesUploads",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion", "s3:PutObject",
+                       "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:RestoreObject"],
+            "Resource": [upload.arn.apply(lambda arn: f"{arn}/{prefix}*")],
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": function.role.arn}},
+        }])
+
+    def _upload_events(self, s: ResolvedThumbnailPipeline, upload: SecureBucket,
+                       queue: SecureQueue) -> aws.s3.BucketNotification:
+        # S3 checks it may send to the queue when the configuration is saved: the policy comes first.
+        return aws.s3.BucketNotification(
+            f"{self._name}-upload-events",
+            bucket=upload.bucket.id,
+            queues=[{"queue_arn": queue.arn, "events": ["s3:ObjectCreated:*"],
+                     "filter_prefix": s.upload_prefix or None, "filter_suffix": suffix}
+                    for suffix in notification_suffixes()],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]))
 
     def subscribe_queue(self, subscriber: str, queue_args: Optional[SecureQueueArgs] = None) -> SecureQueue:
         """An SQS queue subscribed to the topic, with a redrive DLQ for deliveries SNS cannot make.
@@ -453,91 +598,6 @@ class ThumbnailPipeline(pulumi.ComponentResource):
         return queue
 
     @staticmethod
-    def _checked_destination(upload_bucket: str, thumbnail_bucket: str, s: dict) -> str:
-        check_destination(upload_bucket, s["upload_prefix"], thumbnail_bucket, s["sizes"], s["failure_prefix"])
+    def _checked_destination(upload_bucket: str, thumbnail_bucket: str, s: ResolvedThumbnailPipeline) -> str:
+        check_destination(upload_bucket, s.upload_prefix, thumbnail_bucket, s.sizes, s.failure_prefix)
         return thumbnail_bucket
-
-    @staticmethod
-    def _validated(name: str, args: ThumbnailPipelineArgs) -> dict:
-        """Args merged over the defaults; a combination that could loop, lose uploads or OOM raises."""
-        def ranged(key: str, default: int, low: int, high: int) -> int:
-            value = args.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name}: {key}={value!r} must be a whole number from {low} to {high}")
-            return value
-
-        s: dict = {
-            "upload_prefix": _check_prefix(f"{name}: upload_prefix",
-                                           args.get("upload_prefix", DEFAULT_UPLOAD_PREFIX), allow_empty=True),
-            "failure_prefix": _check_prefix(f"{name}: failure_prefix",
-                                            args.get("failure_prefix", DEFAULT_FAILURE_PREFIX), allow_empty=False),
-            "quality": ranged("quality", DEFAULT_QUALITY, *QUALITY_RANGE),
-            "max_bytes": ranged("max_bytes", DEFAULT_MAX_BYTES, 1, 2**32),
-            "max_pixels": ranged("max_pixels", DEFAULT_MAX_PIXELS, 1, MAX_PIXELS_LIMIT),
-            "batch_size": ranged("batch_size", DEFAULT_BATCH_SIZE, *BATCH_SIZE_RANGE),
-            "batching_window_seconds": ranged("batching_window_seconds", DEFAULT_BATCHING_WINDOW_SECONDS,
-                                              *BATCHING_WINDOW_RANGE),
-            "max_concurrency": ranged("max_concurrency", DEFAULT_MAX_CONCURRENCY, *MAX_CONCURRENCY_RANGE),
-            "max_receive_count": ranged("max_receive_count", defaults.SQS_MAX_RECEIVE_COUNT,
-                                        defaults.SQS_MAX_RECEIVE_COUNT, 1000),
-            "transfer_acceleration": bool(args.get("transfer_acceleration", False)),
-            "notifications": bool(args.get("notifications", False)),
-            "topic_kms_key_arn": args.get("topic_kms_key_arn"),
-            "thumbnail_bucket_name": args.get("thumbnail_bucket_name"),
-            "thumbnails_in_upload_bucket": bool(args.get("thumbnails_in_upload_bucket", False)),
-            "thumbnail_versioning": bool(args.get("thumbnail_versioning", True)),
-            "thumbnail_noncurrent_days": ranged("thumbnail_noncurrent_days", DEFAULT_THUMBNAIL_NONCURRENT_DAYS,
-                                                1, 3650),
-            "architecture": args.get("architecture", defaults.LAMBDA_ARCHITECTURE),
-            "log_retention_days": defaults.check_log_retention(
-                args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)),
-            "alarm_actions": list(args.get("alarm_actions", [])),
-            "protect": bool(args.get("deletion_protection", False)),
-            "access_logs": ({"access_log_bucket": args["access_log_bucket"]}
-                            if args.get("access_log_bucket") is not None else {}),
-        }
-        sizes = list(args.get("sizes", DEFAULT_SIZES))
-        if not 1 <= len(sizes) <= MAX_SIZES or len(set(sizes)) != len(sizes) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and SIZE_RANGE[0] <= v <= SIZE_RANGE[1]
-                for v in sizes):
-            raise ValueError(f"{name}: sizes={sizes!r} must be 1 to {MAX_SIZES} distinct whole numbers from "
-                             f"{SIZE_RANGE[0]} to {SIZE_RANGE[1]}")
-        s["sizes"] = sorted(sizes)
-        output_format = args.get("output_format", DEFAULT_OUTPUT_FORMAT)
-        if output_format not in OUTPUT_FORMATS:
-            raise ValueError(f"{name}: output_format={output_format!r} must be one of {', '.join(OUTPUT_FORMATS)}")
-        s["output_format"] = output_format
-        if s["architecture"] not in defaults.LAMBDA_ARCHITECTURES:
-            raise ValueError(f"{name}: architecture={s['architecture']!r} must be one of "
-                             f"{', '.join(defaults.LAMBDA_ARCHITECTURES)}")
-        if s["batch_size"] > UNBATCHED_MAX_BATCH_SIZE and s["batching_window_seconds"] < 1:
-            raise ValueError(f"{name}: batch_size={s['batch_size']} is over {UNBATCHED_MAX_BATCH_SIZE}, which SQS "
-                             f"only allows with batching_window_seconds >= 1")
-
-        destination = s["thumbnail_bucket_name"]
-        if destination is not None and s["thumbnails_in_upload_bucket"]:
-            raise ValueError(f"{name}: set thumbnail_bucket_name or thumbnails_in_upload_bucket, not both")
-        if destination is not None and not is_bucket_name(destination):
-            raise ValueError(f"{name}: thumbnail_bucket_name={destination!r} is not an S3 bucket name")
-        if s["thumbnails_in_upload_bucket"]:
-            try:
-                check_no_loop(s["upload_prefix"], s["sizes"], s["failure_prefix"])
-            except SourceDestinationOverlap as error:
-                raise SourceDestinationOverlap(f"{name}: thumbnails_in_upload_bucket with upload_prefix="
-                                               f"{s['upload_prefix']!r}: {error}") from None
-
-        required_memory = required_memory_mb(s["max_pixels"], s["max_bytes"])
-        memory = args.get("memory_mb") or required_memory
-        if memory < required_memory or memory > LAMBDA_MEMORY_RANGE[1]:
-            raise ValueError(f"{name}: memory_mb={memory} must be {required_memory} to {LAMBDA_MEMORY_RANGE[1]}: "
-                             f"a {s['max_pixels']}-pixel, {s['max_bytes']}-byte image needs {required_memory} MB "
-                             f"(lower max_pixels or max_bytes to use less)")
-        required_timeout = required_timeout_seconds(s["max_pixels"], s["max_bytes"], memory)
-        timeout = args.get("timeout_seconds") or default_timeout_seconds(s["max_pixels"], s["max_bytes"], memory)
-        if not required_timeout <= timeout <= LAMBDA_MAX_TIMEOUT_SECONDS:
-            raise ValueError(f"{name}: timeout_seconds={timeout} must be {required_timeout} to "
-                             f"{LAMBDA_MAX_TIMEOUT_SECONDS}: the largest allowed image takes up to "
-                             f"{required_timeout - HANDLER_TIME_RESERVE_SECONDS} s at {memory} MB, plus the "
-                             f"handler's {HANDLER_TIME_RESERVE_SECONDS} s reserve")
-        s["memory_mb"], s["timeout_seconds"] = memory, timeout
-        return s

@@ -21,11 +21,11 @@ With `demo_origin` (dev only) the ELB, ASG and EFS are created here as a stand-i
 existing application; without a certificate that origin is plain HTTP (see DemoOriginArgs).
 The lock-down rules sit on a listener this component does not own: see `LockDownArgs`.
 """
-from __future__ import annotations
-
 import base64
 import re
-from typing import NamedTuple, Optional, Sequence, TypedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -33,6 +33,7 @@ import pulumi_random as random
 
 from . import cloudfront_defaults as cdn
 from . import defaults
+from .args import ArgsError, ArgsReader, is_output
 from .iam import deny_insecure_transport, policy_document
 from .secure_bucket import SecureBucket
 
@@ -77,11 +78,12 @@ def check_load_balancer_name(logical: str) -> str:
 
 class LockDownArgs(TypedDict, total=False):
     listener_arn: pulumi.Input[str]
-    """The existing ALB listener CloudFront connects to (leave out with demo_origin: its own is used)."""
+    """The existing ALB listener CloudFront connects to (required on an existing origin; leave out with
+    demo_origin: its own is used)."""
     target_group_arn: pulumi.Input[str]
     """Where requests carrying the secret header go: the target group the listener forwards to today."""
     security_group_id: Optional[pulumi.Input[str]]
-    """The ALB's security group: gets an ingress rule from the CloudFront origin-facing prefix list."""
+    """The ALB's security group (sg-...): gets an ingress rule from the CloudFront origin-facing prefix list."""
     header_name: str
     """Name of the secret origin header (default X-Origin-Verify)."""
     header_value: Optional[pulumi.Input[str]]
@@ -89,18 +91,18 @@ class LockDownArgs(TypedDict, total=False):
     forward_rule_priority: int
     """Priority of the rule forwarding requests that carry the header (default 1: before the app's rules)."""
     reject_rule_priority: int
-    """Priority of the catch-all 403 rule (default 50000, the lowest ALB allows)."""
+    """Priority of the catch-all 403 rule (default 50000, the lowest ALB allows); above forward_rule_priority."""
 
 
 class DemoOriginArgs(TypedDict, total=False):
     availability_zones: int
-    """AZs of the stand-in VPC (2 or 3)."""
+    """AZs of the stand-in VPC (2 or 3, default 2)."""
     instance_type: str
     """Graviton instance type for the AL2023 arm64 AMI (default t4g.micro)."""
     min_instances: int
-    """ASG minimum."""
+    """ASG minimum (1-10, default 1)."""
     max_instances: int
-    """ASG maximum."""
+    """ASG maximum (min_instances-10, default 2)."""
     certificate_arn: Optional[pulumi.Input[str]]
     """Regional ACM certificate for domain_name: HTTPS listener and https-only origin. Absent: HTTP only."""
     domain_name: Optional[str]
@@ -109,20 +111,13 @@ class DemoOriginArgs(TypedDict, total=False):
     """Route 53 zone of domain_name (required with certificate_arn)."""
 
 
-class CustomDomainArgs(TypedDict, total=False):
-    domain_name: str
-    """Viewer-facing name, e.g. updates.example.com."""
-    hosted_zone_id: Optional[pulumi.Input[str]]
-    """Route 53 zone for DNS validation and A/AAAA aliases; absent: validate yourself (the deployment waits)."""
-
-
 class UpdateOffloadCdnArgs(TypedDict, total=False):
     origin_domain_name: pulumi.Input[str]
     """The existing origin: the ELB's DNS name, or a name the ALB's certificate covers (required, unless demo)."""
     update_path_pattern: str
     """Path pattern of the cached update files (default /updates/*)."""
     versioning_query_strings: Sequence[str]
-    """The only query strings in the cache key (default ["version"]; empty: none)."""
+    """The only query strings in the cache key (default ["version"]; empty: none; at most 10)."""
     min_ttl_seconds: int
     """Lowest TTL (default 0, so an origin's no-cache / max-age=0 is honoured)."""
     default_ttl_seconds: int
@@ -132,14 +127,14 @@ class UpdateOffloadCdnArgs(TypedDict, total=False):
     price_class: str
     """PriceClass_100, PriceClass_200 or PriceClass_All (default PriceClass_100)."""
     origin_shield_region: Optional[str]
-    """Origin Shield region (default: this provider's region, where the origin is)."""
+    """Origin Shield region, one that has it (default: this provider's region, where the origin is)."""
     lock_down: Optional[LockDownArgs]
     """Secret header + listener rules + prefix-list ingress; None leaves the origin reachable directly."""
     demo_origin: Optional[DemoOriginArgs]
     """Create a stand-in VPC/ALB/ASG/EFS origin (dev only) instead of using origin_domain_name."""
-    custom_domain: Optional[CustomDomainArgs]
+    custom_domain: Optional[cdn.CustomDomainArgs]
     """Viewer-facing custom domain; None uses the *.cloudfront.net name."""
-    us_east_1_provider: pulumi.ProviderResource
+    us_east_1_provider: Required[aws.Provider]
     """aws provider for us-east-1: the certificate, CloudFront metrics, alarms and dashboard live there."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """SNS topic ARNs (in us-east-1) notified by the alarms."""
@@ -151,6 +146,184 @@ class UpdateOffloadCdnArgs(TypedDict, total=False):
     """Keep the log bucket (and its logs) on destroy."""
 
 
+DEFAULTS: dict[str, Any] = {
+    "origin_domain_name": None, "update_path_pattern": "/updates/*", "versioning_query_strings": ["version"],
+    "min_ttl_seconds": 0, "default_ttl_seconds": 86_400, "max_ttl_seconds": cdn.ONE_YEAR_SECONDS,
+    "price_class": "PriceClass_100", "origin_shield_region": None, "lock_down": None, "demo_origin": None,
+    "custom_domain": None, "alarm_actions": [], "cache_hit_rate_alarm_percent": 80,
+    "error_rate_5xx_alarm_percent": 5, "deletion_protection": False,
+}
+LOCK_DOWN_DEFAULTS: dict[str, Any] = {
+    "listener_arn": None, "target_group_arn": None, "security_group_id": None, "header_name": ORIGIN_HEADER_NAME,
+    "header_value": None, "forward_rule_priority": LISTENER_RULE_PRIORITIES[0],
+    "reject_rule_priority": LISTENER_RULE_PRIORITIES[1],
+}
+DEMO_ORIGIN_DEFAULTS: dict[str, Any] = {
+    "availability_zones": 2, "instance_type": "t4g.micro", "min_instances": 1, "max_instances": 2,
+    "certificate_arn": None, "domain_name": None, "hosted_zone_id": None,
+}
+_ELB_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
+LISTENER_ARN = re.compile(_ELB_ARN + r"listener/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}")
+TARGET_GROUP_ARN = re.compile(_ELB_ARN + r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
+SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+ACM_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}")
+GRAVITON_INSTANCE_TYPE = re.compile(r"[a-z]+\d+g[a-z]*\.[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class ResolvedLockDown:
+    listener_arn: Optional[pulumi.Input[str]]
+    target_group_arn: Optional[pulumi.Input[str]]
+    security_group_id: Optional[pulumi.Input[str]]
+    header_name: str
+    header_value: Optional[pulumi.Input[str]] = field(repr=False)
+    """None: generated."""
+    forward_rule_priority: int
+    reject_rule_priority: int
+
+
+@dataclass(frozen=True)
+class ResolvedDemoOrigin:
+    availability_zones: int
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    certificate_arn: Optional[pulumi.Input[str]]
+    domain_name: Optional[str]
+    hosted_zone_id: Optional[pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class ResolvedUpdateOffloadCdn:
+    origin_domain_name: Optional[pulumi.Input[str]]
+    """None with demo_origin."""
+    update_path_pattern: str
+    versioning_query_strings: tuple[str, ...]
+    min_ttl_seconds: int
+    default_ttl_seconds: int
+    max_ttl_seconds: int
+    price_class: str
+    origin_shield_region: Optional[str]
+    """None: the provider's region."""
+    lock_down: Optional[ResolvedLockDown]
+    demo_origin: Optional[ResolvedDemoOrigin]
+    custom_domain: Optional[cdn.ResolvedCustomDomain]
+    us_east_1_provider: aws.Provider
+    alarm_actions: tuple[pulumi.Input[str], ...]
+    cache_hit_rate_alarm_percent: float
+    error_rate_5xx_alarm_percent: float
+    deletion_protection: bool
+
+
+def _matches(pattern: "re.Pattern[str]") -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+def resolve_args(name: str, args: Optional[UpdateOffloadCdnArgs]) -> ResolvedUpdateOffloadCdn:
+    """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
+    r = ArgsReader("UpdateOffloadCdn", name, args, UpdateOffloadCdnArgs, DEFAULTS)
+    demo = _demo_origin(r, name)
+    if demo is not None and r.given("origin_domain_name"):
+        r.fail("origin_domain_name", "leave it out with demo_origin: the demo origin is the origin "
+                                     "(origin_domain_name and demo_origin exclude each other)")
+    if demo is None and not r.given("origin_domain_name"):
+        r.fail("origin_domain_name", "required without demo_origin: the existing ELB's DNS name")
+    origin = r.optional_string(
+        "origin_domain_name", check=cdn.is_hostname,
+        expected="the ELB's DNS name, a hostname without scheme or path (e.g. my-alb-123.eu-west-1.elb.amazonaws.com)")
+    ttls = [r.integer(key, low=0, high=cdn.ONE_YEAR_SECONDS)
+            for key in ("min_ttl_seconds", "default_ttl_seconds", "max_ttl_seconds")]
+    if not ttls[0] <= ttls[1] <= ttls[2]:
+        r.fail("default_ttl_seconds", f"TTLs (min, default, max) {tuple(ttls)} must satisfy min_ttl_seconds <= "
+                                      f"default_ttl_seconds <= max_ttl_seconds")
+    return ResolvedUpdateOffloadCdn(
+        origin_domain_name=origin,
+        update_path_pattern=r.string("update_path_pattern", check=cdn.is_path_pattern,
+                                     expected="a CloudFront path pattern starting with /, such as /updates/* (not "
+                                              "the catch-all /*, the default behaviour)"),
+        versioning_query_strings=tuple(r.strings(
+            "versioning_query_strings", check=cdn.is_query_string_name, max_items=cdn.MAX_CACHE_KEY_QUERY_STRINGS,
+            expected="a list of query string names (letters, digits, . _ ~ -), at most "
+                     f"{cdn.MAX_CACHE_KEY_QUERY_STRINGS} per cache policy")),
+        min_ttl_seconds=ttls[0], default_ttl_seconds=ttls[1], max_ttl_seconds=ttls[2],
+        price_class=r.choice("price_class", cdn.PRICE_CLASSES),
+        origin_shield_region=(r.choice("origin_shield_region", ORIGIN_SHIELD_REGIONS)
+                              if r.given("origin_shield_region") else None),
+        lock_down=_lock_down(r, demo is not None), demo_origin=demo, custom_domain=cdn.read_custom_domain(r),
+        us_east_1_provider=r.input("us_east_1_provider"),
+        alarm_actions=tuple(r.strings("alarm_actions", expected="a list of SNS topic ARNs")),
+        cache_hit_rate_alarm_percent=r.number("cache_hit_rate_alarm_percent", low=0, high=100),
+        error_rate_5xx_alarm_percent=r.number("error_rate_5xx_alarm_percent", low=0, high=100),
+        deletion_protection=r.flag("deletion_protection"))
+
+
+def _lock_down(r: ArgsReader, demo: bool) -> Optional[ResolvedLockDown]:
+    lock = r.section("lock_down", LockDownArgs, LOCK_DOWN_DEFAULTS)
+    if lock is None:
+        return None
+    owned = ("listener_arn", "target_group_arn", "security_group_id")
+    for key in owned:
+        if demo and lock.given(key):
+            lock.fail(key, "leave it out with demo_origin: the demo origin's own listener, target group and security "
+                           "group are locked down")
+        if not demo and key != "security_group_id" and not lock.given(key):
+            lock.fail(key, "required with lock_down on an existing origin (the rules that let only CloudFront in "
+                           "sit on its ALB listener); or leave lock_down out")
+    arns = {key: lock.optional_string(key, check=_matches(pattern), expected=expected) for key, pattern, expected in (
+        ("listener_arn", LISTENER_ARN, "an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:"
+                                       "listener/app/<alb>/<id>/<id>)"),
+        ("target_group_arn", TARGET_GROUP_ARN, "a target group ARN (arn:aws:elasticloadbalancing:<region>:"
+                                               "<account>:targetgroup/<name>/<id>)"),
+        ("security_group_id", SECURITY_GROUP_ID, "a security group id (sg-...)"))}
+    header_value = lock.get("header_value")
+    if header_value is not None and not is_output(header_value) and not (
+            isinstance(header_value, str) and is_origin_secret(header_value)):
+        # Never echo it: it is a secret.
+        lock.fail("header_value", "expected 32-128 characters of A-Z a-z 0-9 _ - (ALB header conditions treat * and "
+                                  "? as wildcards; value not shown: it is a secret)")
+    low, high = LISTENER_RULE_PRIORITIES
+    forward = lock.integer("forward_rule_priority", low=low, high=high)
+    reject = lock.integer("reject_rule_priority", low=low, high=high)
+    if forward >= reject:
+        lock.fail("forward_rule_priority", f"{forward} must be below reject_rule_priority {reject}: the forward rule "
+                                           f"has to match first")
+    return ResolvedLockDown(
+        listener_arn=arns["listener_arn"], target_group_arn=arns["target_group_arn"],
+        security_group_id=arns["security_group_id"],
+        header_name=lock.string("header_name", check=is_header_name,
+                                expected="an HTTP header name CloudFront lets you set, such as X-Origin-Verify"),
+        header_value=header_value, forward_rule_priority=forward, reject_rule_priority=reject)
+
+
+def _demo_origin(r: ArgsReader, name: str) -> Optional[ResolvedDemoOrigin]:
+    demo = r.section("demo_origin", DemoOriginArgs, DEMO_ORIGIN_DEFAULTS)
+    if demo is None:
+        return None
+    sizes = (demo.integer("min_instances", low=1, high=10), demo.integer("max_instances", low=1, high=10))
+    if sizes[0] > sizes[1]:
+        demo.fail("min_instances", f"{sizes[0]} is above max_instances {sizes[1]}")
+    resolved = ResolvedDemoOrigin(
+        availability_zones=demo.integer("availability_zones", low=2, high=3),
+        instance_type=demo.string("instance_type", check=_matches(GRAVITON_INSTANCE_TYPE),
+                                  expected="a Graviton (arm64) instance type such as t4g.micro, for the AL2023 "
+                                           "arm64 AMI"),
+        min_instances=sizes[0], max_instances=sizes[1],
+        certificate_arn=demo.optional_string("certificate_arn", check=_matches(ACM_CERTIFICATE_ARN),
+                                             expected="a regional ACM certificate ARN"),
+        domain_name=demo.optional_string("domain_name", check=cdn.is_hostname, expected="a hostname"),
+        hosted_zone_id=demo.optional_string("hosted_zone_id", check=cdn.is_hosted_zone_id,
+                                            expected="a Route 53 hosted zone id (Z...)"))
+    if resolved.certificate_arn is not None and (resolved.domain_name is None or resolved.hosted_zone_id is None):
+        demo.fail("certificate_arn", "needs domain_name (a hostname the certificate covers) and hosted_zone_id: "
+                                     "CloudFront checks the origin's certificate against that name")
+    for logical in (f"{name}-alb", f"{name}-tg"):
+        try:
+            check_load_balancer_name(logical)
+        except ValueError as error:
+            raise ArgsError(r.owner, (), f"with demo_origin: {error}") from None
+    return resolved
+
+
 class _Origin(NamedTuple):
     domain_name: pulumi.Input[str]
     protocol_policy: str
@@ -160,8 +333,11 @@ class _Origin(NamedTuple):
 
 
 class UpdateOffloadCdn(pulumi.ComponentResource):
-    distribution: aws.cloudfront.Distribution
-    """The distribution."""
+    """CloudFront in front of an existing ELB that serves software updates, the app unchanged.
+
+    Python callers also get the child `distribution` (aws.cloudfront.Distribution).
+    """
+
     distribution_id: pulumi.Output[str]
     """Distribution id (for invalidations)."""
     domain_name: pulumi.Output[str]
@@ -178,44 +354,75 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
     """CloudWatch dashboard (us-east-1)."""
 
     def __init__(self, name: str, args: UpdateOffloadCdnArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _check_args(name, args)
+        cdn_args = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:UpdateOffloadCdn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        us_east_1 = args["us_east_1_provider"]
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        pattern = args.get("update_path_pattern", "/updates/*")
-        query_strings = list(args.get("versioning_query_strings", ["version"]))
-        ttls = _ttls(args)
-        lock_down, demo, custom_domain = args.get("lock_down"), args.get("demo_origin"), args.get("custom_domain")
+        lock_down, demo = cdn_args.lock_down, cdn_args.demo_origin
         prefix_list_id = None
-        if demo is not None or (lock_down or {}).get("security_group_id") is not None:
+        if demo is not None or (lock_down is not None and lock_down.security_group_id is not None):
             prefix_list_id = aws.ec2.get_managed_prefix_list_output(
-                name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=invoke).id
+                name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)).id
         if demo is not None:
             origin = self._demo_origin(name, demo, prefix_list_id, child)
         else:
-            origin = _Origin(args["origin_domain_name"], "https-only", 443,
-                             (lock_down or {}).get("listener_arn"), (lock_down or {}).get("target_group_arn"))
+            origin = _Origin(cdn_args.origin_domain_name, "https-only", 443,
+                             lock_down.listener_arn if lock_down else None,
+                             lock_down.target_group_arn if lock_down else None)
 
-        # --- the origin secret ---------------------------------------------------------------------
-        secret = None
-        if lock_down is not None:
-            given = lock_down.get("header_value")
-            if given is None:
-                given = random.RandomPassword(
-                    f"{name}-origin-secret", length=48, special=False,
-                    opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"])).result
-            secret = pulumi.Output.secret(given)
-
-        # --- the distribution ----------------------------------------------------------------------
+        secret = self._origin_secret(name, lock_down)
         logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True,
-                                             "force_destroy": not args.get("deletion_protection", False),
+                                             "force_destroy": not cdn_args.deletion_protection,
                                              "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
                             opts=child)
+        self.distribution = self._distribution(name, cdn_args, origin, secret, logs, child)
+
+        # --- origin lock-down ----------------------------------------------------------------------
+        if secret is not None:
+            self._lock_down(name, lock_down, origin, secret)
+        if lock_down is not None and lock_down.security_group_id is not None:
+            # The component can't own the group's other rules: remove any 0.0.0.0/0 ingress yourself.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-sg-from-cloudfront", security_group_id=lock_down.security_group_id,
+                prefix_list_id=prefix_list_id, ip_protocol="tcp", from_port=origin.port, to_port=origin.port,
+                description="CloudFront origin-facing servers only", opts=child)
+
+        # --- visibility (CloudFront metrics are published in us-east-1) ----------------------------
+        self.dashboard_name = self._monitoring(name, cdn_args)
+
+        custom_domain = cdn_args.custom_domain
+        self.distribution_id = self.distribution.id
+        self.domain_name = self.distribution.domain_name
+        self.url = (pulumi.Output.from_input(f"https://{custom_domain.domain_name}") if custom_domain
+                    else pulumi.Output.format("https://{0}", self.distribution.domain_name))
+        self.origin_domain_name = pulumi.Output.from_input(origin.domain_name)
+        self.origin_protocol = pulumi.Output.from_input(origin.protocol_policy)
+        self.log_bucket_name = logs.name
+        self.register_outputs({
+            "distribution_id": self.distribution_id, "domain_name": self.domain_name, "url": self.url,
+            "origin_domain_name": self.origin_domain_name, "origin_protocol": self.origin_protocol,
+            "log_bucket_name": self.log_bucket_name, "dashboard_name": self.dashboard_name})
+
+    def _origin_secret(self, name: str, lock_down: Optional[ResolvedLockDown]) -> Optional[pulumi.Output[str]]:
+        """The caller's secret header value, or a generated one (kept secret in state)."""
+        if lock_down is None:
+            return None
+        given = lock_down.header_value
+        if given is None:
+            given = random.RandomPassword(
+                f"{name}-origin-secret", length=48, special=False,
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"])).result
+        return pulumi.Output.secret(given)
+
+    def _distribution(self, name: str, cdn_args: ResolvedUpdateOffloadCdn, origin: _Origin,
+                      secret: Optional[pulumi.Output[str]], logs: SecureBucket,
+                      child: pulumi.ResourceOptions) -> aws.cloudfront.Distribution:
+        """/updates/* cached with long TTLs and a minimal key; everything else passes through uncached."""
+        query_strings = list(cdn_args.versioning_query_strings)
         update_cache = aws.cloudfront.CachePolicy(
             f"{name}-updates",
             comment="Update files: long TTLs, origin Cache-Control honoured, minimal cache key",
-            min_ttl=ttls[0], default_ttl=ttls[1], max_ttl=ttls[2],
+            min_ttl=cdn_args.min_ttl_seconds, default_ttl=cdn_args.default_ttl_seconds,
+            max_ttl=cdn_args.max_ttl_seconds,
             parameters_in_cache_key_and_forwarded_to_origin={
                 "cookies_config": {"cookie_behavior": "none"},
                 "headers_config": {"header_behavior": "none"},
@@ -229,14 +436,16 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         security_headers = cdn.security_headers_policy(
             f"{name}-security-headers", child, override_origin=False,
             comment="HSTS and nosniff enforced; the app's own frame and referrer headers win")
+        custom_domain = cdn_args.custom_domain
         certificate_arn = None
         if custom_domain is not None:
-            certificate_arn = cdn.dns_validated_certificate(name, custom_domain["domain_name"],
-                                                            custom_domain.get("hosted_zone_id"),
-                                                            parent=self, us_east_1=us_east_1)
+            certificate_arn = cdn.dns_validated_certificate(name, custom_domain.domain_name,
+                                                            custom_domain.hosted_zone_id,
+                                                            parent=self, us_east_1=cdn_args.us_east_1_provider)
 
         origin_id = "update-origin"
-        shield = args.get("origin_shield_region") or aws.get_region_output(opts=invoke).region
+        shield = cdn_args.origin_shield_region or aws.get_region_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)).region
         origin_spec = {
             "origin_id": origin_id, "domain_name": origin.domain_name,
             "custom_origin_config": {"origin_protocol_policy": origin.protocol_policy,
@@ -244,60 +453,36 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             "origin_shield": {"enabled": True, "origin_shield_region": shield},
         }
         if secret is not None:
-            origin_spec["custom_headers"] = [{"name": _header_name(lock_down), "value": secret}]
+            origin_spec["custom_headers"] = [{"name": cdn_args.lock_down.header_name, "value": secret}]
         both = {"target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
                 "response_headers_policy_id": security_headers.id}
-        self.distribution = aws.cloudfront.Distribution(
+        distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{name}: software update offload",
             enabled=True, is_ipv6_enabled=True, http_version=cdn.HTTP_VERSION,
-            price_class=args.get("price_class", "PriceClass_100"),
+            price_class=cdn_args.price_class,
             origins=[origin_spec],
             ordered_cache_behaviors=[{
-                **both, "path_pattern": pattern, "cache_policy_id": update_cache.id, "compress": True,
-                "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}],
+                **both, "path_pattern": cdn_args.update_path_pattern, "cache_policy_id": update_cache.id,
+                "compress": True, "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}],
             default_cache_behavior={
                 **both, "cache_policy_id": cdn.CACHING_DISABLED_POLICY_ID,
                 "origin_request_policy_id": cdn.ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
                 "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
                 "cached_methods": ["GET", "HEAD"]},
-            aliases=[custom_domain["domain_name"]] if custom_domain else None,
+            aliases=[custom_domain.domain_name] if custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             logging_config={"bucket": logs.bucket.bucket_domain_name, "prefix": "cloudfront/",
                             "include_cookies": False},
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             # The log bucket's ownership controls must allow ACLs before CloudFront checks them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs], additional_secret_outputs=["origins"]))
-        if custom_domain is not None and custom_domain.get("hosted_zone_id") is not None:
-            cdn.alias_records(name, custom_domain["hosted_zone_id"], custom_domain["domain_name"],
-                              self.distribution, child)
+        if custom_domain is not None and custom_domain.hosted_zone_id is not None:
+            cdn.alias_records(name, custom_domain.hosted_zone_id, custom_domain.domain_name, distribution, child)
+        return distribution
 
-        # --- origin lock-down ----------------------------------------------------------------------
-        if secret is not None:
-            self._lock_down(name, lock_down, origin, secret)
-        if lock_down is not None and lock_down.get("security_group_id") is not None:
-            # The component can't own the group's other rules: remove any 0.0.0.0/0 ingress yourself.
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-sg-from-cloudfront", security_group_id=lock_down["security_group_id"],
-                prefix_list_id=prefix_list_id, ip_protocol="tcp", from_port=origin.port, to_port=origin.port,
-                description="CloudFront origin-facing servers only", opts=child)
-
-        # --- visibility (CloudFront metrics are published in us-east-1) ----------------------------
-        self.dashboard_name = self._monitoring(name, args, us_east_1)
-
-        self.distribution_id = self.distribution.id
-        self.domain_name = self.distribution.domain_name
-        self.url = (pulumi.Output.from_input(f"https://{custom_domain['domain_name']}") if custom_domain
-                    else pulumi.Output.concat("https://", self.distribution.domain_name))
-        self.origin_domain_name = pulumi.Output.from_input(origin.domain_name)
-        self.origin_protocol = pulumi.Output.from_input(origin.protocol_policy)
-        self.log_bucket_name = logs.name
-        self.register_outputs({
-            "distribution_id": self.distribution_id, "domain_name": self.domain_name, "url": self.url,
-            "origin_domain_name": self.origin_domain_name, "origin_protocol": self.origin_protocol,
-            "log_bucket_name": self.log_bucket_name, "dashboard_name": self.dashboard_name})
-
-    def _lock_down(self, name: str, lock_down: LockDownArgs, origin: _Origin, secret: pulumi.Output[str]) -> None:
+    def _lock_down(self, name: str, lock_down: ResolvedLockDown, origin: _Origin,
+                   secret: pulumi.Output[str]) -> None:
         """Forward only requests carrying the secret header; answer everything else 403.
 
         The listener's default action belongs to the app's stack, so it is left as it is: the
@@ -307,32 +492,32 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         """
         forward = aws.lb.ListenerRule(
             f"{name}-forward-verified", listener_arn=origin.listener_arn,
-            priority=lock_down.get("forward_rule_priority", LISTENER_RULE_PRIORITIES[0]),
-            conditions=[{"http_header": {"http_header_name": _header_name(lock_down), "values": [secret]}}],
+            priority=lock_down.forward_rule_priority,
+            conditions=[{"http_header": {"http_header_name": lock_down.header_name, "values": [secret]}}],
             actions=[{"type": "forward", "target_group_arn": origin.target_group_arn}],
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["conditions"]))
         # Only once CloudFront sends the header (the distribution is deployed) may the rest be refused.
         aws.lb.ListenerRule(
             f"{name}-reject-direct", listener_arn=origin.listener_arn,
-            priority=lock_down.get("reject_rule_priority", LISTENER_RULE_PRIORITIES[1]),
+            priority=lock_down.reject_rule_priority,
             conditions=[{"path_pattern": {"values": ["*"]}}],
             actions=[{"type": "fixed-response", "fixed_response": {
                 "content_type": "text/plain", "status_code": "403", "message_body": "Forbidden"}}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[forward, self.distribution]))
 
-    def _monitoring(self, name: str, args: UpdateOffloadCdnArgs,
-                    us_east_1: pulumi.ProviderResource) -> pulumi.Output[str]:
+    def _monitoring(self, name: str, cdn_args: ResolvedUpdateOffloadCdn) -> pulumi.Output[str]:
         """Additional metrics (CacheHitRate), two alarms and a dashboard, all in us-east-1."""
+        us_east_1 = cdn_args.us_east_1_provider
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=us_east_1)
         subscription = aws.cloudfront.MonitoringSubscription(
             f"{name}-metrics", distribution_id=self.distribution.id,
             monitoring_subscription={"realtime_metrics_subscription_config": {
                 "realtime_metrics_subscription_status": "Enabled"}}, opts=in_us_east_1)
         dimensions = {"DistributionId": self.distribution.id, "Region": "Global"}
-        actions = list(args.get("alarm_actions", []))
-        alarms = (("cache-hit-rate", "CacheHitRate", "LessThanThreshold", args.get("cache_hit_rate_alarm_percent", 80),
+        actions = list(cdn_args.alarm_actions)
+        alarms = (("cache-hit-rate", "CacheHitRate", "LessThanThreshold", cdn_args.cache_hit_rate_alarm_percent,
                    "Update downloads are missing the cache: check Cache-Control and the cache key"),
-                  ("origin-5xx", "5xxErrorRate", "GreaterThanThreshold", args.get("error_rate_5xx_alarm_percent", 5),
+                  ("origin-5xx", "5xxErrorRate", "GreaterThanThreshold", cdn_args.error_rate_5xx_alarm_percent,
                    "5xx responses, mostly from the origin (502/504: CloudFront could not reach it)"))
         for suffix, metric, comparison, threshold, description in alarms:
             aws.cloudwatch.MetricAlarm(
@@ -358,14 +543,14 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             opts=in_us_east_1)
         return dashboard.dashboard_name
 
-    def _demo_origin(self, name: str, demo: DemoOriginArgs, prefix_list_id: pulumi.Output[str],
+    def _demo_origin(self, name: str, demo: ResolvedDemoOrigin, prefix_list_id: pulumi.Output[str],
                      child: pulumi.ResourceOptions) -> _Origin:
         """A stand-in for the app of the seeds: VPC over 2-3 AZs, ALB, ASG of small instances, EFS.
 
         Instances sit in private subnets with no NAT: dnf reaches the AL2023 repositories (in S3)
         through the S3 gateway endpoint, EFS is mounted over TLS, and python3's http.server serves it.
         """
-        https = demo.get("certificate_arn") is not None
+        https = demo.certificate_arn is not None
         port = 443 if https else 80
         if not https:
             pulumi.log.warn(f"{name}: demo origin without certificate_arn: CloudFront reaches it over plain "
@@ -382,7 +567,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], opts=child)
         private_routes = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
         public, private = [], []
-        for index in range(demo.get("availability_zones", 2)):
+        for index in range(demo.availability_zones):
             for tier, routes, subnets, third_octet in (("public", public_routes, public, index),
                                                        ("private", private_routes, private, 100 + index)):
                 subnet = aws.ec2.Subnet(f"{name}-{tier}-{index}", vpc_id=vpc.id,
@@ -446,13 +631,13 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             health_check={"path": "/", "matcher": "200", "protocol": "HTTP", "interval": 15}, opts=child)
         listener = aws.lb.Listener(
             f"{name}-listener", load_balancer_arn=alb.arn, port=port, protocol="HTTPS" if https else "HTTP",
-            certificate_arn=demo.get("certificate_arn"),
+            certificate_arn=demo.certificate_arn,
             ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06" if https else None,
             default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], opts=child)
 
         ami = aws.ssm.get_parameter_output(name=AL2023_ARM64_AMI_PARAMETER, opts=invoke).insecure_value
         template = aws.ec2.LaunchTemplate(
-            f"{name}-server", image_id=ami, instance_type=demo.get("instance_type", "t4g.micro"),
+            f"{name}-server", image_id=ami, instance_type=demo.instance_type,
             vpc_security_group_ids=[server_sg.id],
             user_data=files.id.apply(lambda fs: base64.b64encode(_demo_user_data(fs).encode()).decode()),
             metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
@@ -462,7 +647,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                             "delete_on_termination": "true"}}],
             update_default_version=True, opts=child)
         aws.autoscaling.Group(
-            f"{name}-servers", min_size=demo.get("min_instances", 1), max_size=demo.get("max_instances", 2),
+            f"{name}-servers", min_size=demo.min_instances, max_size=demo.max_instances,
             vpc_zone_identifiers=[s.id for s in private], target_group_arns=[target_group.arn],
             health_check_type="ELB", health_check_grace_period=300,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
@@ -472,91 +657,11 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets))
 
         if https:
-            aws.route53.Record(f"{name}-origin-alias", zone_id=demo["hosted_zone_id"], name=demo["domain_name"],
+            aws.route53.Record(f"{name}-origin-alias", zone_id=demo.hosted_zone_id, name=demo.domain_name,
                                type="A", aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id,
                                                    "evaluate_target_health": True}], opts=child)
-            return _Origin(demo["domain_name"], "https-only", port, listener.arn, target_group.arn)
+            return _Origin(demo.domain_name, "https-only", port, listener.arn, target_group.arn)
         return _Origin(alb.dns_name, "http-only", port, listener.arn, target_group.arn)
-
-
-def _ttls(args: UpdateOffloadCdnArgs) -> tuple[int, int, int]:
-    return (args.get("min_ttl_seconds", 0), args.get("default_ttl_seconds", 86_400),
-            args.get("max_ttl_seconds", cdn.ONE_YEAR_SECONDS))
-
-
-def _header_name(lock_down: LockDownArgs) -> str:
-    return lock_down.get("header_name", ORIGIN_HEADER_NAME)
-
-
-def _check_args(name: str, args: UpdateOffloadCdnArgs) -> None:
-    """Every guard on plain values, before any resource exists; a ValueError names the arg."""
-    def fail(message: str) -> None:
-        raise ValueError(f"{name}: {message}")
-
-    if args.get("us_east_1_provider") is None:
-        fail(f"us_east_1_provider is required (certificate, CloudFront metrics and alarms live in "
-             f"{defaults.CERTIFICATE_REGION})")
-    pattern = args.get("update_path_pattern", "/updates/*")
-    if not cdn.is_path_pattern(pattern):
-        fail(f"update_path_pattern {pattern!r} must be a CloudFront path pattern starting with / such as "
-             f"/updates/*, and not the catch-all /*")
-    query_strings = list(args.get("versioning_query_strings", ["version"]))
-    limit = cdn.MAX_CACHE_KEY_QUERY_STRINGS
-    if len(query_strings) > limit or not all(map(cdn.is_query_string_name, query_strings)):
-        fail(f"versioning_query_strings {query_strings!r} must be at most {limit} names of letters, digits and . _ ~ -")
-    ttls = _ttls(args)
-    if not 0 <= ttls[0] <= ttls[1] <= ttls[2] <= cdn.ONE_YEAR_SECONDS:
-        fail(f"TTLs (min, default, max) {ttls} must satisfy 0 <= min <= default <= max <= {cdn.ONE_YEAR_SECONDS}")
-    if args.get("price_class", "PriceClass_100") not in cdn.PRICE_CLASSES:
-        fail(f"price_class {args['price_class']!r} is not allowed; allowed: {', '.join(cdn.PRICE_CLASSES)}")
-    shield = args.get("origin_shield_region")
-    if shield is not None and shield not in ORIGIN_SHIELD_REGIONS:
-        fail(f"origin_shield_region {shield!r} has no Origin Shield; allowed: {', '.join(ORIGIN_SHIELD_REGIONS)}")
-    domain = args.get("custom_domain")
-    if domain is not None and not cdn.is_hostname(domain.get("domain_name") or ""):
-        fail(f"custom_domain.domain_name {domain.get('domain_name')!r} is not a hostname")
-
-    lock_down, demo, origin = args.get("lock_down"), args.get("demo_origin"), args.get("origin_domain_name")
-    if lock_down is not None:
-        if not is_header_name(_header_name(lock_down)):
-            fail(f"lock_down.header_name {_header_name(lock_down)!r} is not a header name CloudFront lets you set")
-        value = lock_down.get("header_value")
-        if isinstance(value, str) and not is_origin_secret(value):
-            fail("lock_down.header_value must be 32-128 characters of A-Z a-z 0-9 _ - (ALB header conditions treat "
-                 "* and ? as wildcards)")
-        forward = lock_down.get("forward_rule_priority", LISTENER_RULE_PRIORITIES[0])
-        reject = lock_down.get("reject_rule_priority", LISTENER_RULE_PRIORITIES[1])
-        low, high = LISTENER_RULE_PRIORITIES
-        if not low <= forward < reject <= high:
-            fail(f"lock_down needs {low} <= forward_rule_priority ({forward}) < reject_rule_priority ({reject}) "
-                 f"<= {high}")
-    if demo is None:
-        if origin is None:
-            fail("origin_domain_name (the ELB's DNS name) is required without demo_origin")
-        if isinstance(origin, str) and not cdn.is_hostname(origin):
-            fail(f"origin_domain_name {origin!r} is not a hostname (give the ELB's DNS name, without scheme or path)")
-        missing = [key for key in ("listener_arn", "target_group_arn")
-                   if lock_down is not None and lock_down.get(key) is None]
-        if missing:
-            fail(f"lock_down.{missing[0]} is required: the rules that let only CloudFront in sit on the ALB listener")
-        return
-    if origin is not None:
-        fail("origin_domain_name and demo_origin exclude each other: the demo origin is the origin")
-    owned = [key for key in ("listener_arn", "target_group_arn", "security_group_id") if key in (lock_down or {})]
-    if owned:
-        fail(f"lock_down.{owned[0]} must be left out with demo_origin: the demo origin's own listener, target group "
-             f"and security group are used")
-    if demo.get("availability_zones", 2) not in (2, 3):
-        fail(f"demo_origin.availability_zones must be 2 or 3, got {demo['availability_zones']}")
-    sizes = (demo.get("min_instances", 1), demo.get("max_instances", 2))
-    if not 1 <= sizes[0] <= sizes[1] <= 10:
-        fail(f"demo_origin needs 1 <= min_instances ({sizes[0]}) <= max_instances ({sizes[1]}) <= 10")
-    if demo.get("certificate_arn") is not None and (not cdn.is_hostname(demo.get("domain_name") or "")
-                                                    or demo.get("hosted_zone_id") is None):
-        fail("demo_origin.certificate_arn needs domain_name (a hostname the certificate covers) and hosted_zone_id: "
-             "CloudFront checks the origin's certificate against that name")
-    check_load_balancer_name(f"{name}-alb")
-    check_load_balancer_name(f"{name}-tg")
 
 
 def _demo_user_data(file_system_id: str) -> str:

@@ -14,8 +14,6 @@ Prices are flat USD per GB (first-tier list prices, US/Europe); pass your own.
 Left out on purpose: EC2 hours and ASG scale-out avoided (usually the larger saving, and
 specific to the app), per-request fees, Origin Shield request fees, volume tiers.
 """
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 INTERNET_EGRESS_USD_PER_GB = 0.09     # EC2/ELB data transfer out to the internet, first 10 TB

@@ -4,10 +4,22 @@ Email sign-in, a strong password policy, TOTP MFA offered, recovery by verified 
 protection on request; an app client with no secret (mobile and browser apps can't keep one),
 SRP and refresh-token flows only, explicit token lifetimes, and no hint whether a user exists.
 """
-from __future__ import annotations
+import re
 
 import pulumi
 import pulumi_aws as aws
+
+from .args import ArgsError
+
+MFA_CHOICES = ("OFF", "OPTIONAL", "ON")
+"""Cognito MFA settings; anything but OFF offers TOTP (software tokens)."""
+MINIMUM_PASSWORD_LENGTH_RANGE = (8, 99)
+_USER_POOL_ARN = re.compile(r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9A-Za-z]+$")
+USER_POOL_ARN_EXPECTED = "a Cognito user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>)"
+
+
+def is_user_pool_arn(value: str) -> bool:
+    return isinstance(value, str) and _USER_POOL_ARN.match(value) is not None
 
 
 def user_pool_with_app_client(
@@ -15,6 +27,14 @@ def user_pool_with_app_client(
         mfa: str = "OPTIONAL", invite_only: bool = False, minimum_password_length: int = 8,
 ) -> tuple[aws.cognito.UserPool, aws.cognito.UserPoolClient]:
     """Create the pool and its public app client as children of `parent`."""
+    if mfa not in MFA_CHOICES:
+        raise ArgsError(f"user pool {pool_name!r}", ("mfa",),
+                        f"{mfa!r} is not allowed; allowed values: {', '.join(MFA_CHOICES)}")
+    low, high = MINIMUM_PASSWORD_LENGTH_RANGE
+    if isinstance(minimum_password_length, bool) or not isinstance(minimum_password_length, int) \
+            or not low <= minimum_password_length <= high:
+        raise ArgsError(f"user pool {pool_name!r}", ("minimum_password_length",),
+                        f"{minimum_password_length!r} is out of range; allowed {low} to {high}")
     child = pulumi.ResourceOptions(parent=parent)
     pool = aws.cognito.UserPool(
         pool_name,

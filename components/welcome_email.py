@@ -15,18 +15,19 @@ A subscriber written in another region replicates into the home table as an INSE
 filter drops it (its `originRegion` isn't home), and the function checks again. A retried or
 re-delivered record finds the idempotency marker and sends nothing.
 """
-from __future__ import annotations
-
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, TypedDict
+from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import defaults
-from .global_table import GlobalTable, table_key_statements
+from .args import ArgsReader
+from .cloudfront_defaults import is_hosted_zone_id
+from .global_table import table_key_statements
 from .iam import allow
 from .lambda_function import LambdaFunction
 from .lambda_packaging import function_dir
@@ -87,81 +88,142 @@ class WelcomeTemplate(TypedDict):
 
 
 class WelcomeEmailArgs(TypedDict, total=False):
-    table: GlobalTable
-    """The table whose home-region stream carries new subscribers."""
-    identity: str
+    table_arn: Required[pulumi.Input[str]]
+    """The table whose home-region stream carries new subscribers (GlobalTable.arn)."""
+    table_stream_arn: Required[pulumi.Input[str]]
+    """Its home-region stream, in this component's region (GlobalTable.stream_arn)."""
+    table_kms_key_arn: Optional[pulumi.Input[str]]
+    """Its customer-managed key, if it has one (GlobalTable.home_kms_key_arn): the stream is read through it."""
+    identity: Required[str]
     """SES identity: a domain (DKIM records go in hosted_zone_id) or one email address."""
     sender_address: str
-    """From address; must be the identity, or an address in the identity's domain."""
+    """From address: the identity, or an address in the identity's domain (default: an address identity itself;
+    required with a domain identity)."""
     hosted_zone_id: Optional[pulumi.Input[str]]
-    """Route 53 zone of a domain identity: its three DKIM CNAME records are created there."""
+    """Route 53 zone (Z...) of a domain identity: its three DKIM CNAME records are created there."""
     template: WelcomeTemplate
-    """Subject/html/text; default: functions/welcome_email/ses_template.json."""
+    """Subject/html/text; default: the welcome_email function's ses_template.json."""
     sandbox_recipients: Sequence[str]
     """Verified recipient addresses (SES sandbox only: SES authorises the recipient's identity as well)."""
     memory_mb: int
-    """Lambda memory."""
+    """Lambda memory (128-10240, default 256)."""
     timeout_seconds: int
-    """Lambda timeout."""
+    """Lambda timeout (1-900, default 30)."""
     batch_size: int
-    """Stream records per invocation (1-100)."""
+    """Stream records per invocation (1-100, default 10)."""
     maximum_retry_attempts: int
-    """Retries of a failing batch before it goes to the on-failure queue (0-10)."""
+    """Retries of a failing batch before it goes to the on-failure queue (0-10, default 3)."""
     maximum_record_age_seconds: int
-    """Records older than this go to the on-failure queue (60-86400)."""
+    """Records older than this go to the on-failure queue (60-86400, default 3600)."""
     iterator_age_alarm_seconds: int
-    """Alarm when the stream's oldest unprocessed record is older than this."""
+    """Alarm when the stream's oldest unprocessed record is older than this (below maximum_record_age_seconds;
+    default: half of it, at most 300)."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """SNS topics notified by the alarms."""
     log_retention_days: int
-    """Retention of the function's logs."""
+    """Retention of the function's logs (a value CloudWatch offers; default 30)."""
     deletion_protection: bool
     """Protect the idempotency table."""
 
 
-def _check_args(name: str, args: WelcomeEmailArgs) -> None:
-    def fail(message: str) -> None:
-        raise ValueError(f"{name}: {message}")
+DEFAULTS: dict[str, Any] = {
+    "table_kms_key_arn": None, "sender_address": None, "hosted_zone_id": None, "template": None,
+    "sandbox_recipients": [], "memory_mb": 256, "timeout_seconds": 30, "batch_size": 10,
+    "maximum_retry_attempts": defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS,
+    "maximum_record_age_seconds": defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS, "iterator_age_alarm_seconds": None,
+    "alarm_actions": [], "log_retention_days": 30, "deletion_protection": False,
+}
 
-    if args.get("table") is None:
-        fail("table (the GlobalTable whose stream carries subscribers) is required")
-    identity, sender = args.get("identity") or "", args.get("sender_address") or ""
-    if not (is_email_address(identity) or is_domain(identity)):
-        fail(f"identity {identity!r} must be a domain (myblog.example.com) or an email address")
-    if not is_email_address(sender):
-        fail(f"sender_address {sender!r} is not an email address")
+
+@dataclass(frozen=True)
+class ResolvedWelcomeEmail:
+    table_arn: pulumi.Input[str]
+    table_stream_arn: pulumi.Input[str]
+    table_kms_key_arn: Optional[pulumi.Input[str]]
+    identity: str
+    sender_address: str
+    hosted_zone_id: Optional[pulumi.Input[str]]
+    template: WelcomeTemplate
+    sandbox_recipients: tuple[str, ...]
+    memory_mb: int
+    timeout_seconds: int
+    batch_size: int
+    maximum_retry_attempts: int
+    maximum_record_age_seconds: int
+    iterator_age_alarm_seconds: int
+    alarm_actions: tuple[pulumi.Input[str], ...]
+    log_retention_days: int
+    deletion_protection: bool
+
+
+def resolve_args(name: str, args: Optional[WelcomeEmailArgs]) -> ResolvedWelcomeEmail:
+    """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
+    r = ArgsReader("WelcomeEmail", name, args, WelcomeEmailArgs, DEFAULTS)
+    identity = r.string("identity", check=lambda v: is_domain(v) or is_email_address(v),
+                        expected="an SES identity: a domain (myblog.example.com) or an email address")
+    address_identity = "@" in identity
+    if not address_identity and not r.given("sender_address"):
+        r.fail("sender_address", f"required with a domain identity ({identity!r}): an address in that domain")
+    sender = r.string("sender_address", default=identity, check=is_email_address, expected="an email address")
     if not sender_covered_by(identity, sender):
-        fail(f"sender_address {sender!r} is not covered by identity {identity!r}: SES would refuse to send")
-    if args.get("hosted_zone_id") is not None and "@" in identity:
-        fail("hosted_zone_id is for a domain identity's DKIM records; an address identity is verified by email")
-    for recipient in args.get("sandbox_recipients", []):
-        if not is_email_address(recipient):
-            fail(f"sandbox_recipients: {recipient!r} is not an email address")
-    template = args.get("template") or load_template()
+        r.fail("sender_address", f"{sender!r} is not covered by identity {identity!r}: SES would refuse to send; "
+                                 f"allowed: the identity address itself, or an address in the identity's domain")
+    if r.given("hosted_zone_id") and address_identity:
+        r.fail("hosted_zone_id", "only for a domain identity (its DKIM records); an address identity is verified by "
+                                 "the email SES sends it")
+    record_age = r.integer("maximum_record_age_seconds", low=60, high=defaults.DYNAMODB_STREAM_RETENTION_SECONDS)
+    # The alarm has to fire while the records can still be sent.
+    alarm = r.integer("iterator_age_alarm_seconds", low=1, high=record_age - 1, default=min(300, record_age // 2))
+    return ResolvedWelcomeEmail(
+        table_arn=r.string("table_arn", check=lambda v: v.startswith("arn:") and ":dynamodb:" in v,
+                           expected="a DynamoDB table ARN (GlobalTable.arn)"),
+        table_stream_arn=r.string("table_stream_arn", check=lambda v: v.startswith("arn:") and "/stream/" in v,
+                                  expected="a DynamoDB stream ARN (GlobalTable.stream_arn)"),
+        table_kms_key_arn=r.optional_string("table_kms_key_arn", check=lambda v: v.startswith("arn:") and ":kms:" in v,
+                                            expected="a KMS key ARN (GlobalTable.home_kms_key_arn)"),
+        identity=identity, sender_address=sender,
+        hosted_zone_id=r.optional_string("hosted_zone_id", check=is_hosted_zone_id,
+                                         expected="a Route 53 hosted zone id (Z...)"),
+        template=_template(r),
+        sandbox_recipients=tuple(r.strings("sandbox_recipients", check=is_email_address,
+                                           expected="a list of verified email addresses")),
+        memory_mb=r.integer("memory_mb", low=defaults.LAMBDA_MEMORY_MB_RANGE[0], high=defaults.LAMBDA_MEMORY_MB_RANGE[1]),
+        timeout_seconds=r.integer("timeout_seconds", low=1, high=defaults.LAMBDA_MAX_TIMEOUT_SECONDS),
+        # Bounded, so a bad record can't block the stream.
+        batch_size=r.integer("batch_size", low=1, high=100),
+        maximum_retry_attempts=r.integer("maximum_retry_attempts", low=0, high=10),
+        maximum_record_age_seconds=record_age, iterator_age_alarm_seconds=alarm,
+        alarm_actions=tuple(r.strings("alarm_actions", expected="a list of SNS topic ARNs")),
+        log_retention_days=r.choice("log_retention_days", defaults.LOG_RETENTION_DAYS),
+        deletion_protection=r.flag("deletion_protection"))
+
+
+def _template(r: ArgsReader) -> WelcomeTemplate:
+    given = r.section("template", WelcomeTemplate)
+    if given is None:
+        default = load_template()
+        return WelcomeTemplate(subject=default["subject"], html=default["html"], text=default["text"])
+    template = WelcomeTemplate(subject=given.string("subject", check=bool, expected="a subject line"),
+                               html=given.string("html"), text=given.string("text"))
     for part in ("html", "text"):
-        if not all(placeholder in template.get(part, "") for placeholder in TEMPLATE_PLACEHOLDERS):
-            fail(f"template.{part} must greet the subscriber with {', '.join(TEMPLATE_PLACEHOLDERS)}")
-    ranges = {"batch_size": (1, 100, 10), "maximum_retry_attempts": (0, 10, defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS),
-              "maximum_record_age_seconds": (60, defaults.DYNAMODB_STREAM_RETENTION_SECONDS,
-                                             defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS)}
-    for knob, (low, high, default) in ranges.items():
-        value = args.get(knob, default)
-        if not low <= value <= high:
-            fail(f"{knob}={value} must be {low}..{high} (bounded, so a bad record can't block the stream)")
-    record_age = args.get("maximum_record_age_seconds", defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS)
-    alarm = args.get("iterator_age_alarm_seconds", min(300, record_age // 2))
-    if not 1 <= alarm < record_age:
-        fail(f"iterator_age_alarm_seconds={alarm} must be 1..{record_age - 1}: the alarm has to fire while the "
-             f"records can still be sent (maximum_record_age_seconds={record_age})")
+        if not all(placeholder in template[part] for placeholder in TEMPLATE_PLACEHOLDERS):
+            given.fail(part, f"template.{part} must greet the subscriber with {', '.join(TEMPLATE_PLACEHOLDERS)}")
+    return template
+
+
+class _Ses(NamedTuple):
+    identity: aws.sesv2.EmailIdentity
+    configuration_set: aws.sesv2.ConfigurationSet
+    template: aws.ses.Template
 
 
 class WelcomeEmail(pulumi.ComponentResource):
-    function: LambdaFunction
-    """The welcome_email function."""
-    failure_queue: SecureQueue
-    """Where records that keep failing are recorded (alarmed)."""
-    idempotency_table: aws.dynamodb.Table
-    """Powertools idempotency markers (one per address, 48 h)."""
+    """One SES templated email per new subscriber, from the home region's table stream.
+
+    Python callers also get the children: `function` (LambdaFunction), `failure_queue` (SecureQueue, alarmed)
+    and `idempotency_table` (Powertools idempotency markers, one per address, 48 h).
+    """
+
     identity_arn: pulumi.Output[str]
     """SES identity ARN."""
     configuration_set_name: pulumi.Output[str]
@@ -170,22 +232,48 @@ class WelcomeEmail(pulumi.ComponentResource):
     """SES template."""
     filter_pattern: pulumi.Output[str]
     """The event source mapping's filter (JSON)."""
+    function_name: pulumi.Output[str]
+    """The welcome_email function."""
+    failure_queue_url: pulumi.Output[str]
+    """Where records that keep failing are recorded (alarmed)."""
+    idempotency_table_name: pulumi.Output[str]
+    """Powertools idempotency markers."""
 
     def __init__(self, name: str, args: WelcomeEmailArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _check_args(name, args)
+        email = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:WelcomeEmail", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        table: GlobalTable = args["table"]
-        identity_name, sender = args["identity"], args["sender_address"]
-        template = args.get("template") or load_template()
-        protect = args.get("deletion_protection", False)
-        alarm_actions = list(args.get("alarm_actions", []))
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
         account = aws.get_caller_identity_output(opts=invoke).account_id
-        stack_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
-        # --- SES -------------------------------------------------------------------------------
+        ses = self._ses(name, email, child)
+        self.failure_queue = SecureQueue(f"{name}-failures", {"dead_letter": False,
+                                                              "alarm_actions": list(email.alarm_actions)}, opts=child)
+        self.idempotency_table = aws.dynamodb.Table(
+            f"{name}-idempotency", billing_mode="PAY_PER_REQUEST", hash_key=IDEMPOTENCY_KEY_ATTRIBUTE,
+            attributes=[{"name": IDEMPOTENCY_KEY_ATTRIBUTE, "type": "S"}],
+            ttl={"attribute_name": IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True}, server_side_encryption={"enabled": True},
+            deletion_protection_enabled=email.deletion_protection, opts=child)
+        self.function = self._function(name, email, ses, region, account, child)
+        self.filter_pattern = self._stream_mapping(name, email, region, child)
+
+        self.identity_arn = ses.identity.arn
+        self.configuration_set_name = ses.configuration_set.configuration_set_name
+        self.template_name = ses.template.name
+        self.function_name = self.function.name
+        self.failure_queue_url = self.failure_queue.url
+        self.idempotency_table_name = self.idempotency_table.name
+        self.register_outputs({"identity_arn": self.identity_arn, "configuration_set_name": self.configuration_set_name,
+                               "template_name": self.template_name, "function_name": self.function_name,
+                               "failure_queue_url": self.failure_queue_url,
+                               "idempotency_table_name": self.idempotency_table_name})
+
+    # --- SES -------------------------------------------------------------------------------------
+    @staticmethod
+    def _ses(name: str, email: ResolvedWelcomeEmail, child: pulumi.ResourceOptions) -> _Ses:
+        stack_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
         configuration_set = aws.sesv2.ConfigurationSet(
             f"{name}-config", configuration_set_name=ses_resource_name(stack_prefix, name),
             delivery_options={"tls_policy": "REQUIRE"},
@@ -195,60 +283,59 @@ class WelcomeEmail(pulumi.ComponentResource):
             suppression_options={"suppressed_reasons": ["BOUNCE", "COMPLAINT"]},
             opts=child)
         identity = aws.sesv2.EmailIdentity(
-            f"{name}-identity", email_identity=identity_name,
+            f"{name}-identity", email_identity=email.identity,
             configuration_set_name=configuration_set.configuration_set_name, opts=child)
-        if args.get("hosted_zone_id") is not None:
+        if email.hosted_zone_id is not None:
             for index in range(3):  # Easy DKIM: always three tokens
                 token = identity.dkim_signing_attributes.tokens[index]
                 aws.route53.Record(
-                    f"{name}-dkim-{index}", zone_id=args["hosted_zone_id"], type="CNAME", ttl=1800,
-                    name=pulumi.Output.concat(token, "._domainkey.", identity_name),
+                    f"{name}-dkim-{index}", zone_id=email.hosted_zone_id, type="CNAME", ttl=1800,
+                    name=pulumi.Output.concat(token, "._domainkey.", email.identity),
                     records=[pulumi.Output.concat(token, ".dkim.amazonses.com")], opts=child)
-        welcome = aws.ses.Template(
+        template = aws.ses.Template(
             f"{name}-template", name=ses_resource_name(stack_prefix, name, "welcome"),
-            subject=template["subject"], html=template["html"], text=template["text"], opts=child)
+            subject=email.template["subject"], html=email.template["html"], text=email.template["text"], opts=child)
+        return _Ses(identity=identity, configuration_set=configuration_set, template=template)
 
-        # --- failures and idempotency ----------------------------------------------------------
-        self.failure_queue = SecureQueue(f"{name}-failures", {"dead_letter": False, "alarm_actions": alarm_actions},
-                                         opts=child)
-        self.idempotency_table = aws.dynamodb.Table(
-            f"{name}-idempotency", billing_mode="PAY_PER_REQUEST", hash_key=IDEMPOTENCY_KEY_ATTRIBUTE,
-            attributes=[{"name": IDEMPOTENCY_KEY_ATTRIBUTE, "type": "S"}],
-            ttl={"attribute_name": IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
-            point_in_time_recovery={"enabled": True}, server_side_encryption={"enabled": True},
-            deletion_protection_enabled=protect, opts=child)
-
-        # --- the function ----------------------------------------------------------------------
+    # --- the function ----------------------------------------------------------------------------
+    def _function(self, name: str, email: ResolvedWelcomeEmail, ses: _Ses, region: pulumi.Output[str],
+                  account: pulumi.Output[str], child: pulumi.ResourceOptions) -> LambdaFunction:
         recipients = [pulumi.Output.concat("arn:aws:ses:", region, ":", account, ":identity/", address)
-                      for address in args.get("sandbox_recipients", [])]
-        self.function = LambdaFunction(f"{name}-sender", {
+                      for address in email.sandbox_recipients]
+        table_arn = pulumi.Output.from_input(email.table_arn)
+        return LambdaFunction(f"{name}-sender", {
             "code": "welcome_email",
-            "memory_mb": args.get("memory_mb", 256),
-            "timeout_seconds": args.get("timeout_seconds", 30),
-            "log_retention_days": args.get("log_retention_days", 30),
+            "memory_mb": email.memory_mb,
+            "timeout_seconds": email.timeout_seconds,
+            "log_retention_days": email.log_retention_days,
             "environment": {
-                "HOME_REGION": region, "SENDER_ADDRESS": sender, "SES_TEMPLATE_NAME": welcome.name,
-                "SES_CONFIGURATION_SET": configuration_set.configuration_set_name,
+                "HOME_REGION": region, "SENDER_ADDRESS": email.sender_address,
+                "SES_TEMPLATE_NAME": ses.template.name,
+                "SES_CONFIGURATION_SET": ses.configuration_set.configuration_set_name,
                 "IDEMPOTENCY_TABLE": self.idempotency_table.name,
             },
             "policy_statements": [
                 # SendTemplatedEmail is authorised against the identity, the template and the configuration
                 # set of the request; FromAddress pins the sender too.
-                allow(["ses:SendTemplatedEmail"], [identity.arn, welcome.arn, configuration_set.arn, *recipients],
-                      sid="SendWelcomeTemplateOnly", condition={"StringEquals": {"ses:FromAddress": sender}}),
+                allow(["ses:SendTemplatedEmail"],
+                      [ses.identity.arn, ses.template.arn, ses.configuration_set.arn, *recipients],
+                      sid="SendWelcomeTemplateOnly", condition={"StringEquals": {"ses:FromAddress": email.sender_address}}),
                 allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                      [table.stream_arn], sid="ReadHomeStream"),
-                allow(["dynamodb:ListStreams"], [table.arn.apply(lambda arn: f"{arn}/stream/*")],
+                      [email.table_stream_arn], sid="ReadHomeStream"),
+                allow(["dynamodb:ListStreams"], [table_arn.apply(lambda arn: f"{arn}/stream/*")],
                       sid="ListHomeStreams"),
                 allow(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                       [self.idempotency_table.arn], sid="IdempotencyRecords"),
                 allow(["sqs:SendMessage"], [self.failure_queue.arn], sid="StreamOnFailureDestination"),
-                *table_key_statements(table, ["kms:Decrypt", "kms:DescribeKey"], sid="StreamKeyThroughDynamoDB"),
+                *table_key_statements(email.table_kms_key_arn, region, ["kms:Decrypt", "kms:DescribeKey"],
+                                      sid="StreamKeyThroughDynamoDB"),
             ],
         }, opts=child)
 
-        # --- the home stream, filtered to new subscribers written here --------------------------
-        self.filter_pattern = pulumi.Output.json_dumps({
+    # --- the home stream, filtered to new subscribers written here ---------------------------------
+    def _stream_mapping(self, name: str, email: ResolvedWelcomeEmail, region: pulumi.Output[str],
+                        child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        filter_pattern = pulumi.Output.json_dumps({
             "eventName": ["INSERT"],
             "dynamodb": {"NewImage": {
                 "type": {"S": [SUBSCRIBER_TYPE]},
@@ -256,15 +343,15 @@ class WelcomeEmail(pulumi.ComponentResource):
                 "originRegion": {"S": [region]},
             }},
         })
-        record_age = args.get("maximum_record_age_seconds", defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS)
+        record_age = email.maximum_record_age_seconds
         aws.lambda_.EventSourceMapping(
-            f"{name}-stream", event_source_arn=table.stream_arn, function_name=self.function.function.arn,
+            f"{name}-stream", event_source_arn=email.table_stream_arn, function_name=self.function.function.arn,
             # TRIM_HORIZON: LATEST would skip subscribers stored before the mapping became active.
             starting_position="TRIM_HORIZON",
-            filter_criteria={"filters": [{"pattern": self.filter_pattern}]},
-            batch_size=args.get("batch_size", 10),
+            filter_criteria={"filters": [{"pattern": filter_pattern}]},
+            batch_size=email.batch_size,
             bisect_batch_on_function_error=True,
-            maximum_retry_attempts=args.get("maximum_retry_attempts", defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS),
+            maximum_retry_attempts=email.maximum_retry_attempts,
             maximum_record_age_in_seconds=record_age,
             destination_config={"on_failure": {"destination_arn": self.failure_queue.arn}},
             function_response_types=["ReportBatchItemFailures"],
@@ -275,14 +362,7 @@ class WelcomeEmail(pulumi.ComponentResource):
                               f"(to the on-failure queue) at {record_age} s",
             namespace="AWS/Lambda", metric_name="IteratorAge", dimensions={"FunctionName": self.function.name},
             statistic="Maximum", period=60, evaluation_periods=1,
-            threshold=args.get("iterator_age_alarm_seconds", min(300, record_age // 2)) * 1000,
+            threshold=email.iterator_age_alarm_seconds * 1000,
             comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
-            alarm_actions=alarm_actions, opts=child)
-
-        self.identity_arn = identity.arn
-        self.configuration_set_name = configuration_set.configuration_set_name
-        self.template_name = welcome.name
-        self.register_outputs({"identity_arn": self.identity_arn, "configuration_set_name": self.configuration_set_name,
-                               "template_name": self.template_name, "function_name": self.function.name,
-                               "failure_queue_url": self.failure_queue.url,
-                               "idempotency_table_name": self.idempotency_table.name})
+            alarm_actions=list(email.alarm_actions), opts=child)
+        return filter_pattern

@@ -1,6 +1,8 @@
 """Stack config: typed settings, and errors that name the key and the allowed values."""
 import pytest
 
+import stack_config
+from offline.harness import read_stack_config
 from stack_config import ConfigError, parse
 
 
@@ -8,18 +10,36 @@ def _parse(**raw):
     return parse({"environment": "dev", **raw}, "eu-west-1")
 
 
+def parse_stack_yaml(stack: str):
+    """Pulumi.<stack>.yaml as load() reads it."""
+    config = read_stack_config(stack)
+    prefix = f"{stack_config.NAMESPACE}:"
+    return parse({k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}, config["aws:region"])
+
+
+def _todo(settings):
+    from serverless_blueprints.serverless_rest_api import resolve_args
+
+    return resolve_args("todo", settings.todo_api)
+
+
 def test_dev_defaults_are_cheap():
     settings = _parse(todoApi={"enabled": True})
-    assert settings.todo_api.cache is None and settings.todo_api.dax is None
+    assert _todo(settings).cache is None and _todo(settings).dax is None
     assert settings.log_retention_days == 7 and settings.deletion_protection is False
 
 
-def test_prod_defaults_are_hardened():
+def test_prod_stack_rules_are_hardened():
     settings = parse({"environment": "prod", "todoApi": {"enabled": True}}, "eu-west-1")
-    assert settings.todo_api.cache.ttl_seconds == 300 and settings.todo_api.dax is not None
+    assert settings.todo_api == {"log_retention_days": 365, "deletion_protection": True}
     assert settings.log_retention_days == 365 and settings.deletion_protection is True
-    dev = _parse(todoApi={"enabled": True})
-    assert settings.todo_api.throttle.rate_limit < dev.todo_api.throttle.rate_limit
+
+
+def test_prod_yaml_turns_on_the_cache_and_dax_and_throttles_tighter():
+    prod, dev = (parse_stack_yaml(stack) for stack in ("prod", "dev"))
+    assert _todo(prod).cache.ttl_seconds == 300 and _todo(prod).dax.nodes == 3
+    assert _todo(prod).function.memory_mb == 512 and _todo(dev).function.memory_mb == 256
+    assert _todo(prod).throttle.rate_limit < _todo(dev).throttle.rate_limit
 
 
 def test_disabled_component_is_not_deployed():
@@ -48,10 +68,10 @@ def test_disabled_component_is_not_deployed():
      "todoApi.dax.vpcCidr: expected an IPv4 /16 CIDR"),
     ({"environment": "dev", "todoApi": {"enabled": True, "dax": {"enabled": True, "vpcCidr": "10.300.0.0/16"}}},
      "todoApi.dax.vpcCidr: expected an IPv4 /16 CIDR"),
-    ({"environment": "dev", "todoApi": {"enabled": True, "lambda": {"timeoutSeconds": 29}}},
-     "todoApi.lambda.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
-    ({"environment": "dev", "todoApi": {"enabled": True, "files": {"urlExpirySeconds": 3600}}},
-     "todoApi.files.urlExpirySeconds: 3600 is out of range; allowed 1 to 900"),
+    ({"environment": "dev", "todoApi": {"enabled": True, "function": {"timeoutSeconds": 29}}},
+     "todoApi.function.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
+    ({"environment": "dev", "todoApi": {"enabled": True, "urlExpirySeconds": 3600}},
+     "todoApi.urlExpirySeconds: 3600 is out of range; allowed 1 to 900"),
     ({"environment": "dev", "todoApi": {"enabled": True, "mfa": "SOMETIMES"}},
      "todoApi.mfa: 'SOMETIMES' is not allowed; allowed values: OFF, OPTIONAL, ON"),
 ])
@@ -63,4 +83,145 @@ def test_bad_value_names_the_key_and_the_allowed_values(raw, message):
 
 def test_cache_size_written_as_a_yaml_number_is_accepted():
     settings = _parse(todoApi={"enabled": True, "cache": {"enabled": True, "sizeGb": 0.5}})
-    assert settings.todo_api.cache.size_gb == "0.5"
+    assert _todo(settings).cache.size_gb == "0.5"
+
+
+# --- the stack core and the component sections mapped onto their args (todoApi, outbox, thumbnails) ---
+
+@pytest.mark.parametrize("region", ["eu-west", "EU-WEST-1", "", None, "mars-north-1"])
+def test_invalid_region_names_aws_region(region):
+    with pytest.raises(ConfigError, match=r"^aws:region: "):
+        parse({"environment": "dev"}, region)
+
+
+def test_section_present_without_enabled_is_deployed_with_the_components_defaults():
+    assert _parse(todoApi={}).todo_api == {"log_retention_days": 7, "deletion_protection": False}
+
+
+def test_section_with_enabled_false_is_not_deployed():
+    assert _parse(todoApi={"enabled": False}).todo_api is None
+
+
+def test_section_that_is_not_an_object_is_refused():
+    with pytest.raises(ConfigError, match=r"serverless-blueprints:todoApi: expected an object"):
+        _parse(todoApi=True)
+
+
+def test_misspelled_section_is_an_unknown_key_not_a_missing_component():
+    with pytest.raises(ConfigError, match=r"serverless-blueprints:thumbnail: unknown key; known keys here:.*thumbnails"):
+        _parse(thumbnail={})
+
+
+@pytest.mark.parametrize("section, key", [("todoApi", "enable"), ("outbox", "enabeld"), ("thumbnails", "enable")])
+def test_misspelled_enabled_is_refused_naming_the_key(section, key):
+    with pytest.raises(ConfigError, match=rf"serverless-blueprints:{section}\.{key}: unknown key \(did you mean "
+                                          rf"'enabled'\?\)"):
+        _parse(**{section: {key: True}})
+
+
+def test_key_beside_enabled_false_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"serverless-blueprints:todoApi\.cache\.ttlSeconds: belongs to "
+                                          r"serverless-blueprints:todoApi\.cache, which is disabled \(enabled: false\)"):
+        _parse(todoApi={"cache": {"enabled": False, "ttlSeconds": 60}})
+
+
+def test_section_may_set_its_own_retention_and_protection():
+    args = _parse(todoApi={"logRetentionDays": 30, "deletionProtection": True}).todo_api
+    assert (args["log_retention_days"], args["deletion_protection"]) == (30, True)
+
+
+def test_section_args_are_checked_by_the_component_with_the_yaml_key():
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:todoApi\.cache\.ttlSeconds: 99999 is out of range; "
+                                          r"allowed 0 to 3600$"):
+        _parse(todoApi={"cache": {"ttlSeconds": 99999}})
+
+
+def test_unknown_key_lists_the_allowed_ones_in_camel_case():
+    with pytest.raises(ConfigError, match=r"serverless-blueprints:todoApi\.lambda: unknown key; allowed: "
+                                          r"allowedContentTypes, cache, cloudwatchAccount, corsOrigins, dax, "
+                                          r"deletionProtection, function"):
+        _parse(todoApi={"lambda": {"memoryMb": 512}})
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_yaml_sections_are_exactly_component_args(stack):
+    settings = parse_stack_yaml(stack)
+    assert settings.todo_api and settings.outbox and settings.thumbnails
+    assert not any(key in args for args in (settings.todo_api, settings.outbox, settings.thumbnails)
+                   for key in ("enabled", "lambda"))
+
+
+# --- blog and updateCdn: each part is exactly its component's args ---------------------------------
+
+SITE, EMAIL = {"contentDir": "site"}, {"identity": "b@example.com"}
+BLOG_PARTS = {"site": "StaticSiteArgs", "api": "BlogApiArgs", "table": "GlobalTableArgs", "email": "WelcomeEmailArgs"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_blog_and_update_cdn_sections_are_exactly_component_args(stack):
+    from serverless_blueprints import blog_api, global_table, static_site, update_offload_cdn, welcome_email
+    from serverless_blueprints.args import arg_names
+
+    settings = parse_stack_yaml(stack)
+    modules = {"site": static_site, "api": blog_api, "table": global_table, "email": welcome_email}
+    assert set(settings.blog) == set(BLOG_PARTS)
+    for part, args_type in BLOG_PARTS.items():
+        declared, _ = arg_names(getattr(modules[part], args_type))
+        assert set(settings.blog[part]) <= set(declared), part
+    declared, _ = arg_names(update_offload_cdn.UpdateOffloadCdnArgs)
+    assert set(settings.update_cdn) <= set(declared)
+    # What __main__ wires is never in the settings.
+    assert "us_east_1_provider" not in settings.update_cdn and "us_east_1_provider" not in settings.blog["site"]
+    assert "replica_providers" not in settings.blog["table"] and "table_arn" not in settings.blog["email"]
+
+
+def test_stack_yaml_states_the_per_environment_blog_differences():
+    dev, prod = parse_stack_yaml("dev").blog, parse_stack_yaml("prod").blog
+    assert (dev["site"]["waf"], prod["site"]["waf"]) == (None, {"rate_limit": 1000})
+    assert (dev["api"]["cache"], prod["api"]["cache"]) == (None, {"size_gb": "0.5"})
+    assert (dev["api"]["posts_max_age_seconds"], prod["api"]["posts_max_age_seconds"]) == (60, 300)
+    assert (dev["api"]["throttle_rate_limit"], prod["api"]["throttle_rate_limit"]) == (20, 100)
+    assert (dev["table"]["kms"], prod["table"]["kms"]) == ("aws-managed", "customer-managed")
+    assert prod["table"]["min_replica_regions"] == 2 and "min_replica_regions" not in dev["table"]
+
+
+def test_stack_adds_only_stack_things_to_the_blog():
+    prod = parse_stack_yaml("prod")
+    assert prod.blog["table"]["home_region"] == prod.region
+    assert {part: args.get("deletion_protection") for part, args in prod.blog.items()} == {
+        "site": True, "api": None, "table": True, "email": True}
+    assert (prod.blog["api"]["log_retention_days"], prod.blog["email"]["log_retention_days"]) == (365, 365)
+
+
+def test_disabled_blog_and_update_cdn_are_not_deployed():
+    settings = _parse(blog={"enabled": False}, updateCdn={"enabled": False})
+    assert settings.blog is None and settings.update_cdn is None
+    assert _parse().blog is None and _parse().update_cdn is None
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"blog": {"enabled": True, "site": SITE, "email": EMAIL, "api": {"postsMaxAgeSeconds": 0}}},
+     r"^serverless-blueprints:blog\.api\.postsMaxAgeSeconds: 0 is out of range; allowed 1 to 3600$"),
+    ({"blog": {"enabled": True, "site": SITE, "email": EMAIL, "table": {"kms": "mine"}}},
+     r"^serverless-blueprints:blog\.table\.kms: 'mine' is not allowed; allowed values: aws-owned, aws-managed, "
+     r"customer-managed$"),
+    ({"blog": {"enabled": True, "email": EMAIL, "site": {"contentDir": "nowhere"}}},
+     r"^serverless-blueprints:blog\.site\.contentDir: 'nowhere' is not a folder"),
+    ({"blog": {"enabled": False, "site": {}}}, r"serverless-blueprints:blog\.site: belongs to serverless-blueprints:blog, "
+                                               r"which is disabled"),
+    ({"updateCdn": {"enabled": True, "originDomainName": "o.example.com", "lockDown": {"enabled": False},
+                    "minTtlSeconds": -1}},
+     r"^serverless-blueprints:updateCdn\.minTtlSeconds: -1 is out of range; allowed 0 to 31536000$"),
+])
+def test_blog_and_update_cdn_errors_name_the_yaml_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        _parse(**raw)
+
+
+def test_stack_with_an_invalid_region_fails_naming_aws_region():
+    from offline.harness import evaluate_stack
+
+    config = read_stack_config("dev")
+    config["aws:region"] = "eu-west"
+    with pytest.raises(ConfigError, match=r"^stack 'dev': aws:region: 'eu-west' is not an AWS region name"):
+        evaluate_stack("dev", config=config)

@@ -1,6 +1,4 @@
 """BlogApi under Pulumi mocks: public cached routes, the throttled subscribe route, least privilege, config."""
-from __future__ import annotations
-
 import json
 import re
 from pathlib import Path
@@ -8,7 +6,8 @@ from pathlib import Path
 import pytest
 
 import stack_config
-from serverless_blueprints.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi
+from serverless_blueprints.args import ArgsError
+from serverless_blueprints.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi, resolve_args
 from serverless_blueprints.global_table import GlobalTable
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -19,10 +18,18 @@ SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 HANDLER_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "blog_api" / "handler.py"
 
 
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/blog"
+
+
+def table_inputs(table: GlobalTable) -> dict:
+    """What BlogApi takes from the blog's GlobalTable (as __main__ wires it)."""
+    return {"table_name": table.name, "table_arn": table.arn, "table_kms_key_arn": table.home_kms_key_arn}
+
+
 def build(args: dict, kms: str = "aws-managed"):
     def program():
         table = GlobalTable("blog-table", {"kms": kms})
-        BlogApi("blog-api", {"table": table, **args})
+        BlogApi("blog-api", {**table_inputs(table), **args})
     return evaluate_program(program, region="eu-west-1")
 
 
@@ -150,22 +157,60 @@ def test_function_uses_the_table_key_through_dynamodb_only(cached, plain):
 
 # --- guards ----------------------------------------------------------------------------------------
 
-def test_component_requires_the_table():
-    with pytest.raises(ValueError, match="table"):
-        BlogApi("blog-api", {})
+GOOD = {"table_name": "blog", "table_arn": TABLE_ARN}
+
+
+@pytest.mark.parametrize("missing", ["table_name", "table_arn"])
+def test_component_requires_the_tables_name_and_arn(missing):
+    with pytest.raises(ArgsError, match=rf"BlogApi 'blog-api': {missing}: required"):
+        BlogApi("blog-api", {key: value for key, value in GOOD.items() if key != missing})
+
+
+def test_component_rejects_an_unknown_arg_suggesting_the_right_one():
+    with pytest.raises(ArgsError, match=r"postsMaxAgeSeconds: unknown arg \(did you mean 'posts_max_age_seconds'\?\)"):
+        resolve_args("blog-api", {**GOOD, "postsMaxAgeSeconds": 60})
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"posts_max_age_seconds": 0}, "posts_max_age_seconds=0 must be 1..3600"),
-    ({"posts_max_age_seconds": 3601}, "posts_max_age_seconds=3601 must be 1..3600"),
+    ({"posts_max_age_seconds": 0}, "posts_max_age_seconds: 0 is out of range; allowed 1 to 3600"),
+    ({"posts_max_age_seconds": 3601}, "posts_max_age_seconds: 3601 is out of range; allowed 1 to 3600"),
     ({"subscribe_throttle": {"rate_limit": 100, "burst_limit": 5}, "throttle_rate_limit": 50},
-     "subscribe_throttle .* must be within the stage's limits"),
+     "subscribe_throttle: 100 rps / burst 5 must be within the stage's limits"),
     ({"subscribe_throttle": {"rate_limit": 1, "burst_limit": 500}, "throttle_burst_limit": 100},
-     "subscribe_throttle .* must be within the stage's limits"),
+     "subscribe_throttle: 1 rps / burst 500 must be within the stage's limits"),
+    ({"cache": {"size_gb": "2"}}, r"cache.size_gb: '2' is not allowed; allowed values: 0.5, 1.6"),
+    ({"throttle_rate_limit": 0}, "throttle_rate_limit: 0 is out of range"),
+    ({"throttle_burst_limit": 6000}, "throttle_burst_limit: 6000 is out of range; allowed 1 to 5000"),
+    ({"timeout_seconds": 29}, "timeout_seconds: 29 is out of range; allowed 1 to 28"),
+    ({"memory_mb": 64}, "memory_mb: 64 is out of range; allowed 128 to 10240"),
+    ({"log_retention_days": 10}, "log_retention_days: 10 is not allowed"),
+    ({"table_arn": "blog"}, "table_arn: expected a DynamoDB table ARN"),
+    ({"table_kms_key_arn": "alias/blog"}, "table_kms_key_arn: expected a KMS key ARN"),
 ])
 def test_component_rejects_bad_args(args, message):
-    with pytest.raises(ValueError, match=message):
-        BlogApi("blog-api", {"table": object(), **args})
+    with pytest.raises(ArgsError, match=message):
+        BlogApi("blog-api", {**GOOD, **args})
+
+
+def test_component_takes_plain_table_inputs_without_a_global_table():
+    snapshot = evaluate_program(lambda: BlogApi("blog-api", dict(GOOD)), region="eu-west-1")
+    env = snapshot.named("blog-api-handler-fn").props["environment"]["variables"]
+    assert env["TABLE_NAME"] == "blog"
+    assert statement(snapshot, "ListPublishedPosts")["Resource"] == [f"{TABLE_ARN}/index/published-posts"]
+
+
+def test_analyzer_accepts_the_component_with_plain_table_inputs():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([BlogApi])
+    component = result["component_definitions"]["BlogApi"]
+    required = {key for key, value in component.inputs.items() if not value.optional}
+    assert required == {"tableName", "tableArn"}
+    assert {"tableKmsKeyArn", "postsMaxAgeSeconds", "cache", "throttleRateLimit", "throttleBurstLimit",
+            "subscribeThrottle", "corsAllowOrigin", "memoryMb", "timeoutSeconds", "logRetentionDays",
+            "cloudwatchAccount"} == set(component.inputs) - required
+    assert component.inputs["cloudwatchAccount"].ref.endswith("aws:apigateway%2Faccount:Account")
+    assert set(component.outputs) == {"url", "functionName"}
 
 
 # --- the real stacks -------------------------------------------------------------------------------
@@ -186,28 +231,40 @@ def test_stacks_point_cors_at_the_sites_own_origin_when_it_has_one(dev_stack, pr
     assert dev_stack.named("blog-api-handler-fn").props["environment"]["variables"]["CORS_ALLOW_ORIGIN"] == "*"
 
 
-# --- config (blog.api) -----------------------------------------------------------------------------
+# --- config (blog.api): exactly BlogApiArgs in camelCase ---------------------------------------------
 
 def parse(api: dict, env: str = "dev") -> stack_config.StackSettings:
     table = {"replicaRegions": ["us-east-1", "ap-southeast-2"]} if env == "prod" else {}
-    return stack_config.parse({"environment": env, "blog": {"enabled": True, "email": {"identity": "b@example.com"},
+    return stack_config.parse({"environment": env, "blog": {"enabled": True, "site": {"contentDir": "site"},
+                                                            "email": {"identity": "b@example.com"},
                                                             "table": table, "api": api}}, "eu-west-1")
 
 
-def test_config_api_defaults_per_environment():
-    dev, prod = parse({}), parse({}, env="prod")
-    dev_args, prod_args = dev.blog.api_args(dev), prod.blog.api_args(prod)
-    assert (dev_args["cache"], dev_args["posts_max_age_seconds"]) == (None, 60)
-    assert prod_args["cache"] == {"size_gb": "0.5", "ttl_seconds": 300}
-    assert dev_args["subscribe_throttle"] == {"rate_limit": 2, "burst_limit": 5}
-    assert (dev_args["memory_mb"], dev_args["timeout_seconds"]) == (256, 10)
+def test_config_api_is_the_components_args_plus_the_stacks_log_retention():
+    args = parse({"postsMaxAgeSeconds": 300, "cache": {"enabled": True, "sizeGb": "0.5"},
+                  "throttleRateLimit": 100, "throttleBurstLimit": 200}).blog["api"]
+    assert args == {"posts_max_age_seconds": 300, "cache": {"size_gb": "0.5"}, "throttle_rate_limit": 100,
+                    "throttle_burst_limit": 200, "log_retention_days": 7}
+    assert parse({"cache": {"enabled": False}}).blog["api"] == {"cache": None, "log_retention_days": 7}
+
+
+def test_stack_yaml_sets_the_per_environment_api_settings():
+    from offline.harness import read_stack_config
+
+    dev, prod = (read_stack_config(stack)["serverless-blueprints:blog"]["api"] for stack in ("dev", "prod"))
+    assert (dev["postsMaxAgeSeconds"], dev["cache"], dev["throttleRateLimit"]) == (60, {"enabled": False}, 20)
+    assert (prod["postsMaxAgeSeconds"], prod["cache"]["sizeGb"], prod["throttleRateLimit"]) == (300, "0.5", 100)
 
 
 @pytest.mark.parametrize("api, message", [
     ({"postsMaxAgeSeconds": 0}, r"blog.api.postsMaxAgeSeconds: 0 is out of range; allowed 1 to 3600"),
     ({"cache": {"enabled": True, "sizeGb": "2"}}, r"blog.api.cache.sizeGb: '2' is not allowed; allowed values: 0.5"),
-    ({"subscribeThrottle": {"rateLimit": 500}}, r"blog.api.subscribeThrottle: 500.0 rps / burst 5 must be within"),
-    ({"lambda": {"timeoutSeconds": 29}}, r"blog.api.lambda.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
+    ({"subscribeThrottle": {"rateLimit": 500}}, r"blog.api.subscribeThrottle: 500 rps / burst 5 must be within"),
+    ({"timeoutSeconds": 29}, r"blog.api.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
+    ({"throttleBurstLimit": 0}, r"blog.api.throttleBurstLimit: 0 is out of range; allowed 1 to 5000"),
+    ({"lambda": {"timeoutSeconds": 10}}, r"blog.api.lambda: unknown key; allowed: cache, cloudwatchAccount"),
+    ({"postsMaxAge": 60}, r"blog.api.postsMaxAge: unknown key \(did you mean 'postsMaxAgeSeconds'\?\)"),
+    ({"tableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/x"}, r"blog.api.tableArn: set by __main__"),
 ])
 def test_config_rejects_bad_api_settings_naming_the_key(api, message):
     with pytest.raises(stack_config.ConfigError, match=message):

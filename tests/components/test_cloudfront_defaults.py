@@ -1,11 +1,12 @@
 """The shared CloudFront pieces: managed policy ids, name checks, headers policy, certificate, alias records."""
-from __future__ import annotations
+from typing import Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 from serverless_blueprints import cloudfront_defaults as cdn
+from serverless_blueprints.args import ArgsError, ArgsReader
 from offline.harness import evaluate_program
 
 
@@ -96,3 +97,36 @@ def test_validation_record_goes_in_the_zone_when_there_is_one(pieces):
 def test_alias_records_cover_ipv4_and_ipv6(pieces):
     records = {pieces.named(f"site-alias-{t}").props["type"] for t in ("a", "aaaa")}
     assert records == {"A", "AAAA"}
+
+
+@pytest.mark.parametrize("value, valid", [("Z0123456789EXAMPLE", True), ("Z1", True), ("zone-1", False),
+                                          ("Z0123456789example", False), ("", False)])
+def test_hosted_zone_ids(value, valid):
+    assert cdn.is_hosted_zone_id(value) is valid
+
+
+class DistributionArgs(TypedDict, total=False):
+    custom_domain: Optional[cdn.CustomDomainArgs]
+
+
+def _reader(args):
+    return ArgsReader("Distribution", "d", args, DistributionArgs)
+
+
+def test_custom_domain_is_read_and_checked_in_one_place():
+    domain = cdn.read_custom_domain(_reader({"custom_domain": {"domain_name": "cdn.example.com",
+                                                               "hosted_zone_id": "Z0123456789EXAMPLE"}}))
+    assert domain == cdn.ResolvedCustomDomain(domain_name="cdn.example.com", hosted_zone_id="Z0123456789EXAMPLE")
+    assert cdn.read_custom_domain(_reader({})) is None
+    assert cdn.read_custom_domain(_reader({"custom_domain": {"domain_name": "cdn.example.com"}})).hosted_zone_id is None
+
+
+@pytest.mark.parametrize("domain, message", [
+    ({"hosted_zone_id": "Z0123456789EXAMPLE"}, "custom_domain.domain_name: required"),
+    ({"domain_name": "https://cdn.example.com"}, "custom_domain.domain_name: expected a hostname"),
+    ({"domain_name": "cdn.example.com", "hosted_zone_id": "zone"}, "custom_domain.hosted_zone_id: expected a Route 53"),
+    ({"domain_name": "cdn.example.com", "zone": "Z1"}, r"custom_domain.zone: unknown arg"),
+])
+def test_custom_domain_errors_name_the_arg(domain, message):
+    with pytest.raises(ArgsError, match=message):
+        cdn.read_custom_domain(_reader({"custom_domain": domain}))

@@ -1,12 +1,11 @@
 """GlobalTable under Pulumi mocks: the table, every replica's PITR / KMS / deletion protection, config."""
-from __future__ import annotations
-
 import pulumi_aws as aws
 import pytest
 
 import stack_config
 from serverless_blueprints.blog_api import PUBLISHED_POSTS_INDEX
-from serverless_blueprints.global_table import GlobalTable, is_region_name, table_key_statements
+from serverless_blueprints.args import ArgsError
+from serverless_blueprints.global_table import GlobalTable, is_region_name, resolve_args, table_key_statements
 from offline.harness import evaluate_program
 
 TABLE = "aws:dynamodb/table:Table"
@@ -171,8 +170,10 @@ def test_key_statements_let_readers_use_the_home_key_through_dynamodb_only():
 
     def program():
         table_ = GlobalTable("t", {"kms": "customer-managed"})
-        captured["statements"] = table_key_statements(table_, ["kms:Decrypt"], sid="Key")
-        captured["none"] = table_key_statements(GlobalTable("u", {"kms": "aws-managed"}), ["kms:Decrypt"], sid="K")
+        captured["statements"] = table_key_statements(table_.home_kms_key_arn, table_.home_region, ["kms:Decrypt"],
+                                                      sid="Key")
+        other = GlobalTable("u", {"kms": "aws-managed"})
+        captured["none"] = table_key_statements(other.home_kms_key_arn, other.home_region, ["kms:Decrypt"], sid="K")
         table_.home_kms_key_arn.apply(lambda arn: captured.setdefault("arn", arn))
         captured["statements"][0]["Condition"]["StringEquals"]["kms:ViaService"].apply(
             lambda service: captured.setdefault("service", service))
@@ -186,22 +187,74 @@ def test_key_statements_let_readers_use_the_home_key_through_dynamodb_only():
 
 # --- guards ----------------------------------------------------------------------------------------
 
+PROVIDER = object()  # resolve_args only needs one to be there
+
+
 @pytest.mark.parametrize("args, message", [
-    ({"kms": "my-own"}, "kms 'my-own' is not allowed; allowed: aws-owned, aws-managed, customer-managed"),
-    ({"replica_providers": {"europe": None}}, "replica region 'europe' is not an AWS region name"),
-    ({"replica_providers": {"us-east-1": None}}, "replica region us-east-1 needs its provider"),
-    ({"global_secondary_indexes": [{"name": "i", "hash_key": "a"}, {"name": "i", "hash_key": "b"}]},
+    ({"kms": "my-own"}, "kms: 'my-own' is not allowed; allowed values: aws-owned, aws-managed, customer-managed"),
+    ({"replica_providers": {"europe": PROVIDER}}, r"replica_regions: expected a list of AWS region names such as "
+                                                  r"us-east-1 .*got \['europe'\]"),
+    ({"replica_providers": {"us-east-1": None}}, "replica_providers: replica region us-east-1 needs its provider"),
+    ({"replica_regions": ["us-east-1"]}, "replica_providers: replica region us-east-1 needs its provider"),
+    ({"replica_regions": ["us-east-1"], "replica_providers": {"us-east-1": PROVIDER, "us-west-2": PROVIDER}},
+     r"replica_providers: 'us-west-2' has a provider but is not in replica_regions"),
+    ({"replica_regions": ["us-east-1", "us-east-1"], "replica_providers": {"us-east-1": PROVIDER}},
+     r"replica_regions: \['us-east-1', 'us-east-1'\] lists a region twice"),
+    ({"replica_regions": ["eu-west-1"], "replica_providers": {"eu-west-1": PROVIDER}, "home_region": "eu-west-1"},
+     "replica_regions: eu-west-1 is the home region"),
+    ({"min_replica_regions": 2, "replica_providers": {"us-east-1": PROVIDER}},
+     r"replica_regions: needs at least 2 replica regions besides the home region \(min_replica_regions\), got "
+     r"\['us-east-1'\]"),
+    ({"replica_providers": "us-east-1"}, "replica_providers: expected a mapping of region -> aws provider"),
+    ({"global_secondary_indexes": [{"name": "idx", "hash_key": "a"}, {"name": "idx", "hash_key": "b"}]},
      "must be distinct"),
-    ({"global_secondary_indexes": [{"name": "i", "hash_key": "a", "projection_type": "SOME"}]},
-     "projection_type 'SOME'"),
-    ({"global_secondary_indexes": [{"name": "i", "hash_key": "a", "projection_type": "INCLUDE"}]},
+    ({"global_secondary_indexes": [{"name": "idx", "hash_key": "a", "projection_type": "SOME"}]},
+     r"global_secondary_indexes.0.projection_type: 'SOME' is not allowed"),
+    ({"global_secondary_indexes": [{"name": "idx", "hash_key": "a", "projection_type": "INCLUDE"}]},
      "non_key_attributes go with projection_type INCLUDE"),
-    ({"global_secondary_indexes": [{"name": "i", "hash_key": "a", "non_key_attributes": ["x"]}]},
+    ({"global_secondary_indexes": [{"name": "idx", "hash_key": "a", "non_key_attributes": ["x"]}]},
      "non_key_attributes go with projection_type INCLUDE"),
+    ({"global_secondary_indexes": [{"name": "idx"}]}, "global_secondary_indexes.0.hash_key: required"),
+    ({"global_secondary_indexes": [{"name": "idx", "hashKey": "a"}]},
+     r"global_secondary_indexes.0.hashKey: unknown arg \(did you mean 'hash_key'\?\)"),
+    ({"hash_key": ""}, "hash_key: expected an attribute name"),
+    ({"deletion_protection": "yes"}, "deletion_protection: expected true or false"),
 ])
 def test_component_rejects_bad_args(args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgsError, match=message):
         GlobalTable("blog-table", args)
+
+
+def test_component_rejects_an_unknown_arg_suggesting_the_right_one():
+    with pytest.raises(ArgsError, match=r"GlobalTable 'blog-table': replicaRegions: unknown arg \(did you mean "
+                                        r"'replica_regions'\?\)"):
+        resolve_args("blog-table", {"replicaRegions": ["us-east-1"]})
+
+
+def test_replica_regions_default_to_the_providers_in_their_order():
+    resolved = resolve_args("t", {"replica_providers": {"us-east-1": PROVIDER, "ap-southeast-2": PROVIDER}})
+    assert resolved.replica_regions == ("us-east-1", "ap-southeast-2")
+
+
+def test_a_hash_only_table_says_so_with_range_key_none():
+    assert resolve_args("t", {"range_key": None}).range_key is None
+    assert resolve_args("t", {}).range_key == "sk"
+
+
+def test_analyzer_accepts_the_component():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([GlobalTable])
+    component = result["component_definitions"]["GlobalTable"]
+    assert all(value.optional for value in component.inputs.values())  # safe with no args at all
+    assert set(component.inputs) == {"hashKey", "rangeKey", "globalSecondaryIndexes", "replicaRegions",
+                                     "replicaProviders", "minReplicaRegions", "homeRegion", "kms",
+                                     "deletionProtection", "ttlAttribute"}
+    assert component.inputs["replicaProviders"].additional_properties.ref.endswith("pulumi:providers:aws")
+    assert set(component.outputs) == {"name", "arn", "streamArn", "homeRegion", "replicaRegions", "homeKmsKeyArn"}
+    assert component.outputs["homeKmsKeyArn"].optional and not component.outputs["arn"].optional
+    index = result["type_definitions"]["GlobalTableIndex"]
+    assert {key for key, value in index.properties.items() if not value.optional} == {"name", "hashKey"}
 
 
 @pytest.mark.parametrize("name, valid", [("us-east-1", True), ("ap-southeast-2", True), ("eu-central-2", True),
@@ -253,37 +306,42 @@ def test_stacks_export_home_and_replica_regions(dev_stack, prod_stack):
 # --- config (blog.table) ---------------------------------------------------------------------------
 
 def parse(table_section: dict, env: str = "dev", region: str = "eu-west-1") -> stack_config.StackSettings:
-    return stack_config.parse({"environment": env, "blog": {"enabled": True, "email": {"identity": "b@example.com"},
+    return stack_config.parse({"environment": env, "blog": {"enabled": True, "site": {"contentDir": "site"},
+                                                            "email": {"identity": "b@example.com"},
                                                             "table": table_section}}, region)
 
 
-def test_config_table_defaults_dev_to_one_region_and_the_aws_managed_key():
-    settings = parse({})
-    assert settings.blog.replica_regions(settings) == []
-    assert settings.blog.table_args(settings) == {"kms": "aws-managed", "deletion_protection": False}
+def test_config_table_is_the_components_args_plus_the_stacks_region_and_protection():
+    assert parse({}).blog["table"] == {"home_region": "eu-west-1", "deletion_protection": False}
+    args = parse({"replicaRegions": ["us-east-1", "ap-southeast-2"], "minReplicaRegions": 2,
+                  "kms": "customer-managed"}, env="prod").blog["table"]
+    assert args == {"replica_regions": ["us-east-1", "ap-southeast-2"], "min_replica_regions": 2,
+                    "kms": "customer-managed", "home_region": "eu-west-1", "deletion_protection": True}
 
 
-def test_config_table_defaults_prod_to_customer_managed_keys_and_protection():
-    settings = parse({"replicaRegions": ["us-east-1", "ap-southeast-2"]}, env="prod")
-    assert settings.blog.table_args(settings) == {"kms": "customer-managed", "deletion_protection": True}
-    assert settings.blog.replica_regions(settings) == ["us-east-1", "ap-southeast-2"]
+def test_prod_yaml_asks_for_two_replicas_and_customer_managed_keys():
+    from offline.harness import read_stack_config
+
+    table = read_stack_config("prod")["serverless-blueprints:blog"]["table"]
+    assert (table["minReplicaRegions"], table["kms"]) == (2, "customer-managed")
+    assert read_stack_config("dev")["serverless-blueprints:blog"]["table"]["kms"] == "aws-managed"
 
 
-def test_config_requires_two_replicas_in_prod():
-    with pytest.raises(stack_config.ConfigError, match=r"blog.table.replicaRegions: prod needs at least 2 replica "
-                                                       r"regions besides the home region, got \['us-east-1'\]"):
-        parse({"replicaRegions": ["us-east-1"]}, env="prod")
+def test_config_requires_the_minimum_of_replicas():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.table.replicaRegions: needs at least 2 replica "
+                                                       r"regions besides the home region \(minReplicaRegions\), got "
+                                                       r"\['us-east-1'\]"):
+        parse({"replicaRegions": ["us-east-1"], "minReplicaRegions": 2}, env="prod")
 
 
 def test_config_rejects_a_replica_in_the_home_region():
-    settings = parse({"replicaRegions": ["eu-west-1"]})
     with pytest.raises(stack_config.ConfigError, match=r"blog.table.replicaRegions: eu-west-1 is the home region"):
-        settings.blog.table_args(settings)
+        parse({"replicaRegions": ["eu-west-1"]})
 
 
 def test_config_rejects_a_malformed_region_name():
     with pytest.raises(stack_config.ConfigError, match=r"blog.table.replicaRegions: expected a list of AWS region "
-                                                       r"names such as us-east-1, got \['Frankfurt'\]"):
+                                                       r"names such as us-east-1 .*got \['Frankfurt'\]"):
         parse({"replicaRegions": ["Frankfurt"]})
 
 
@@ -296,3 +354,8 @@ def test_config_rejects_an_unknown_kms_choice():
     with pytest.raises(stack_config.ConfigError, match=r"blog.table.kms: 'kms' is not allowed; allowed values: "
                                                        r"aws-owned, aws-managed, customer-managed"):
         parse({"kms": "kms"})
+
+
+def test_config_leaves_replica_providers_to_main():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.table.replicaProviders: set by __main__"):
+        parse({"replicaRegions": ["us-east-1"], "replicaProviders": {"us-east-1": "x"}})

@@ -1,6 +1,7 @@
 """LambdaFunction defaults and guards."""
 import pytest
 
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.lambda_function import LambdaFunction
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -39,11 +40,38 @@ def test_async_failures_go_to_the_given_queue():
 
 
 def test_api_function_timeout_at_the_29_second_limit_is_rejected():
-    with pytest.raises(ValueError, match="under API Gateway's 29 s integration limit"):
+    with pytest.raises(ArgsError, match=r"timeout_seconds: 29 is out of range; allowed 1 to 28 "
+                                        r"\(under API Gateway's 29 s integration limit\)"):
         evaluate_program(lambda: LambdaFunction("fn", {**BASE, "timeout_seconds": 29,
                                                        "invoked_by_api_gateway": True}))
 
 
 def test_retention_cloudwatch_does_not_offer_is_rejected():
-    with pytest.raises(ValueError, match="log retention 10 days"):
+    with pytest.raises(ArgsError, match=r"LambdaFunction 'fn': log_retention_days: 10 is not allowed; "
+                                        r"allowed values: 1, 3, 5, 7, 14, 30"):
         evaluate_program(lambda: LambdaFunction("fn", {**BASE, "log_retention_days": 10}))
+
+
+def test_unknown_arg_is_rejected_with_the_allowed_ones():
+    with pytest.raises(ArgsError, match=r"LambdaFunction 'fn': memoryMb: unknown arg \(did you mean 'memory_mb'\?\); "
+                                        r"allowed: architecture, async_on_failure_destination_arn, code"):
+        evaluate_program(lambda: LambdaFunction("fn", {**BASE, "memoryMb": 1024}))
+
+
+@pytest.mark.parametrize("key", ["code", "memory_mb", "timeout_seconds", "log_retention_days"])
+def test_required_arg_is_named_when_missing(key):
+    args = {k: v for k, v in BASE.items() if k != key}
+    with pytest.raises(ArgsError, match=rf"LambdaFunction 'fn': {key}: required"):
+        evaluate_program(lambda: LambdaFunction("fn", args))
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"memory_mb": 64}, r"memory_mb: 64 is out of range; allowed 128 to 10240"),
+    ({"memory_mb": 20480}, r"memory_mb: 20480 is out of range; allowed 128 to 10240"),
+    ({"timeout_seconds": 901}, r"timeout_seconds: 901 is out of range; allowed 1 to 900"),
+    ({"architecture": "arm"}, r"architecture: 'arm' is not allowed; allowed values: arm64, x86_64"),
+    ({"code": "../todo_api"}, r"code: expected a folder name under functions/"),
+])
+def test_sizing_outside_lambdas_limits_is_rejected(args, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(lambda: LambdaFunction("fn", {**BASE, **args}))

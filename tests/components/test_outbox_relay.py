@@ -7,6 +7,7 @@ import pytest
 
 import stack_config
 from serverless_blueprints import defaults
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.outbox_relay import OutboxRelay
 from offline.harness import evaluate_program
 from tests.conftest import as_list, statements_of
@@ -19,7 +20,7 @@ TABLES = ("outbox-orders", "outbox-outbox", "outbox-idempotency", "outbox-shipme
 @pytest.fixture(scope="module")
 def stack():
     """The component with no arguments: every default."""
-    return evaluate_program(lambda: OutboxRelay("outbox"))
+    return evaluate_program(lambda: OutboxRelay("outbox", {}))
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def tuned():
         "batch_size": 25, "batching_window_seconds": 0, "maximum_retry_attempts": 7,
         "maximum_record_age_seconds": 7200, "archive_retention_days": 45, "outbox_ttl_days": 30,
         "target_maximum_retry_attempts": 5, "target_maximum_event_age_seconds": 600,
-        "iterator_age_alarm_seconds": 120, "consumer_timeout_seconds": 20, "deletion_protection": True,
+        "iterator_age_alarm_seconds": 120, "consumer_function": {"timeout_seconds": 20}, "deletion_protection": True,
         "user_pool_arn": GIVEN_POOL, "event_source": "shop.orders",
         "alarm_actions": ["arn:aws:sns:eu-west-1:123456789012:oncall"],
     }))
@@ -55,7 +56,7 @@ def _actions(statement: dict) -> list[str]:
 
 
 def _invalid(**args):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ArgsError) as error:
         evaluate_program(lambda: OutboxRelay("outbox", args))
     return str(error.value)
 
@@ -326,7 +327,8 @@ def test_api_stage_throttles_at_20_requests_per_second_by_default(stack):
 
 
 def test_order_service_timeout_must_fit_api_gateways_limit():
-    assert "29 s integration limit" in _invalid(order_timeout_seconds=29)
+    assert "OutboxRelay 'outbox': order_function.timeout_seconds: 29 is out of range; allowed 1 to 28 (under " \
+           "API Gateway's 29 s integration limit)" in _invalid(order_function={"timeout_seconds": 29})
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -442,29 +444,31 @@ def test_alarm_actions_reach_every_alarm(tuned):
 
 # --- guards ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("knob,value", [
-    ("batch_size", 0), ("batch_size", 10001),
-    ("batching_window_seconds", 301),
-    ("maximum_retry_attempts", -1),
-    ("maximum_record_age_seconds", -1), ("maximum_record_age_seconds", 86401),
-    ("outbox_ttl_days", 7),
-    ("archive_retention_days", 0),
-    ("target_maximum_retry_attempts", 186),
-    ("target_maximum_event_age_seconds", 59),
-    ("consumer_batch_size", 11),
-    ("iterator_age_alarm_seconds", 59),
+@pytest.mark.parametrize("knob,value,allowed", [
+    ("batch_size", 0, "1 to 10000"), ("batch_size", 10001, "1 to 10000"),
+    ("batching_window_seconds", 301, "0 to 300"),
+    ("maximum_retry_attempts", -1, "0 to 10000"),
+    ("maximum_record_age_seconds", -1, "120 to 86400"), ("maximum_record_age_seconds", 86401, "120 to 86400"),
+    ("outbox_ttl_days", 7, "14 to 3650"),
+    ("archive_retention_days", 0, "1 to 3650"),
+    ("target_maximum_retry_attempts", 186, "0 to 185"),
+    ("target_maximum_event_age_seconds", 59, "60 to 86400"),
+    ("consumer_batch_size", 11, "1 to 10"),
+    ("iterator_age_alarm_seconds", 59, "60 to 3599"),
 ])
-def test_out_of_range_settings_are_rejected_naming_the_knob(knob, value):
-    assert f"{knob}={value}" in _invalid(**{knob: value})
+def test_out_of_range_settings_are_rejected_naming_the_knob(knob, value, allowed):
+    assert f"OutboxRelay 'outbox': {knob}: {value} is out of range; allowed {allowed}" in _invalid(**{knob: value})
 
 
 def test_iterator_age_alarm_must_fire_before_records_are_given_up_on():
     message = _invalid(iterator_age_alarm_seconds=3600, maximum_record_age_seconds=3600)
-    assert "iterator_age_alarm_seconds=3600" in message and "maximum_record_age_seconds=3600" in message
+    assert "iterator_age_alarm_seconds: 3600 is out of range; allowed 60 to 3599 (below " \
+           "maximum_record_age_seconds 3600" in message
 
 
 def test_an_aws_event_source_is_rejected():
-    assert "event_source='aws.orders'" in _invalid(event_source="aws.orders")
+    assert "event_source: expected 1-256 letters, digits, '.', '_' or '-', not starting with 'aws.' (reserved for " \
+           "AWS services), got 'aws.orders'" in _invalid(event_source="aws.orders")
 
 
 # --- outputs and stacks ---------------------------------------------------------------------------
@@ -528,71 +532,103 @@ def _config_error(outbox: dict) -> str:
     return str(error.value)
 
 
-def test_config_defaults_differ_by_environment():
-    dev, prod = _parse({}).outbox, _parse({}, "prod").outbox
-    assert (dev.archive_retention_days, prod.archive_retention_days) == (7, 90)
-    assert (dev.order_service.memory_mb, prod.order_service.memory_mb) == (256, 512)
-    assert (dev.throttle.rate_limit, prod.throttle.rate_limit) == (10, 100)
-    assert dev.outbox_ttl_days == prod.outbox_ttl_days == 14
-    assert dev.user_pool_arn is None
+def test_config_section_is_the_components_args_plus_the_stacks_retention_and_protection():
+    assert _parse({}).outbox == {"log_retention_days": 7, "deletion_protection": False}
+    assert _parse({}, "prod").outbox == {"log_retention_days": 365, "deletion_protection": True}
 
 
-def test_config_args_carry_the_stacks_retention_and_protection():
-    settings = _parse({}, "prod")
-    args = settings.outbox.args(settings)
-    assert (args["log_retention_days"], args["deletion_protection"]) == (365, True)
-    assert (args["batch_size"], args["maximum_retry_attempts"], args["maximum_record_age_seconds"]) == (100, 10, 3600)
+def test_config_leaves_every_other_default_to_the_component():
+    from serverless_blueprints.outbox_relay import resolve_args
+
+    resolved = resolve_args("outbox", _parse({}, "prod").outbox)
+    assert (resolved.batch_size, resolved.maximum_retry_attempts, resolved.maximum_record_age_seconds) == (
+        100, 10, 3600)
+    assert (resolved.archive_retention_days, resolved.outbox_ttl_days) == (30, 14)
+    assert resolved.order_function.memory_mb == 256 and resolved.user_pool_arn is None
 
 
 def test_config_reads_every_documented_key():
-    settings = _parse({
-        "outboxTtlDays": 21,
-        "orderService": {"lambda": {"memoryMb": 1024, "timeoutSeconds": 5},
-                         "throttle": {"rateLimit": 7, "burstLimit": 9}, "userPoolArn": GIVEN_POOL,
-                         "corsOrigin": "https://shop.example.com"},
-        "relay": {"lambda": {"memoryMb": 512, "timeoutSeconds": 60}, "batchSize": 50, "batchingWindowSeconds": 2,
-                  "maximumRetryAttempts": 4, "maximumRecordAgeSeconds": 1800, "iteratorAgeAlarmSeconds": 600},
-        "bus": {"archiveRetentionDays": 14, "targetMaximumRetryAttempts": 8, "targetMaximumEventAgeSeconds": 900},
-        "shippingConsumer": {"lambda": {"memoryMb": 128, "timeoutSeconds": 15}},
-    })
-    args = settings.outbox.args(settings)
+    args = _parse({
+        "outboxTtlDays": 21, "userPoolArn": GIVEN_POOL, "corsAllowOrigin": "https://shop.example.com",
+        "throttle": {"rateLimit": 7, "burstLimit": 9},
+        "orderFunction": {"memoryMb": 1024, "timeoutSeconds": 5},
+        "relayFunction": {"memoryMb": 512, "timeoutSeconds": 60},
+        "consumerFunction": {"memoryMb": 128, "timeoutSeconds": 15},
+        "batchSize": 50, "batchingWindowSeconds": 2, "maximumRetryAttempts": 4, "maximumRecordAgeSeconds": 1800,
+        "iteratorAgeAlarmSeconds": 600, "archiveRetentionDays": 14, "targetMaximumRetryAttempts": 8,
+        "targetMaximumEventAgeSeconds": 900, "eventSource": "shop.orders", "consumerBatchSize": 5,
+    }).outbox
     assert args["user_pool_arn"] == GIVEN_POOL and args["cors_allow_origin"] == "https://shop.example.com"
-    assert (args["order_memory_mb"], args["order_timeout_seconds"]) == (1024, 5)
-    assert (args["relay_memory_mb"], args["relay_timeout_seconds"]) == (512, 60)
-    assert (args["consumer_memory_mb"], args["consumer_timeout_seconds"]) == (128, 15)
-    assert (args["throttle_rate_limit"], args["throttle_burst_limit"]) == (7, 9)
+    assert args["order_function"] == {"memory_mb": 1024, "timeout_seconds": 5}
+    assert args["relay_function"] == {"memory_mb": 512, "timeout_seconds": 60}
+    assert args["consumer_function"] == {"memory_mb": 128, "timeout_seconds": 15}
+    assert args["throttle"] == {"rate_limit": 7, "burst_limit": 9}
     assert (args["batch_size"], args["batching_window_seconds"], args["maximum_retry_attempts"]) == (50, 2, 4)
     assert (args["maximum_record_age_seconds"], args["iterator_age_alarm_seconds"]) == (1800, 600)
     assert (args["archive_retention_days"], args["outbox_ttl_days"]) == (14, 21)
     assert (args["target_maximum_retry_attempts"], args["target_maximum_event_age_seconds"]) == (8, 900)
+    assert (args["event_source"], args["consumer_batch_size"]) == ("shop.orders", 5)
 
 
 @pytest.mark.parametrize("outbox,key,allowed", [
-    ({"relay": {"batchSize": 0}}, "outbox.relay.batchSize", "allowed 1 to 10000"),
-    ({"relay": {"maximumRetryAttempts": -1}}, "outbox.relay.maximumRetryAttempts", "allowed 0 to 10000"),
-    ({"relay": {"maximumRecordAgeSeconds": 90000}}, "outbox.relay.maximumRecordAgeSeconds", "allowed 120 to 86400"),
-    ({"relay": {"maximumRecordAgeSeconds": 600, "iteratorAgeAlarmSeconds": 600}},
-     "outbox.relay.iteratorAgeAlarmSeconds", "allowed 60 to 599"),
-    ({"relay": {"batchingWindowSeconds": 301}}, "outbox.relay.batchingWindowSeconds", "allowed 0 to 300"),
+    ({"batchSize": 0}, "outbox.batchSize", "allowed 1 to 10000"),
+    ({"maximumRetryAttempts": -1}, "outbox.maximumRetryAttempts", "allowed 0 to 10000"),
+    ({"maximumRecordAgeSeconds": 90000}, "outbox.maximumRecordAgeSeconds", "allowed 120 to 86400"),
+    ({"maximumRecordAgeSeconds": 600, "iteratorAgeAlarmSeconds": 600},
+     "outbox.iteratorAgeAlarmSeconds", "allowed 60 to 599 (below maximumRecordAgeSeconds 600"),
+    ({"batchingWindowSeconds": 301}, "outbox.batchingWindowSeconds", "allowed 0 to 300"),
     ({"outboxTtlDays": 7}, "outbox.outboxTtlDays", "allowed 14 to 3650"),
-    ({"bus": {"archiveRetentionDays": 0}}, "outbox.bus.archiveRetentionDays", "allowed 1 to 3650"),
-    ({"bus": {"targetMaximumRetryAttempts": 186}}, "outbox.bus.targetMaximumRetryAttempts", "allowed 0 to 185"),
-    ({"bus": {"targetMaximumEventAgeSeconds": 30}}, "outbox.bus.targetMaximumEventAgeSeconds",
-     "allowed 60 to 86400"),
-    ({"orderService": {"lambda": {"timeoutSeconds": 29}}}, "outbox.orderService.lambda.timeoutSeconds",
-     "allowed 1 to 28"),
-    ({"orderService": {"throttle": {"rateLimit": 0}}}, "outbox.orderService.throttle.rateLimit", "allowed 1"),
+    ({"archiveRetentionDays": 0}, "outbox.archiveRetentionDays", "allowed 1 to 3650"),
+    ({"targetMaximumRetryAttempts": 186}, "outbox.targetMaximumRetryAttempts", "allowed 0 to 185"),
+    ({"targetMaximumEventAgeSeconds": 30}, "outbox.targetMaximumEventAgeSeconds", "allowed 60 to 86400"),
+    ({"orderFunction": {"timeoutSeconds": 29}}, "outbox.orderFunction.timeoutSeconds",
+     "allowed 1 to 28 (under API Gateway's 29 s integration limit)"),
+    ({"relayFunction": {"memoryMb": 64}}, "outbox.relayFunction.memoryMb", "allowed 128 to 10240"),
+    ({"throttle": {"rateLimit": 0}}, "outbox.throttle.rateLimit", "allowed 1 to 10000"),
+    ({"consumerBatchSize": 11}, "outbox.consumerBatchSize", "allowed 1 to 10"),
 ])
 def test_config_out_of_range_values_name_the_key_and_the_allowed_range(outbox, key, allowed):
     message = _config_error(outbox)
-    assert key in message and allowed in message
+    assert f"serverless-blueprints:{key}: " in message and allowed in message
 
 
 def test_config_rejects_a_user_pool_arn_that_is_not_one():
-    message = _config_error({"orderService": {"userPoolArn": "arn:aws:iam::123456789012:role/x"}})
-    assert "outbox.orderService.userPoolArn" in message and "Cognito user pool ARN" in message
+    message = _config_error({"userPoolArn": "arn:aws:iam::123456789012:role/x"})
+    assert "serverless-blueprints:outbox.userPoolArn: expected a Cognito user pool ARN" in message
+
+
+def test_library_rejects_a_user_pool_arn_that_is_not_one():
+    message = _invalid(user_pool_arn="arn:aws:iam::123456789012:role/x")
+    assert "OutboxRelay 'outbox': user_pool_arn: expected a Cognito user pool ARN" in message
 
 
 def test_config_rejects_unknown_keys_listing_the_known_ones():
-    message = _config_error({"relay": {"batchsize": 10}})
-    assert "outbox.relay.batchsize: unknown key" in message and "batchSize" in message
+    message = _config_error({"batchsize": 10})
+    assert "outbox.batchsize: unknown key (did you mean 'batchSize'?); allowed:" in message
+    assert "consumerFunction" in message and "relayFunction" in message
+
+
+def test_library_rejects_unknown_args_listing_the_allowed_ones():
+    message = _invalid(relay={"batch_size": 10})
+    assert "OutboxRelay 'outbox': relay: unknown arg" in message and "relay_function" in message
+
+
+def test_config_refuses_a_key_beside_enabled_false():
+    with pytest.raises(stack_config.ConfigError, match=r"outbox\.batchSize: belongs to serverless-blueprints:outbox, "
+                                                       r"which is disabled \(enabled: false\)"):
+        stack_config.parse({"environment": "dev", "outbox": {"enabled": False, "batchSize": 10}}, "eu-west-1")
+
+
+def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    definition = Analyzer("serverless-blueprints").analyze([OutboxRelay])["component_definitions"]["OutboxRelay"]
+    assert {"userPoolArn", "throttle", "orderFunction", "relayFunction", "consumerFunction", "batchSize",
+            "iteratorAgeAlarmSeconds", "eventSource", "cloudwatchAccount"} <= set(definition.inputs)
+    assert all(prop.optional for prop in definition.inputs.values())
+    assert definition.inputs["throttle"].ref.endswith(":index:ApiThrottle")
+    assert set(definition.outputs) == {
+        "ordersUrl", "apiUrl", "eventBusName", "eventBusArn", "eventSource", "archiveName", "ordersTableName",
+        "outboxTableName", "idempotencyTableName", "shipmentsTableName", "deadLetterQueues", "userPoolId",
+        "userPoolClientId"}
+    assert definition.outputs["userPoolId"].optional and not definition.outputs["ordersUrl"].optional

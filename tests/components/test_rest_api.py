@@ -1,6 +1,7 @@
 """LambdaRestApi guards and the public-API variant (the authorized variant is covered via ServerlessRestApi)."""
 import pytest
 
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.lambda_function import LambdaFunction
 from serverless_blueprints.rest_api import ApiRoute, LambdaRestApi, method_path
 from offline.harness import evaluate_program
@@ -48,7 +49,8 @@ def test_malformed_path_is_rejected():
     def program():
         function = LambdaFunction("fn", FN)
         LambdaRestApi("api", {"public": True, "routes": [ApiRoute(method="GET", path="items/", function=function)]})
-    with pytest.raises(ValueError, match="is not a resource path"):
+    with pytest.raises(ArgsError, match=r"routes\.0\.path: expected a resource path like /todos/\{todoId\}, "
+                                        r"got 'items/'"):
         evaluate_program(program)
 
 
@@ -81,3 +83,51 @@ def test_browsers_may_send_the_correlation_and_idempotency_headers():
     allowed = stack.named("api-OPTIONS-items-integration-200").props["responseParameters"][
         "method.response.header.Access-Control-Allow-Headers"]
     assert "X-Correlation-Id" in allowed and "Idempotency-Key" in allowed
+
+
+def test_unknown_arg_is_rejected_with_the_allowed_ones():
+    with pytest.raises(ArgsError, match=r"LambdaRestApi 'api': throttle: unknown arg; allowed: cache, "
+                                        r"cloudwatch_account, cognito_user_pool_arns"):
+        evaluate_program(_api(public=True, throttle={"rate_limit": 5}))
+
+
+def test_unknown_route_key_is_rejected_naming_the_route():
+    def program():
+        function = LambdaFunction("fn", FN)
+        LambdaRestApi("api", {"public": True, "routes": [{"method": "GET", "path": "/items", "function": function,
+                                                          "cache": True}]})
+    with pytest.raises(ArgsError, match=r"routes\.0\.cache: unknown arg \(did you mean 'cached'\?\)"):
+        evaluate_program(program)
+
+
+@pytest.mark.parametrize("cache, message", [
+    ({"ttl_seconds": 7200}, r"cache\.ttl_seconds: 7200 is out of range; allowed 0 to 3600"),
+    ({"size_gb": "2"}, r"cache\.size_gb: '2' is not allowed; allowed values: 0\.5, 1\.6, 6\.1"),
+])
+def test_stage_cache_outside_what_api_gateway_offers_is_rejected(cache, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(_api(public=True, cache=cache))
+
+
+def test_stage_cache_defaults_to_half_a_gigabyte_for_five_minutes():
+    stack = evaluate_program(_api(public=True, cache={}))
+    assert stack.named("api-stage").props["cacheClusterSize"] == "0.5"
+    assert stack.named("api-GET-items-settings").props["settings"]["cacheTtlInSeconds"] == 300
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"throttle_rate_limit": 0}, r"throttle_rate_limit: 0 is out of range; allowed 1 to 10000"),
+    ({"throttle_burst_limit": 6000}, r"throttle_burst_limit: 6000 is out of range; allowed 1 to 5000"),
+])
+def test_stage_throttle_out_of_range_is_rejected(args, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(_api(public=True, **args))
+
+
+def test_route_declared_twice_is_rejected():
+    def program():
+        function = LambdaFunction("fn", FN)
+        LambdaRestApi("api", {"public": True, "routes": [ApiRoute(method="GET", path="/items", function=function),
+                                                         ApiRoute(method="GET", path="/items", function=function)]})
+    with pytest.raises(ArgsError, match="route GET /items is declared twice"):
+        evaluate_program(program)

@@ -1,6 +1,7 @@
 """SecureBucket defaults and guards."""
 import pytest
 
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.secure_bucket import SecureBucket
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -53,3 +54,14 @@ def test_log_buckets_expire_their_objects():
     assert rules["expire-current-objects"]["expiration"] == {"days": 90}
     plain = evaluate_program(lambda: SecureBucket("data"))
     assert "expire-current-objects" not in {r["id"] for r in plain.named("data-lifecycle").props["rules"]}
+
+
+def test_unknown_arg_is_rejected_with_the_allowed_ones():
+    with pytest.raises(ArgsError, match=r"SecureBucket 'data': versioned: unknown arg \(did you mean 'versioning'\?\); "
+                                        r"allowed: access_log_bucket, access_log_prefix"):
+        evaluate_program(lambda: SecureBucket("data", {"versioned": False}))
+
+
+def test_noncurrent_version_days_must_be_positive():
+    with pytest.raises(ArgsError, match=r"noncurrent_version_expiration_days: 0 is out of range; allowed 1 to"):
+        evaluate_program(lambda: SecureBucket("data", {"noncurrent_version_expiration_days": 0}))

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from serverless_blueprints.secure_queue import SecureQueue
+from serverless_blueprints.args import ArgsError
+from serverless_blueprints.secure_queue import SecureQueue, SecureQueueArgs
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
 
@@ -40,5 +41,17 @@ def test_visibility_timeout_under_six_times_the_consumer_is_rejected():
 
 
 def test_max_receive_count_under_five_is_rejected():
-    with pytest.raises(ValueError, match="max_receive_count=2 must be at least 5"):
+    with pytest.raises(ArgsError, match=r"SecureQueue 'jobs': max_receive_count: 2 is out of range; allowed 5 to "
+                                        r"1000 \(fewer receives dead-letter good messages"):
         evaluate_program(lambda: SecureQueue("jobs", {"max_receive_count": 2}))
+
+
+def test_unknown_arg_is_rejected_with_the_allowed_ones():
+    with pytest.raises(ArgsError, match=r"SecureQueue 'jobs': dead_letters: unknown arg \(did you mean "
+                                        r"'dead_letter'\?\); allowed: alarm_actions, consumer_timeout_seconds"):
+        evaluate_program(lambda: SecureQueue("jobs", {"dead_letters": False}))
+
+
+def test_args_can_be_built_with_the_typed_dict():
+    stack = evaluate_program(lambda: SecureQueue("jobs", SecureQueueArgs(consumer_timeout_seconds=10)))
+    assert stack.named("jobs").props["visibilityTimeoutSeconds"] == 60

@@ -1,8 +1,10 @@
 """ServerlessRestApi (MyTodoList) under mocks: each default asserted on the actual resource inputs."""
 import json
 
+import pulumi
 import pytest
 
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.serverless_rest_api import DAX_CLUSTER_NAME_LIMIT, ROUTES, ServerlessRestApi, dax_cluster_name
 from offline.harness import evaluate_program
 from tests.conftest import as_list, statements_of
@@ -168,6 +170,11 @@ def test_table_keys_billing_pitr_sse_and_prod_deletion_protection(prod_stack, de
     assert dev_stack.named("todo-todos").props["deletionProtectionEnabled"] is False
 
 
+def test_idempotency_markers_expire_through_the_table_ttl(prod_stack, dev_stack):
+    for stack in (prod_stack, dev_stack):
+        assert stack.named("todo-todos").props["ttl"] == {"attributeName": "expiresAt", "enabled": True}
+
+
 def test_user_pool_password_policy_mfa_and_prod_deletion_protection(prod_stack, dev_stack):
     pool = prod_stack.named("todo-users").props
     assert pool["usernameAttributes"] == ["email"]
@@ -276,7 +283,8 @@ def test_dax_cluster_names_fit_the_20_character_limit():
 
 
 def test_presigned_url_expiry_over_15_minutes_is_rejected():
-    with pytest.raises(ValueError, match="url_expiry_seconds=901"):
+    with pytest.raises(ArgsError, match=r"ServerlessRestApi 'todo': url_expiry_seconds: 901 is out of range; "
+                                        r"allowed 1 to 900"):
         evaluate_program(lambda: ServerlessRestApi("todo", {"url_expiry_seconds": 901}))
 
 
@@ -319,3 +327,113 @@ def test_token_header_leaves_authorization_free_for_a_signed_refresh(prod_stack)
     allowed = preflight["method.response.header.Access-Control-Allow-Headers"]
     assert "X-Id-Token" in allowed and "Authorization" in allowed and "Cache-Control" in allowed
     assert json.loads(prod_stack.exports["todoClientConfig"])["auth"]["idTokenHeader"] == "X-Id-Token"
+
+
+# --- one home for every check: the component's resolve step, reached directly and through the stack YAML ---
+
+MOVED_CHECKS = [
+    # (args, arg path and problem the component names, YAML key path)
+    ({"cache": {"ttl_seconds": 7200}}, "cache.ttl_seconds: 7200 is out of range; allowed 0 to 3600",
+     "cache.ttlSeconds"),
+    ({"cache": {"size_gb": "2"}}, "cache.size_gb: '2' is not allowed; allowed values: 0.5, 1.6, 6.1, 13.5",
+     "cache.sizeGb"),
+    ({"dax": {"node_type": "dax.t2.micro"}}, "dax.node_type: 'dax.t2.micro' is not allowed; allowed values: "
+                                             "dax.t3.small", "dax.nodeType"),
+    ({"dax": {"nodes": 12}}, "dax.nodes: 12 is out of range; allowed 1 to 11", "dax.nodes"),
+    ({"dax": {"item_ttl_seconds": -1}}, "dax.item_ttl_seconds: -1 is out of range; allowed 0 to 86400",
+     "dax.itemTtlSeconds"),
+    ({"dax": {"query_ttl_seconds": 86401}}, "dax.query_ttl_seconds: 86401 is out of range; allowed 0 to 86400",
+     "dax.queryTtlSeconds"),
+    ({"dax": {"vpc_cidr": "10.20.0.0/24"}}, "dax.vpc_cidr: expected an IPv4 /16 CIDR", "dax.vpcCidr"),
+    ({"dax": {"subnet_ids": ["sn-1"]}}, "dax.subnet_ids: expected a list of subnet ids", "dax.subnetIds"),
+    ({"mfa": "SOMETIMES"}, "mfa: 'SOMETIMES' is not allowed; allowed values: OFF, OPTIONAL, ON", "mfa"),
+    ({"function": {"memory_mb": 64}}, "function.memory_mb: 64 is out of range; allowed 128 to 10240",
+     "function.memoryMb"),
+    ({"function": {"timeout_seconds": 29}}, "function.timeout_seconds: 29 is out of range; allowed 1 to 28 (under "
+                                            "API Gateway's 29 s integration limit)", "function.timeoutSeconds"),
+    ({"throttle": {"rate_limit": 0}}, "throttle.rate_limit: 0 is out of range; allowed 1 to 10000",
+     "throttle.rateLimit"),
+    ({"throttle": {"burst_limit": 5001}}, "throttle.burst_limit: 5001 is out of range; allowed 1 to 5000",
+     "throttle.burstLimit"),
+    ({"url_expiry_seconds": 901}, "url_expiry_seconds: 901 is out of range; allowed 1 to 900", "urlExpirySeconds"),
+    ({"log_retention_days": 10}, "log_retention_days: 10 is not allowed; allowed values: 1, 3, 5, 7",
+     "logRetentionDays"),
+]
+
+
+def _camel_args(args: dict) -> dict:
+    from stack_config import camel_case
+
+    return {camel_case(k): _camel_args(v) if isinstance(v, dict) else v for k, v in args.items()}
+
+
+@pytest.mark.parametrize("args, problem, _key", MOVED_CHECKS, ids=[c[2] for c in MOVED_CHECKS])
+def test_library_user_gets_each_check_from_the_component(args, problem, _key):
+    with pytest.raises(ArgsError) as error:
+        evaluate_program(lambda: ServerlessRestApi("todo", args))
+    assert str(error.value).startswith(f"ServerlessRestApi 'todo': {problem}")
+
+
+@pytest.mark.parametrize("args, problem, key", MOVED_CHECKS, ids=[c[2] for c in MOVED_CHECKS])
+def test_stack_user_gets_the_same_check_naming_the_yaml_key(args, problem, key):
+    import stack_config
+
+    with pytest.raises(stack_config.ConfigError) as error:
+        stack_config.parse({"environment": "dev", "todoApi": _camel_args(args)}, "eu-west-1")
+    assert str(error.value).startswith(f"serverless-blueprints:todoApi.{key}: {problem.split(': ', 1)[1]}")
+
+
+def test_unknown_arg_is_rejected_with_the_allowed_ones():
+    with pytest.raises(ArgsError, match=r"ServerlessRestApi 'todo': memoryMb: unknown arg; allowed: "
+                                        r"allowed_content_types, cache, cloudwatch_account, cors_origins, dax"):
+        evaluate_program(lambda: ServerlessRestApi("todo", {"memoryMb": 1024}))
+
+
+def test_defaults_are_what_you_get_without_asking():
+    from serverless_blueprints.serverless_rest_api import resolve_args
+
+    resolved = resolve_args("todo", {})
+    assert (resolved.function.memory_mb, resolved.function.timeout_seconds) == (256, 10)
+    assert (resolved.throttle.rate_limit, resolved.throttle.burst_limit) == (20, 40)
+    assert resolved.cache is None and resolved.dax is None and resolved.mfa == "OPTIONAL"
+    assert (resolved.url_expiry_seconds, resolved.cors_origins, resolved.deletion_protection) == (300, ["*"], False)
+
+
+def test_an_empty_dax_section_is_a_three_node_cluster_with_five_minute_ttls():
+    from serverless_blueprints.serverless_rest_api import resolve_args
+
+    dax = resolve_args("todo", {"dax": {}}).dax
+    assert (dax.node_type, dax.nodes, dax.item_ttl_seconds, dax.query_ttl_seconds, dax.vpc_cidr) == (
+        "dax.t3.small", 3, 300, 300, "10.20.0.0/16")
+
+
+def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([ServerlessRestApi])
+    definition = result["component_definitions"]["ServerlessRestApi"]
+    assert set(definition.inputs) == {
+        "function", "throttle", "cache", "dax", "mfa", "uploadMaxBytes", "allowedContentTypes", "urlExpirySeconds",
+        "corsOrigins", "logRetentionDays", "deletionProtection", "cloudwatchAccount"}
+    assert all(prop.optional for prop in definition.inputs.values())
+    assert definition.inputs["dax"].ref.endswith(":index:DaxArgs")
+    assert definition.inputs["cache"].ref.endswith(":index:ApiCache")
+    assert "aws:apigateway%2Faccount:Account" in definition.inputs["cloudwatchAccount"].ref
+    assert set(result["type_definitions"]["DaxArgs"].properties) == {
+        "nodeType", "nodes", "itemTtlSeconds", "queryTtlSeconds", "subnetIds", "vpcCidr"}
+    assert set(definition.outputs) == {
+        "apiUrl", "userPoolId", "userPoolClientId", "identityPoolId", "bucketName", "tableName", "region",
+        "clientConfig", "daxEndpoint"}
+    assert definition.outputs["daxEndpoint"].optional and not definition.outputs["apiUrl"].optional
+
+
+def test_user_pool_building_block_refuses_an_mfa_setting_cognito_does_not_have():
+    from serverless_blueprints.user_pool import user_pool_with_app_client
+
+    def program():
+        holder = pulumi.ComponentResource("test:index:Holder", "holder")
+        user_pool_with_app_client("pool", "client", parent=holder, deletion_protection=False, mfa="SOMETIMES")
+
+    with pytest.raises(ArgsError, match=r"user pool 'pool': mfa: 'SOMETIMES' is not allowed; allowed values: OFF, "
+                                        r"OPTIONAL, ON"):
+        evaluate_program(program)

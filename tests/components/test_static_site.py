@@ -1,6 +1,4 @@
 """StaticSite under Pulumi mocks: OAC-only access, behaviours, caching, uploads, domain, WAF, config."""
-from __future__ import annotations
-
 import hashlib
 import json
 import shutil
@@ -12,6 +10,7 @@ import pytest
 
 import stack_config
 from serverless_blueprints import cloudfront_defaults as cdn
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.static_site import (
     DEFAULT_CONTENT_SECURITY_POLICY,
     IMMUTABLE_CACHE_CONTROL,
@@ -21,6 +20,7 @@ from serverless_blueprints.static_site import (
     cache_control_for,
     content_type_for,
     is_fingerprinted,
+    resolve_args,
     site_files,
 )
 from offline.harness import evaluate_program
@@ -57,8 +57,8 @@ def site():
 
 @pytest.fixture(scope="module")
 def bare():
-    """No args at all: a private bucket behind CloudFront, nothing uploaded, no API, domain or WAF."""
-    return build({}, with_east=False)
+    """Only the content: a private bucket behind CloudFront, no API, domain or WAF."""
+    return build({"content_dir": "site"}, with_east=False)
 
 
 def distribution(snapshot) -> dict:
@@ -218,7 +218,7 @@ def test_html_is_cached_briefly_with_a_minimal_cache_key(site):
 
 
 def test_html_max_age_sets_the_default_edge_ttl():
-    snapshot = build({"html_max_age_seconds": 30}, with_east=False)
+    snapshot = build({"content_dir": "site", "html_max_age_seconds": 30}, with_east=False)
     policy = snapshot.named("blog-html").props
     assert policy["defaultTtl"] == 30
 
@@ -396,8 +396,9 @@ def test_hidden_files_are_not_uploaded(tmp_path):
     assert [key for key, _ in site_files(tmp_path)] == ["404.html", "index.html"]
 
 
-def test_nothing_is_uploaded_without_a_content_dir(bare):
-    assert not bare.of_type(OBJECT)
+def test_a_site_without_content_is_refused_at_preview():
+    with pytest.raises(ArgsError, match="StaticSite 'www': content_dir: required"):
+        StaticSite("www", {})
 
 
 @pytest.mark.parametrize("key, fingerprinted", [
@@ -491,33 +492,95 @@ def test_without_waf_no_web_acl_is_attached(bare):
 # --- guards ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
-    ({"content_dir": "no-such-folder"}, "content_dir"),
-    ({"content_dir": "site", "not_found_document": "missing.html"}, "not_found_document"),
-    ({"content_dir": "site", "index_document": "home.html"}, "index_document"),
-    ({"html_max_age_seconds": 7200}, "html_max_age_seconds"),
-    ({"other_max_age_seconds": -1}, "other_max_age_seconds"),
-    ({"price_class": "PriceClass_Cheap"}, "price_class"),
-    ({"custom_domain": {"domain_name": "https://blog.example.com/"}}, "custom_domain.domain_name"),
-    ({"waf": {"rate_limit": 10}}, "waf.rate_limit"),
-    ({"api": {**API, "path_pattern": "/*"}}, "api path pattern"),
-    ({"api": {**API, "uncached_path_patterns": ["/assets/*"]}}, "api path pattern"),
-    ({"api": {**API, "uncached_path_patterns": ["/api/*"]}}, "distinct"),
-    ({"api": {**API, "origin_path": "v1/"}}, "api.origin_path"),
-    ({"api": {**API, "cache_key_query_strings": [f"q{i}" for i in range(11)]}}, "api.cache_key_query_strings"),
-    ({"api": {**API, "cache_key_query_strings": ["limit&x"]}}, "api.cache_key_query_strings"),
-    ({"api": {**API, "default_ttl_seconds": 0, "max_ttl_seconds": 0}}, "api TTLs"),
-    ({"api": {**API, "default_ttl_seconds": 600, "max_ttl_seconds": 60}}, "api TTLs"),
+    ({"content_dir": "site", "not_found_document": "missing.html"},
+     "not_found_document: 'missing.html' is not in content_dir 'site'"),
+    ({"content_dir": "site", "index_document": "home.html"}, "index_document: 'home.html' is not in content_dir"),
+    ({"index_document": "/index.html"}, "index_document: expected an object key"),
+    ({"html_max_age_seconds": 7200}, "html_max_age_seconds: 7200 is out of range; allowed 0 to 3600"),
+    ({"other_max_age_seconds": -1}, "other_max_age_seconds: -1 is out of range; allowed 0 to 31536000"),
+    ({"price_class": "PriceClass_Cheap"}, "price_class: 'PriceClass_Cheap' is not allowed; allowed values: "
+                                          "PriceClass_100, PriceClass_200, PriceClass_All"),
+    ({"custom_domain": {"domain_name": "https://blog.example.com/"}},
+     "custom_domain.domain_name: expected a hostname such as blog.example.com"),
+    ({"custom_domain": {"hosted_zone_id": ZONE}}, "custom_domain.domain_name: required"),
+    ({"custom_domain": {"domain_name": "blog.example.com", "hosted_zone_id": "zone-1"}},
+     r"custom_domain.hosted_zone_id: expected a Route 53 hosted zone id \(Z...\)"),
+    ({"waf": {"rate_limit": 10}}, "waf.rate_limit: 10 is out of range; allowed 100 to 2000000000"),
+    ({"waf": {"ratelimit": 1000}}, r"waf.ratelimit: unknown arg \(did you mean 'rate_limit'\?\)"),
+    ({"api": {**API, "path_pattern": "/*"}}, "api.path_pattern: expected an api path pattern"),
+    ({"api": {**API, "uncached_path_patterns": ["/assets/*"]}}, "api.uncached_path_patterns: expected an api path "
+                                                                "pattern"),
+    ({"api": {**API, "uncached_path_patterns": ["/api/*"]}}, "api.uncached_path_patterns: .* must be distinct"),
+    ({"api": {**API, "origin_path": "v1/"}}, "api.origin_path: expected the stage path, like /v1"),
+    ({"api": {**API, "cache_key_query_strings": [f"q{i}" for i in range(11)]}},
+     r"api.cache_key_query_strings: expected query string names .*\(0 to 10\)"),
+    ({"api": {**API, "cache_key_query_strings": ["limit&x"]}}, "api.cache_key_query_strings: expected query string"),
+    ({"api": {**API, "default_ttl_seconds": 0, "max_ttl_seconds": 0}},
+     "api.default_ttl_seconds: 0 is out of range; allowed 1 to 31536000"),
+    ({"api": {**API, "default_ttl_seconds": 600, "max_ttl_seconds": 60}},
+     "api.default_ttl_seconds: 600 is above max_ttl_seconds 60"),
+    ({"api": {key: value for key, value in API.items() if key != "origin_path"}}, "api.origin_path: required"),
 ])
 def test_component_rejects_bad_args_naming_the_arg(args, message):
-    with pytest.raises(ValueError, match=message):
-        StaticSite("blog", args)
+    with pytest.raises(ArgsError, match=message):
+        StaticSite("blog", {"content_dir": "site", **args})
 
 
 @pytest.mark.parametrize("args", [{"custom_domain": {"domain_name": "blog.example.com"}},
                                   {"waf": {"rate_limit": 1000}}])
 def test_custom_domain_and_waf_require_the_us_east_1_provider(args):
-    with pytest.raises(ValueError, match="us_east_1_provider is required"):
-        StaticSite("blog", args)
+    with pytest.raises(ArgsError, match="us_east_1_provider: required with custom_domain or waf"):
+        StaticSite("blog", {"content_dir": "site", **args})
+
+
+def test_a_misspelt_arg_is_refused_naming_the_right_one():
+    with pytest.raises(ArgsError, match=r"StaticSite 'www': contentDir: unknown arg \(did you mean 'content_dir'\?\); "
+                                        r"allowed: api, content_dir, content_security_policy"):
+        StaticSite("www", {"contentDir": "site"})
+
+
+def test_an_absent_content_dir_fails_at_preview_naming_the_resolved_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArgsError, match=rf"content_dir: 'public' is not a folder \({tmp_path / 'public'};"):
+        resolve_args("www", {"content_dir": "public"})
+
+
+def test_an_empty_content_dir_fails_at_preview_instead_of_deploying_an_empty_site(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "public" / ".well-hidden").mkdir(parents=True)
+    (tmp_path / "public" / ".DS_Store").write_text("x")
+    with pytest.raises(ArgsError, match=rf"content_dir: 'public' has no files to upload \({tmp_path / 'public'};"):
+        resolve_args("www", {"content_dir": "public"})
+
+
+def test_content_dir_resolves_against_the_programs_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "public").mkdir()
+    for page in ("index.html", "404.html"):
+        (tmp_path / "public" / page).write_text("<p>mine</p>")
+    resolved = resolve_args("www", {"content_dir": "public"})
+    assert [(key, path) for key, path in resolved.files] == [("404.html", tmp_path / "public" / "404.html"),
+                                                            ("index.html", tmp_path / "public" / "index.html")]
+
+
+def test_analyzer_accepts_the_component():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([StaticSite])
+    component = result["component_definitions"]["StaticSite"]
+    assert [key for key, value in component.inputs.items() if not value.optional] == ["contentDir"]
+    assert set(component.inputs) == {"contentDir", "indexDocument", "notFoundDocument", "htmlMaxAgeSeconds",
+                                     "otherMaxAgeSeconds", "priceClass", "contentSecurityPolicy", "customDomain",
+                                     "waf", "api", "usEast1Provider", "deletionProtection"}
+    assert component.inputs["usEast1Provider"].ref.endswith("pulumi:providers:aws")
+    assert set(component.outputs) == {"url", "domainName", "distributionId", "bucketName", "logBucketName",
+                                      "webAclArn"}
+    assert component.outputs["webAclArn"].optional and not component.outputs["url"].optional
+    api = result["type_definitions"]["ApiOriginArgs"]
+    assert {key for key, value in api.properties.items() if not value.optional} == {"domainName", "originPath",
+                                                                                    "pathPattern"}
+    domain = result["type_definitions"]["CustomDomainArgs"]
+    assert {key for key, value in domain.properties.items() if not value.optional} == {"domainName"}
 
 
 # --- the real stacks -------------------------------------------------------------------------------
@@ -558,44 +621,72 @@ PROD_TABLE = {"replicaRegions": ["us-east-1", "ap-southeast-2"]}
 
 def parse(blog: dict, env: str = "dev", region: str = "eu-west-1") -> stack_config.StackSettings:
     section = {"enabled": True, "email": BLOG_EMAIL, **({"table": PROD_TABLE} if env == "prod" else {}), **blog}
+    section["site"] = {"contentDir": "site", **section.get("site", {})}
     return stack_config.parse({"environment": env, "blog": section}, region)
 
 
-def test_config_site_defaults_for_dev():
-    settings = parse({})
-    args = settings.blog.site_args(settings)
-    assert args == {"content_dir": "site", "price_class": "PriceClass_100", "html_max_age_seconds": 60,
-                    "custom_domain": None, "waf": None, "deletion_protection": False}
+def test_config_site_is_the_components_args_plus_the_stacks_protection():
+    args = parse({"site": {"contentDir": "site", "priceClass": "PriceClass_200", "htmlMaxAgeSeconds": 60,
+                           "waf": {"enabled": False}}}).blog["site"]
+    assert args == {"content_dir": "site", "price_class": "PriceClass_200", "html_max_age_seconds": 60, "waf": None,
+                    "deletion_protection": False}
+    assert parse({"site": {"contentDir": "site"}}, env="prod").blog["site"] == {"content_dir": "site",
+                                                                                 "deletion_protection": True}
 
 
-def test_config_turns_waf_on_by_default_in_prod():
-    settings = parse({}, env="prod")
-    assert settings.blog.site_args(settings)["waf"] == {"rate_limit": 1000}
-    assert settings.blog.site_args(settings)["deletion_protection"] is True
+def test_stack_yaml_turns_waf_on_in_prod_only():
+    from offline.harness import read_stack_config
+
+    prod = read_stack_config("prod")["serverless-blueprints:blog"]["site"]
+    dev = read_stack_config("dev")["serverless-blueprints:blog"]["site"]
+    assert prod["waf"] == {"enabled": True, "rateLimit": 1000} and dev["waf"] == {"enabled": False}
 
 
-def test_config_passes_the_custom_domain_and_points_cors_at_it():
-    settings = parse({"site": {"customDomain": {"domainName": "blog.example.com", "hostedZoneId": ZONE}}})
-    assert settings.blog.site_args(settings)["custom_domain"] == {"domain_name": "blog.example.com",
-                                                                   "hosted_zone_id": ZONE}
-    assert settings.blog.api_args(settings)["cors_allow_origin"] == "https://blog.example.com"
+def test_config_passes_the_custom_domain_and_main_points_cors_at_it(prod_stack):
+    args = parse({"site": {"customDomain": {"domainName": "blog.example.com", "hostedZoneId": ZONE},
+                           "waf": {"enabled": True}}}).blog["site"]
+    assert args["custom_domain"] == {"domain_name": "blog.example.com", "hosted_zone_id": ZONE}
+    assert args["waf"] == {}
+    variables = prod_stack.named("blog-api-handler-fn").props["environment"]["variables"]
+    assert variables["CORS_ALLOW_ORIGIN"] == "https://blog.example.com"
 
 
 @pytest.mark.parametrize("site, message", [
     ({"priceClass": "PriceClass_1"}, r"blog.site.priceClass: 'PriceClass_1' is not allowed; allowed values: "
                                      r"PriceClass_100, PriceClass_200, PriceClass_All"),
     ({"waf": {"enabled": True, "rateLimit": 50}}, r"blog.site.waf.rateLimit: 50 is out of range; allowed 100"),
-    ({"customDomain": {"hostedZoneId": ZONE}}, r"blog.site.customDomain.hostedZoneId: needs domainName"),
+    ({"waf": {"enabled": False, "rateLimit": 500}}, r"blog.site.waf.rateLimit: belongs to .*blog.site.waf, which is "
+                                                    r"disabled"),
+    ({"customDomain": {"hostedZoneId": ZONE}}, r"blog.site.customDomain.domainName: required"),
+    ({"contentDir": None}, r"blog.site.contentDir: expected a folder such as site, got None"),
     ({"customDomain": {"domainName": "not a host"}}, r"blog.site.customDomain.domainName: expected a hostname"),
     ({"customDomain": {"domainName": "blog.example.com", "hostedZoneId": "zone-1"}},
      r"blog.site.customDomain.hostedZoneId: expected a Route 53 hosted zone id"),
     ({"htmlMaxAgeSeconds": 86400}, r"blog.site.htmlMaxAgeSeconds: 86400 is out of range; allowed 0 to 3600"),
     ({"contentDir": "../elsewhere"}, r"blog.site.contentDir: expected a folder of the project"),
+    ({"contentDir": "no-such-folder"}, r"blog.site.contentDir: 'no-such-folder' is not a folder"),
     ({"colour": "blue"}, r"blog.site.colour: unknown key"),
 ])
 def test_config_rejects_bad_site_settings_naming_the_key(site, message):
     with pytest.raises(stack_config.ConfigError, match=message):
         parse({"site": site})
+
+
+def test_config_refuses_an_unknown_blog_part():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.website: unknown key; known keys here: api, email, "
+                                                       r"enabled, site, table"):
+        parse({"website": {}})
+
+
+def test_config_blog_needs_the_sites_content():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.site.contentDir: required"):
+        stack_config.parse({"environment": "dev", "blog": {"enabled": True, "email": BLOG_EMAIL}}, "eu-west-1")
+
+
+def test_config_blog_parts_cannot_be_disabled_alone():
+    with pytest.raises(stack_config.ConfigError, match=r"blog.site.enabled: the blog needs its site section"):
+        stack_config.parse({"environment": "dev", "blog": {"enabled": True, "site": {"enabled": False},
+                                                           "email": BLOG_EMAIL}}, "eu-west-1")
 
 
 def test_cloudfront_log_bucket_expires_old_logs(prod_stack):

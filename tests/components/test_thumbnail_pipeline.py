@@ -10,9 +10,10 @@ import pytest
 import stack_config
 from serverless_blueprints import defaults, lambda_packaging
 from serverless_blueprints import thumbnail_pipeline as tp
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.thumbnail_pipeline import ThumbnailPipeline
 from offline.harness import ACCOUNT_ID, evaluate_program, evaluate_stack, read_stack_config
-from tests.conftest import as_list, policy_of, statements_of
+from tests.conftest import as_list, statements_of
 
 CMK = "arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0000-4000-8000-000000000001"
 ONCALL = "arn:aws:sns:eu-west-1:123456789012:oncall"
@@ -54,7 +55,7 @@ def existing_destination():
 
 
 def _invalid(args: dict) -> str:
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError) as error:  # ArgsError, or an overlap found once bucket names are known
         _evaluate(args)
     return str(error.value)
 
@@ -182,19 +183,20 @@ def test_memory_grows_with_the_allowed_pixels():
 
 
 def test_more_memory_than_required_is_accepted():
-    stack = _evaluate({"memory_mb": 2048, "timeout_seconds": 120})
+    stack = _evaluate({"function": {"memory_mb": 2048, "timeout_seconds": 120}})
     assert stack.named("thumbs-worker-fn").props["memorySize"] == 2048
     assert stack.named("thumbs-worker-fn").props["timeout"] == 120
 
 
 def test_memory_below_what_the_largest_image_needs_is_rejected():
-    message = _invalid({"memory_mb": 512})
-    assert "memory_mb=512" in message and "1088" in message
+    message = _invalid({"function": {"memory_mb": 512}})
+    assert "ThumbnailPipeline 'thumbs': function.memory_mb: 512 is out of range; allowed 1088 to 10240 (a " \
+           "50000000-pixel, 52428800-byte image needs 1088 MB" in message
 
 
 def test_timeout_too_short_for_the_largest_image_is_rejected():
-    message = _invalid({"timeout_seconds": 15})
-    assert "timeout_seconds=15" in message and "reserve" in message
+    message = _invalid({"function": {"timeout_seconds": 15}})
+    assert "function.timeout_seconds: 15 is out of range; allowed" in message and "s reserve)" in message
 
 
 def test_limits_needing_more_than_lambdas_memory_are_rejected():
@@ -225,7 +227,7 @@ def test_queue_redrives_to_its_dlq_after_five_receives(stack):
 
 
 def test_max_receive_count_below_five_is_rejected():
-    assert "max_receive_count=3" in _invalid({"max_receive_count": 3})
+    assert "max_receive_count: 3 is out of range; allowed 5 to 1000" in _invalid({"max_receive_count": 3})
 
 
 def test_queue_and_dlq_are_encrypted(stack):
@@ -278,7 +280,8 @@ def test_mapping_default_batch_is_ten_messages_without_a_window(stack):
 
 
 def test_batch_size_over_ten_without_a_window_is_rejected():
-    assert "batching_window_seconds >= 1" in _invalid({"batch_size": 11})
+    assert "batching_window_seconds: must be at least 1 when batch_size is over 10 (an SQS rule), got 0 with " \
+           "batch_size 11" in _invalid({"batch_size": 11})
 
 
 def test_batch_size_over_ten_with_a_window_is_accepted():
@@ -289,7 +292,8 @@ def test_batch_size_over_ten_with_a_window_is_accepted():
 
 @pytest.mark.parametrize("concurrency", [1, 1001])
 def test_max_concurrency_outside_two_to_a_thousand_is_rejected(concurrency):
-    assert f"max_concurrency={concurrency}" in _invalid({"max_concurrency": concurrency})
+    assert f"max_concurrency: {concurrency} is out of range; allowed 2 to 1000" in _invalid(
+        {"max_concurrency": concurrency})
 
 
 # --- S3 notifications ----------------------------------------------------------------------------
@@ -427,12 +431,13 @@ def test_thumbnails_in_the_upload_bucket_are_written_beside_the_upload_prefix_on
 
 @pytest.mark.parametrize("prefix", ["", "1", "128/", "512/camera/", "_failures/x/", "_"])
 def test_thumbnails_in_the_upload_bucket_under_an_overlapping_prefix_are_rejected(prefix):
-    with pytest.raises(tp.SourceDestinationOverlap, match="each thumbnail would trigger more thumbnails"):
+    with pytest.raises(ArgsError, match=r"upload_prefix: with thumbnails_in_upload_bucket, .*each thumbnail would "
+                                        r"trigger more thumbnails"):
         _evaluate({"thumbnails_in_upload_bucket": True, "upload_prefix": prefix})
 
 
 def test_overlap_with_a_custom_failure_prefix_is_rejected():
-    with pytest.raises(tp.SourceDestinationOverlap, match="uploads/failed/"):
+    with pytest.raises(ArgsError, match="upload_prefix: with thumbnails_in_upload_bucket, .*'uploads/failed/'"):
         _evaluate({"thumbnails_in_upload_bucket": True, "failure_prefix": "uploads/failed/"})
 
 
@@ -450,20 +455,23 @@ def test_existing_destination_naming_the_upload_bucket_with_an_overlapping_prefi
 
 
 def test_destination_given_both_ways_is_rejected():
-    assert "not both" in _invalid({"thumbnail_bucket_name": "blog-site-assets", "thumbnails_in_upload_bucket": True})
+    assert "thumbnail_bucket_name: set it or thumbnails_in_upload_bucket, not both" in _invalid(
+        {"thumbnail_bucket_name": "blog-site-assets", "thumbnails_in_upload_bucket": True})
 
 
 def test_destination_that_is_not_a_bucket_name_is_rejected():
-    assert "not an S3 bucket name" in _invalid({"thumbnail_bucket_name": "Blog_Assets"})
+    assert "thumbnail_bucket_name: expected an existing S3 bucket name" in _invalid(
+        {"thumbnail_bucket_name": "Blog_Assets"})
 
 
 @pytest.mark.parametrize("prefix", ["uploads/*", "/uploads/", "users/${aws:username}/", "up?/"])
 def test_upload_prefix_that_would_widen_an_iam_arn_is_rejected(prefix):
-    assert "upload_prefix" in _invalid({"upload_prefix": prefix})
+    assert f"upload_prefix: expected a key prefix without a leading '/', '*', '?' or '${{', of at most 512 bytes " \
+           f"(it is part of IAM resource ARNs), got {prefix!r}" in _invalid({"upload_prefix": prefix})
 
 
 def test_empty_failure_prefix_is_rejected():
-    assert "failure_prefix" in _invalid({"failure_prefix": ""})
+    assert "failure_prefix: expected a non-empty key prefix" in _invalid({"failure_prefix": ""})
 
 
 # --- buckets ----------------------------------------------------------------------------------
@@ -604,7 +612,7 @@ def test_subscribing_without_notifications_is_rejected():
 
 @pytest.mark.parametrize("sizes", [[], [8], [5000], [128, 128], list(range(100, 1200, 100))])
 def test_sizes_outside_the_allowed_set_are_rejected(sizes):
-    assert "sizes=" in _invalid({"sizes": sizes})
+    assert "sizes: expected 1 to 10 distinct whole numbers, each from 16 to 4096" in _invalid({"sizes": sizes})
 
 
 def test_sizes_are_passed_in_ascending_order():
@@ -617,7 +625,7 @@ def test_unknown_output_format_is_rejected():
 
 @pytest.mark.parametrize("quality", [0, 96])
 def test_quality_outside_one_to_ninety_five_is_rejected(quality):
-    assert f"quality={quality}" in _invalid({"quality": quality})
+    assert f"quality: {quality} is out of range; allowed 1 to 95" in _invalid({"quality": quality})
 
 
 def test_webp_output_and_quality_reach_the_function():
@@ -693,30 +701,34 @@ def _config_error(thumbnails: dict) -> str:
     return str(error.value)
 
 
-def test_config_defaults_for_dev():
-    settings = _parse({}).thumbnails
+def _resolved(thumbnails: dict, environment: str = "dev") -> tp.ResolvedThumbnailPipeline:
+    return tp.resolve_args("photos", _parse(thumbnails, environment).thumbnails)
+
+
+def test_config_section_is_the_components_args_plus_the_stacks_retention_and_protection():
+    assert _parse({}).thumbnails == {"log_retention_days": 7, "deletion_protection": False}
+    assert _parse({}, "prod").thumbnails == {"log_retention_days": 365, "deletion_protection": True}
+
+
+def test_config_defaults_are_the_components():
+    settings = _resolved({})
     assert settings.upload_prefix == "uploads/" and settings.sizes == [128, 256, 512]
     assert (settings.output_format, settings.quality) == ("JPEG", 82)
     assert (settings.max_bytes, settings.max_pixels) == (50 * 2**20, 50_000_000)
-    assert (settings.notifications, settings.max_concurrency, settings.transfer_acceleration) == (False, 2, False)
-    assert (settings.lambda_sizing.memory_mb, settings.lambda_sizing.timeout_seconds) == (1088, 60)
+    assert (settings.notifications, settings.max_concurrency, settings.transfer_acceleration) == (False, 10, False)
+    assert (settings.memory_mb, settings.timeout_seconds) == (1088, 60)
 
 
-def test_config_defaults_for_prod_turn_notifications_on_and_raise_concurrency():
-    settings = _parse({}, "prod").thumbnails
-    assert (settings.notifications, settings.max_concurrency) == (True, 20)
-
-
-def test_config_args_carry_the_stacks_retention_and_protection():
-    parsed = stack_config.parse({"environment": "prod", "thumbnails": {"enabled": True}}, "eu-west-1")
-    args = parsed.thumbnails.args(parsed)
-    assert (args["log_retention_days"], args["deletion_protection"]) == (365, True)
-    assert (args["memory_mb"], args["timeout_seconds"]) == (1088, 60)
+def test_stacks_set_notifications_and_concurrency_in_their_yaml():
+    dev, prod = read_stack_config("dev"), read_stack_config("prod")
+    assert {k: dev["serverless-blueprints:thumbnails"][k] for k in ("notifications", "maxConcurrency")} == {
+        "notifications": False, "maxConcurrency": 2}
+    assert {k: prod["serverless-blueprints:thumbnails"][k] for k in ("notifications", "maxConcurrency")} == {
+        "notifications": True, "maxConcurrency": 20}
 
 
 def test_config_larger_max_pixels_raise_the_default_memory():
-    settings = _parse({"maxPixels": 100_000_000}).thumbnails
-    assert settings.lambda_sizing.memory_mb == tp.required_memory_mb(100_000_000, 50 * 2**20)
+    assert _resolved({"maxPixels": 100_000_000}).memory_mb == tp.required_memory_mb(100_000_000, 50 * 2**20)
 
 
 def test_config_disabled_section_is_not_deployed():
@@ -724,30 +736,47 @@ def test_config_disabled_section_is_not_deployed():
     assert parsed.thumbnails is None
 
 
+def test_config_section_without_enabled_is_deployed():
+    parsed = stack_config.parse({"environment": "dev", "thumbnails": {"maxConcurrency": 5}}, "eu-west-1")
+    assert parsed.thumbnails["max_concurrency"] == 5
+
+
+def test_config_misspelled_enabled_is_an_error_not_a_missing_pipeline():
+    with pytest.raises(stack_config.ConfigError, match=r"serverless-blueprints:thumbnails\.enable: unknown key "
+                                                       r"\(did you mean 'enabled'\?\)"):
+        stack_config.parse({"environment": "dev", "thumbnails": {"enable": True}}, "eu-west-1")
+
+
+def test_config_key_beside_enabled_false_is_refused():
+    with pytest.raises(stack_config.ConfigError, match=r"thumbnails\.maxConcurrency: belongs to "
+                                                       r"serverless-blueprints:thumbnails, which is disabled"):
+        stack_config.parse({"environment": "dev", "thumbnails": {"enabled": False, "maxConcurrency": 5}},
+                           "eu-west-1")
+
+
 @pytest.mark.parametrize("sizes", [[8], [5000], [128, 128], [], "128"])
 def test_config_sizes_outside_16_to_4096_name_the_key(sizes):
     message = _config_error({"sizes": sizes})
-    assert "thumbnails.sizes" in message and "16 to 4096" in message
+    assert "serverless-blueprints:thumbnails.sizes: " in message and "16 to 4096" in message
 
 
 def test_config_output_format_names_the_allowed_values():
     message = _config_error({"outputFormat": "PNG"})
-    assert "thumbnails.outputFormat" in message and "JPEG, WEBP" in message
+    assert "thumbnails.outputFormat: 'PNG' is not allowed; allowed values: JPEG, WEBP" in message
 
 
 @pytest.mark.parametrize("quality", [0, 96])
 def test_config_quality_outside_1_to_95_names_the_key(quality):
-    message = _config_error({"quality": quality})
-    assert "thumbnails.quality" in message and "1 to 95" in message
+    assert f"thumbnails.quality: {quality} is out of range; allowed 1 to 95" in _config_error({"quality": quality})
 
 
 def test_config_batch_size_over_ten_without_a_window_names_the_keys():
     message = _config_error({"batchSize": 100})
-    assert "thumbnails.batchingWindowSeconds" in message and "batchSize" in message
+    assert "thumbnails.batchingWindowSeconds: must be at least 1 when batchSize is over 10" in message
 
 
 def test_config_batch_size_over_ten_with_a_window_is_accepted():
-    settings = _parse({"batchSize": 100, "batchingWindowSeconds": 2}).thumbnails
+    settings = _resolved({"batchSize": 100, "batchingWindowSeconds": 2})
     assert (settings.batch_size, settings.batching_window_seconds) == (100, 2)
 
 
@@ -760,56 +789,94 @@ def test_config_batch_size_over_ten_with_a_window_is_accepted():
 ])
 def test_config_queue_knobs_out_of_range_name_the_key(key, value, allowed):
     message = _config_error({key: value})
-    assert f"thumbnails.{key}" in message and allowed in message
+    assert f"thumbnails.{key}: {value} is out of range; allowed {allowed}" in message
 
 
 def test_config_overlapping_prefix_in_the_upload_bucket_is_rejected_at_preview():
-    message = _config_error({"thumbnailsInUploadBucket": True, "prefix": ""})
-    assert "thumbnails.prefix" in message and "each thumbnail would trigger more thumbnails" in message
+    message = _config_error({"thumbnailsInUploadBucket": True, "uploadPrefix": ""})
+    assert "thumbnails.uploadPrefix: with thumbnailsInUploadBucket" in message
+    assert "each thumbnail would trigger more thumbnails" in message
 
 
 def test_stack_with_an_overlapping_destination_fails_before_any_resource():
     config = read_stack_config("dev")
-    config["serverless-blueprints:thumbnails"] = {"enabled": True, "thumbnailsInUploadBucket": True, "prefix": "1"}
-    with pytest.raises(stack_config.ConfigError, match="stack 'dev': serverless-blueprints:thumbnails.prefix"):
+    config["serverless-blueprints:thumbnails"] = {"enabled": True, "thumbnailsInUploadBucket": True,
+                                                  "uploadPrefix": "1"}
+    with pytest.raises(stack_config.ConfigError,
+                       match="stack 'dev': serverless-blueprints:thumbnails.uploadPrefix"):
         evaluate_stack("dev", config=config)
 
 
 def test_config_disjoint_prefix_in_the_upload_bucket_is_accepted():
-    settings = _parse({"thumbnailsInUploadBucket": True, "prefix": "originals/"}).thumbnails
+    settings = _resolved({"thumbnailsInUploadBucket": True, "uploadPrefix": "originals/"})
     assert settings.thumbnails_in_upload_bucket and settings.upload_prefix == "originals/"
 
 
 def test_config_destination_given_both_ways_is_rejected():
     message = _config_error({"thumbnailsInUploadBucket": True, "thumbnailBucketName": "blog-site-assets"})
-    assert "thumbnails.thumbnailBucketName" in message and "not both" in message
+    assert "thumbnails.thumbnailBucketName: set it or thumbnailsInUploadBucket, not both" in message
 
 
 def test_config_bad_destination_bucket_name_names_the_key():
-    assert "thumbnails.thumbnailBucketName" in _config_error({"thumbnailBucketName": "Not_A_Bucket"})
+    assert "thumbnails.thumbnailBucketName: expected an existing S3 bucket name" in _config_error(
+        {"thumbnailBucketName": "Not_A_Bucket"})
 
 
 def test_config_wildcard_prefix_names_the_key():
-    assert "thumbnails.prefix" in _config_error({"prefix": "uploads/*"})
+    assert "thumbnails.uploadPrefix: expected a key prefix" in _config_error({"uploadPrefix": "uploads/*"})
 
 
 def test_config_memory_below_what_the_largest_image_needs_names_the_key():
-    message = _config_error({"lambda": {"memoryMb": 512}})
-    assert "thumbnails.lambda.memoryMb" in message and "1088 to 10240" in message
+    message = _config_error({"function": {"memoryMb": 512}})
+    assert "thumbnails.function.memoryMb: 512 is out of range; allowed 1088 to 10240" in message
 
 
 def test_config_timeout_too_short_for_the_largest_image_names_the_key():
-    message = _config_error({"lambda": {"timeoutSeconds": 5}})
-    assert "thumbnails.lambda.timeoutSeconds" in message and "to 900" in message
+    message = _config_error({"function": {"timeoutSeconds": 5}})
+    assert "thumbnails.function.timeoutSeconds: 5 is out of range; allowed" in message and "to 900" in message
 
 
 def test_config_max_pixels_over_pillows_hard_limit_names_the_key():
     message = _config_error({"maxPixels": 500_000_000})
-    assert "thumbnails.maxPixels" in message and str(tp.MAX_PIXELS_LIMIT) in message
+    assert "thumbnails.maxPixels: 500000000 is out of range" in message and str(tp.MAX_PIXELS_LIMIT) in message
+
+
+def test_library_max_pixels_over_pillows_hard_limit_names_the_arg():
+    assert f"max_pixels: 500000000 is out of range; allowed 1000000 to {tp.MAX_PIXELS_LIMIT}" in _invalid(
+        {"max_pixels": 500_000_000})
 
 
 def test_config_unknown_key_is_rejected():
-    assert "thumbnails.thumbnailSizes: unknown key" in _config_error({"thumbnailSizes": [64]})
+    message = _config_error({"thumbnailSizes": [64]})
+    assert "thumbnails.thumbnailSizes: unknown key" in message and "allowed: accessLogBucket" in message
+
+
+@pytest.mark.parametrize("args, key", [({"notification": True}, "notification"), ({"memoryMb": 1024}, "memoryMb")])
+def test_library_unknown_arg_is_rejected_with_the_allowed_ones(args, key):
+    message = _invalid(args)
+    assert f"ThumbnailPipeline 'thumbs': {key}: unknown arg" in message
+    assert "allowed: access_log_bucket, alarm_actions, architecture, batch_size" in message
+
+
+def test_library_unknown_sizing_arg_is_rejected():
+    assert "function.memory: unknown arg (did you mean 'memory_mb'?)" in _invalid({"function": {"memory": 2048}})
+
+
+def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([ThumbnailPipeline])
+    definition = result["component_definitions"]["ThumbnailPipeline"]
+    assert {"uploadPrefix", "sizes", "outputFormat", "maxPixels", "notifications", "thumbnailBucketName",
+            "thumbnailsInUploadBucket", "maxConcurrency", "function", "logRetentionDays",
+            "deletionProtection", "accessLogBucket"} <= set(definition.inputs)
+    assert all(prop.optional for prop in definition.inputs.values())
+    assert definition.inputs["function"].ref.endswith(":index:FunctionSizing")
+    assert set(result["type_definitions"]["FunctionSizing"].properties) == {"memoryMb", "timeoutSeconds"}
+    assert set(definition.outputs) == {
+        "uploadBucketName", "uploadPrefix", "thumbnailBucketName", "queueUrl", "queueArn", "dlqUrl", "dlqArn",
+        "topicArn", "functionName", "memoryMb", "timeoutSeconds"}
+    assert definition.outputs["topicArn"].optional and not definition.outputs["queueUrl"].optional
 
 
 # --- the dependency layer, built for real -------------------------------------------------------

@@ -1,6 +1,4 @@
 """UpdateOffloadCdn under Pulumi mocks: the distribution, the lock-down, the demo origin, the config section."""
-from __future__ import annotations
-
 import base64
 import json
 import re
@@ -14,7 +12,13 @@ from serverless_blueprints.cloudfront_defaults import (
     CACHING_DISABLED_POLICY_ID,
     HSTS_MAX_AGE_SECONDS,
 )
-from serverless_blueprints.update_offload_cdn import ORIGIN_SHIELD_REGIONS, UpdateOffloadCdn, check_load_balancer_name
+from serverless_blueprints.args import ArgsError
+from serverless_blueprints.update_offload_cdn import (
+    ORIGIN_SHIELD_REGIONS,
+    UpdateOffloadCdn,
+    check_load_balancer_name,
+    resolve_args,
+)
 from serverless_blueprints.secure_bucket import SecureBucket
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -135,20 +139,21 @@ def test_demo_origin_appears_only_when_enabled(bare, demo):
 
 
 def test_config_rejects_an_origin_that_is_not_a_hostname():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDnsName: expected the ELB's DNS name"):
-        parse({"originDnsName": "https://updates.example.com/files", "lockDown": {"enabled": False}})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDomainName: expected the ELB's DNS name"):
+        parse({"originDomainName": "https://updates.example.com/files", "lockDown": {"enabled": False}})
 
 
 def test_config_rejects_a_malformed_path_pattern():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.pathPattern: expected a CloudFront path pattern"):
-        parse({"originDnsName": "updates-origin.example.com", "pathPattern": "updates/*",
+    with pytest.raises(stack_config.ConfigError,
+                       match=r"updateCdn\.updatePathPattern: expected a CloudFront path pattern"):
+        parse({"originDomainName": "updates-origin.example.com", "updatePathPattern": "updates/*",
                "lockDown": {"enabled": False}})
 
 
 def test_config_rejects_lock_down_without_a_listener():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.listenerArn: required when "
-                                                        r"lockDown\.enabled.*lockDown\.enabled: false"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": {"enabled": True}})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.listenerArn: required with lockDown on "
+                                                        r"an existing origin.*or leave lockDown out"):
+        parse({"originDomainName": "updates-origin.example.com", "lockDown": {"enabled": True}})
 
 
 # --- the name-length guard --------------------------------------------------------------------
@@ -161,7 +166,7 @@ def test_longest_demo_name_fits_the_32_character_alb_limit_after_auto_naming():
 
 
 def test_demo_with_a_component_name_too_long_for_alb_names_is_rejected():
-    with pytest.raises(ValueError, match=r"'u{21}-alb' is 25 characters.*at most 24"):
+    with pytest.raises(ArgsError, match=r"with demo_origin: 'u{21}-alb' is 25 characters.*at most 24"):
         build({"demo_origin": {}}, name="u" * 21)
 
 
@@ -450,49 +455,103 @@ def test_demo_asg_runs_in_private_subnets_after_the_mount_targets(demo):
 GOOD = {"origin_domain_name": "updates-origin.example.com"}
 
 
-BAD_ARGS = [  # (case, args, what the ValueError says)
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+BAD_ARGS = [  # (case, args, what the ArgsError says)
     ("origin-not-a-hostname", {"origin_domain_name": "https://x.example.com/"},
-     "origin_domain_name 'https://x.example.com/' is not a hostname"),
-    ("origin-missing", {}, "origin_domain_name .* is required without demo_origin"),
-    ("path-without-slash", {**GOOD, "update_path_pattern": "updates/*"}, r"update_path_pattern 'updates/\*'"),
+     "origin_domain_name: expected the ELB's DNS name, a hostname"),
+    ("origin-missing", {}, "origin_domain_name: required without demo_origin"),
+    ("path-without-slash", {**GOOD, "update_path_pattern": "updates/*"},
+     r"update_path_pattern: expected a CloudFront path pattern .*got 'updates/\*'"),
     ("path-catch-all", {**GOOD, "update_path_pattern": "/*"}, "not the catch-all"),
-    ("query-string-name", {**GOOD, "versioning_query_strings": ["v&x"]}, "versioning_query_strings"),
-    ("query-strings-over-10", {**GOOD, "versioning_query_strings": [f"q{i}" for i in range(11)]}, "at most 10"),
-    ("ttls-out-of-order", {**GOOD, "default_ttl_seconds": 10, "max_ttl_seconds": 5}, "TTLs"),
-    ("price-class", {**GOOD, "price_class": "PriceClass_Cheap"}, "price_class 'PriceClass_Cheap'.*PriceClass_100"),
+    ("query-string-name", {**GOOD, "versioning_query_strings": ["v&x"]}, "versioning_query_strings: expected"),
+    ("query-strings-over-10", {**GOOD, "versioning_query_strings": [f"q{i}" for i in range(11)]},
+     r"versioning_query_strings: .*at most 10 per cache policy \(0 to 10\)"),
+    ("ttls-out-of-order", {**GOOD, "default_ttl_seconds": 10, "max_ttl_seconds": 5},
+     r"default_ttl_seconds: TTLs \(min, default, max\) \(0, 10, 5\)"),
+    ("ttl-over-a-year", {**GOOD, "max_ttl_seconds": 31536001}, "max_ttl_seconds: 31536001 is out of range"),
+    ("price-class", {**GOOD, "price_class": "PriceClass_Cheap"},
+     "price_class: 'PriceClass_Cheap' is not allowed; allowed values: PriceClass_100"),
     ("origin-shield-region", {**GOOD, "origin_shield_region": "eu-north-1"},
-     "origin_shield_region 'eu-north-1' has no Origin Shield"),
+     "origin_shield_region: 'eu-north-1' is not allowed; allowed values: us-east-1"),
     ("lock-down-without-listener", {**GOOD, "lock_down": {"target_group_arn": TARGET_GROUP}},
-     "lock_down.listener_arn is required"),
+     "lock_down.listener_arn: required with lock_down on an existing origin"),
     ("lock-down-without-target-group", {**GOOD, "lock_down": {"listener_arn": LISTENER}},
-     "lock_down.target_group_arn is required"),
+     "lock_down.target_group_arn: required with lock_down on an existing origin"),
+    ("listener-arn", {**GOOD, "lock_down": {"listener_arn": "arn:aws:elasticloadbalancing:x",
+                                            "target_group_arn": TARGET_GROUP}},
+     "lock_down.listener_arn: expected an ALB listener ARN"),
+    ("security-group", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
+                                              "security_group_id": "sg-xyz"}},
+     "lock_down.security_group_id: expected a security group id"),
     ("header-value-wildcard", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
                                                      "header_value": "short*"}},
-     "lock_down.header_value must be 32-128"),
+     "lock_down.header_value: expected 32-128 characters"),
     ("header-name-reserved", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                                    "header_name": "X-Amz-Secret"}}, "lock_down.header_name"),
+                                                    "header_name": "X-Amz-Secret"}},
+     "lock_down.header_name: expected an HTTP header name"),
     ("rule-priorities", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                               "forward_rule_priority": 50000}}, "forward_rule_priority"),
-    ("custom-domain", {**GOOD, "custom_domain": {"domain_name": "not a domain"}}, "custom_domain.domain_name"),
-    ("demo-and-origin", {**GOOD, "demo_origin": {}}, "origin_domain_name and demo_origin exclude each other"),
+                                               "forward_rule_priority": 50000}},
+     "lock_down.forward_rule_priority: 50000 must be below reject_rule_priority 50000"),
+    ("custom-domain", {**GOOD, "custom_domain": {"domain_name": "not a domain"}},
+     "custom_domain.domain_name: expected a hostname"),
+    ("demo-and-origin", {**GOOD, "demo_origin": {}},
+     "origin_domain_name: leave it out with demo_origin.*exclude each other"),
     ("demo-with-listener", {"demo_origin": {}, "lock_down": {"listener_arn": LISTENER}},
-     "lock_down.listener_arn must be left out"),
-    ("demo-zones", {"demo_origin": {"availability_zones": 4}}, "availability_zones must be 2 or 3"),
-    ("demo-sizes", {"demo_origin": {"min_instances": 3, "max_instances": 2}}, "min_instances"),
-    ("demo-certificate-without-domain", {"demo_origin": {"certificate_arn": "arn:aws:acm:eu-west-1:1:certificate/x"}},
-     "certificate_arn needs domain_name"),
+     "lock_down.listener_arn: leave it out with demo_origin"),
+    ("demo-zones", {"demo_origin": {"availability_zones": 4}},
+     "demo_origin.availability_zones: 4 is out of range; allowed 2 to 3"),
+    ("demo-sizes", {"demo_origin": {"min_instances": 3, "max_instances": 2}},
+     "demo_origin.min_instances: 3 is above max_instances 2"),
+    ("demo-instance-type", {"demo_origin": {"instance_type": "t3.micro"}},
+     "demo_origin.instance_type: expected a Graviton"),
+    ("demo-certificate-arn", {"demo_origin": {"certificate_arn": "arn:aws:acm:eu-west-1:1:certificate/x"}},
+     "demo_origin.certificate_arn: expected a regional ACM certificate ARN"),
+    ("demo-certificate-without-domain", {"demo_origin": {"certificate_arn": CERTIFICATE}},
+     "demo_origin.certificate_arn: needs domain_name"),
+    ("alarm-percent", {**GOOD, "cache_hit_rate_alarm_percent": 120}, "cache_hit_rate_alarm_percent: 120 is out of"),
+    ("misspelt-arg", {**GOOD, "originShieldRegion": "eu-west-1"},
+     r"originShieldRegion: unknown arg \(did you mean 'origin_shield_region'\?\)"),
 ]
 
 
 @pytest.mark.parametrize("args, message", [pytest.param(a, m, id=case) for case, a, m in BAD_ARGS])
 def test_component_rejects_bad_args_naming_the_arg(args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgsError, match=message):
         build(args)
 
 
+def test_a_bad_header_secret_is_never_echoed():
+    with pytest.raises(ArgsError) as error:
+        resolve_args("updates", {**GOOD, "us_east_1_provider": object(), "lock_down": {
+            "listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "header_value": "tooshort*"}})
+    assert "tooshort" not in str(error.value)
+
+
+def test_the_header_secret_stays_out_of_the_resolved_repr():
+    resolved = resolve_args("updates", {**GOOD, "us_east_1_provider": object(), "lock_down": {
+        "listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "header_value": "k" * 40}})
+    assert resolved.lock_down.header_value == "k" * 40 and "k" * 40 not in repr(resolved)
+
+
 def test_component_requires_the_us_east_1_provider():
-    with pytest.raises(ValueError, match="us_east_1_provider is required"):
+    with pytest.raises(ArgsError, match="UpdateOffloadCdn 'updates': us_east_1_provider: required"):
         evaluate_program(lambda: UpdateOffloadCdn("updates", dict(GOOD)))
+
+
+def test_analyzer_accepts_the_component():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([UpdateOffloadCdn])
+    component = result["component_definitions"]["UpdateOffloadCdn"]
+    required = {key for key, value in component.inputs.items() if not value.optional}
+    assert required == {"usEast1Provider"}
+    assert {"originDomainName", "updatePathPattern", "versioningQueryStrings", "minTtlSeconds", "defaultTtlSeconds",
+            "maxTtlSeconds", "priceClass", "originShieldRegion", "lockDown", "demoOrigin", "customDomain",
+            "alarmActions", "cacheHitRateAlarmPercent", "errorRate5xxAlarmPercent",
+            "deletionProtection"} == set(component.inputs) - required
+    assert set(component.outputs) == {"distributionId", "domainName", "url", "originDomainName", "originProtocol",
+                                      "logBucketName", "dashboardName"}
+    assert {"LockDownArgs", "DemoOriginArgs", "CustomDomainArgs"} <= set(result["type_definitions"])
 
 
 # --- the stacks -------------------------------------------------------------------------------------
@@ -532,41 +591,43 @@ def parse(section: dict, env: str = "dev", region: str = "eu-west-1") -> stack_c
 
 
 PROD_LOCK = {"listenerArn": LISTENER, "targetGroupArn": TARGET_GROUP}
+EXISTING = {"originDomainName": "updates-origin.example.com", "lockDown": PROD_LOCK}
 
 
-def test_config_defaults():
-    settings = parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK}).update_cdn
-    assert settings.path_pattern == "/updates/*"
-    assert settings.versioning_query_strings == ["version"]
-    assert settings.price_class == "PriceClass_100"
-    assert (settings.min_ttl_seconds, settings.default_ttl_seconds, settings.max_ttl_seconds) == (0, 86400, 31536000)
-    assert settings.lock_down.header_name == "X-Origin-Verify"
-    assert settings.demo_origin is None
+def test_config_section_is_the_components_args_plus_what_the_stack_knows():
+    args = parse(EXISTING, env="prod").update_cdn
+    assert args == {"origin_domain_name": "updates-origin.example.com",
+                    "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP},
+                    "deletion_protection": True, "origin_shield_region": "eu-west-1"}
+    resolved = resolve_args("updates", {**args, "us_east_1_provider": object()})
+    assert resolved.update_path_pattern == "/updates/*" and resolved.versioning_query_strings == ("version",)
+    assert (resolved.min_ttl_seconds, resolved.default_ttl_seconds, resolved.max_ttl_seconds) == (0, 86400, 31536000)
+    assert resolved.lock_down.header_name == "X-Origin-Verify" and resolved.demo_origin is None
 
 
 def test_config_rejects_the_demo_origin_in_prod():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.demoOrigin\.enabled: the demo origin is dev only"):
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.demoOrigin: the demo origin is dev only"):
         parse({"demoOrigin": {"enabled": True}}, env="prod")
 
 
 def test_config_requires_an_origin_without_the_demo():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDnsName: required"):
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDomainName: required without demoOrigin"):
         parse({"lockDown": {"enabled": False}})
 
 
 def test_config_rejects_an_origin_together_with_the_demo():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDnsName: leave it out"):
-        parse({"originDnsName": "updates-origin.example.com", "demoOrigin": {"enabled": True}})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDomainName: leave it out with demoOrigin"):
+        parse({"originDomainName": "updates-origin.example.com", "demoOrigin": {"enabled": True}})
 
 
 def test_config_rejects_lock_down_without_a_target_group():
     with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.targetGroupArn: required"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": {"listenerArn": LISTENER}})
+        parse({"originDomainName": "updates-origin.example.com", "lockDown": {"listenerArn": LISTENER}})
 
 
 def test_config_rejects_a_malformed_listener_arn():
     with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.listenerArn: expected an ALB listener"):
-        parse({"originDnsName": "updates-origin.example.com",
+        parse({"originDomainName": "updates-origin.example.com",
                "lockDown": {**PROD_LOCK, "listenerArn": "arn:aws:elasticloadbalancing:eu-west-1:1:listener/x"}})
 
 
@@ -577,54 +638,50 @@ def test_config_rejects_listener_details_with_the_demo_origin():
 
 def test_config_rejects_a_bad_header_secret_without_echoing_it():
     with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.headerValue: expected 32-128") as error:
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": {**PROD_LOCK, "headerValue": "tooshort*"}})
+        parse({**EXISTING, "lockDown": {**PROD_LOCK, "headerValue": "tooshort*"}})
     assert "tooshort" not in str(error.value)
 
 
-def test_config_keeps_the_header_secret_out_of_repr():
-    settings = parse({"originDnsName": "updates-origin.example.com",
-                      "lockDown": {**PROD_LOCK, "headerValue": "k" * 40}}).update_cdn
-    assert settings.lock_down.header_value == "k" * 40
-    assert "k" * 40 not in repr(settings)
+def test_config_passes_the_header_secret_to_the_component():
+    args = parse({**EXISTING, "lockDown": {**PROD_LOCK, "headerValue": "k" * 40}}).update_cdn
+    assert args["lock_down"]["header_value"] == "k" * 40
 
 
 def test_config_rejects_forward_priority_not_below_reject_priority():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.forwardRulePriority: 9 must be below"):
-        parse({"originDnsName": "updates-origin.example.com",
-               "lockDown": {**PROD_LOCK, "forwardRulePriority": 9, "rejectRulePriority": 9}})
+    with pytest.raises(stack_config.ConfigError,
+                       match=r"updateCdn\.lockDown\.forwardRulePriority: 9 must be below rejectRulePriority 9"):
+        parse({**EXISTING, "lockDown": {**PROD_LOCK, "forwardRulePriority": 9, "rejectRulePriority": 9}})
 
 
 def test_config_rejects_ttls_out_of_order():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.ttl: expected minSeconds <= defaultSeconds"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK,
-               "ttl": {"defaultSeconds": 100, "maxSeconds": 10}})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.defaultTtlSeconds: TTLs \(min, default, max\)"):
+        parse({**EXISTING, "defaultTtlSeconds": 100, "maxTtlSeconds": 10})
 
 
 def test_config_rejects_too_many_versioning_query_strings():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.versioningQueryStrings: 11 names.*at most 10"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK,
-               "versioningQueryStrings": [f"q{i}" for i in range(11)]})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.versioningQueryStrings: .*at most 10"):
+        parse({**EXISTING, "versioningQueryStrings": [f"q{i}" for i in range(11)]})
 
 
 def test_config_rejects_an_unknown_price_class_listing_the_allowed_ones():
     with pytest.raises(stack_config.ConfigError,
                        match=r"updateCdn\.priceClass: 'cheap' is not allowed; allowed values: PriceClass_100, "
                              r"PriceClass_200, PriceClass_All"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK, "priceClass": "cheap"})
+        parse({**EXISTING, "priceClass": "cheap"})
 
 
 def test_config_rejects_an_origin_shield_region_without_origin_shield():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originShieldRegion: expected a region with "
-                                                        r"Origin Shield, one of us-east-1"):
-        parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK,
-               "originShieldRegion": "eu-north-1"})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originShieldRegion: 'eu-north-1' is not allowed; "
+                                                        r"allowed values: us-east-1"):
+        parse({**EXISTING, "originShieldRegion": "eu-north-1"})
 
 
 def test_config_asks_for_an_origin_shield_region_when_the_stack_region_has_none():
-    settings = parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK}, region="eu-north-1")
     with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originShieldRegion: required.*eu-north-1"):
-        settings.update_cdn.args(settings)
+        parse(EXISTING, region="eu-north-1")
     assert "eu-north-1" not in ORIGIN_SHIELD_REGIONS
+    assert parse({**EXISTING, "originShieldRegion": "eu-central-1"}, region="eu-north-1").update_cdn[
+        "origin_shield_region"] == "eu-central-1"
 
 
 def test_config_rejects_a_non_graviton_demo_instance_type():
@@ -634,23 +691,17 @@ def test_config_rejects_a_non_graviton_demo_instance_type():
 
 def test_config_rejects_a_demo_certificate_without_its_domain():
     with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.demoOrigin\.certificateArn: needs domainName"):
-        parse({"demoOrigin": {"enabled": True, "certificateArn":
-                              "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"}})
+        parse({"demoOrigin": {"enabled": True, "certificateArn": CERTIFICATE}})
 
 
 def test_config_rejects_unknown_keys_in_the_section():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDns: unknown key"):
-        parse({"originDns": "x.example.com", "originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK})
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.originDns: unknown key \(did you mean "
+                                                        r"'originDomainName'\?\)"):
+        parse({**EXISTING, "originDns": "x.example.com"})
 
 
-def test_config_args_pass_the_stack_defaults_to_the_component():
-    settings = parse({"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK}, env="prod")
-    args = settings.update_cdn.args(settings)
-    assert args["origin_shield_region"] == "eu-west-1"
-    assert args["deletion_protection"] is True
-    assert args["lock_down"] == {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                 "header_name": "X-Origin-Verify", "forward_rule_priority": 1,
-                                 "reject_rule_priority": 50000}
+def test_config_leaves_the_us_east_1_provider_to_main():
+    assert "us_east_1_provider" not in parse(EXISTING).update_cdn
 
 
 MALFORMED = [  # (key, section override, expected text)
@@ -663,14 +714,14 @@ MALFORMED = [  # (key, section override, expected text)
     ("customDomain.domainName", {"customDomain": {"domainName": "not a domain"}}, "expected a hostname"),
     ("customDomain.hostedZoneId", {"customDomain": {"domainName": "u.example.com", "hostedZoneId": "zone"}},
      "expected a Route 53 hosted zone id"),
-    ("customDomain.hostedZoneId", {"customDomain": {"hostedZoneId": ZONE}}, "needs domainName"),
+    ("customDomain.domainName", {"customDomain": {"hostedZoneId": ZONE}}, "required"),
 ]
 
 
 @pytest.mark.parametrize("key, override, expected",
                          [pytest.param(k, o, e, id=f"{k}-{i}") for i, (k, o, e) in enumerate(MALFORMED)])
 def test_config_rejects_malformed_values_naming_the_key(key, override, expected):
-    section = {"originDnsName": "updates-origin.example.com", "lockDown": PROD_LOCK, **override}
+    section = {**EXISTING, **override}
     with pytest.raises(stack_config.ConfigError, match=rf"updateCdn\.{re.escape(key)}: {expected}"):
         parse(section)
 

@@ -1,15 +1,15 @@
 """WelcomeEmail under Pulumi mocks: the home-stream filter, bounded retries, SES resources, a scoped role, config."""
-from __future__ import annotations
-
 import json
 
 import pulumi_aws as aws
 import pytest
 
 import stack_config
+from serverless_blueprints.args import ArgsError
 from serverless_blueprints.global_table import GlobalTable
 from serverless_blueprints.welcome_email import (
     WelcomeEmail,
+    resolve_args,
     is_domain,
     is_email_address,
     load_template,
@@ -29,7 +29,8 @@ def build(args: dict, kms: str = "customer-managed", replicas=("us-east-1",)):
     def program():
         providers = {region: aws.Provider(f"replica-{region}", region=region) for region in replicas}
         table = GlobalTable("blog-table", {"kms": kms, "replica_providers": providers})
-        WelcomeEmail("welcome", {"table": table, **args})
+        WelcomeEmail("welcome", {"table_arn": table.arn, "table_stream_arn": table.stream_arn,
+                                 "table_kms_key_arn": table.home_kms_key_arn, **args})
     return evaluate_program(program, region="eu-west-1")
 
 
@@ -266,29 +267,70 @@ def test_role_cannot_touch_the_blog_table_items(domain):
 
 # --- guards ----------------------------------------------------------------------------------------
 
-GOOD = {"table": object(), "identity": "myblog.example.com", "sender_address": "news@myblog.example.com"}
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/blog"
+GOOD = {"table_arn": TABLE_ARN, "table_stream_arn": f"{TABLE_ARN}/stream/2026-01-01T00:00:00.000",
+        "identity": "myblog.example.com", "sender_address": "news@myblog.example.com"}
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"table": None}, "table"),
-    ({"identity": "not an identity"}, "identity 'not an identity' must be a domain"),
-    ({"sender_address": "news"}, "sender_address 'news' is not an email address"),
-    ({"sender_address": "news@elsewhere.example.org"}, "is not covered by identity"),
+    ({"table_arn": None}, r"table_arn: expected a DynamoDB table ARN \(GlobalTable.arn\), got None"),
+    ({"table_stream_arn": TABLE_ARN}, "table_stream_arn: expected a DynamoDB stream ARN"),
+    ({"table_kms_key_arn": "key"}, "table_kms_key_arn: expected a KMS key ARN"),
+    ({"identity": "not an identity"}, r"identity: expected an SES identity: a domain \(myblog.example.com\) or"),
+    ({"sender_address": "news"}, "sender_address: expected an email address, got 'news'"),
+    ({"sender_address": None}, r"sender_address: required with a domain identity \('myblog.example.com'\)"),
+    ({"sender_address": "news@elsewhere.example.org"}, "sender_address: .* is not covered by identity"),
     ({"identity": "blog@example.com", "sender_address": "news@example.com"}, "is not covered by identity"),
     ({"identity": "blog@example.com", "sender_address": "blog@example.com", "hosted_zone_id": ZONE},
-     "hosted_zone_id is for a domain identity"),
-    ({"sandbox_recipients": ["me"]}, "sandbox_recipients: 'me'"),
+     "hosted_zone_id: only for a domain identity"),
+    ({"hosted_zone_id": "zone-1"}, r"hosted_zone_id: expected a Route 53 hosted zone id \(Z...\)"),
+    ({"sandbox_recipients": ["me"]}, "sandbox_recipients: expected a list of verified email addresses"),
     ({"template": {"subject": "Hi", "html": "<p>Hello</p>", "text": "Hi {{name}}"}}, r"template.html must greet"),
     ({"template": {"subject": "Hi", "html": "<p>{{name}}</p>", "text": "Hello"}}, r"template.text must greet"),
-    ({"batch_size": 0}, "batch_size=0 must be 1..100"),
-    ({"maximum_retry_attempts": 11}, "maximum_retry_attempts=11 must be 0..10"),
-    ({"maximum_record_age_seconds": 30}, "maximum_record_age_seconds=30 must be 60..86400"),
-    ({"maximum_record_age_seconds": 90000}, "maximum_record_age_seconds=90000 must be 60..86400"),
-    ({"iterator_age_alarm_seconds": 3600}, "iterator_age_alarm_seconds=3600 must be 1..3599"),
+    ({"template": {"subject": "Hi", "html": "<p>{{name}}</p>"}}, r"template.text: required"),
+    ({"batch_size": 0}, "batch_size: 0 is out of range; allowed 1 to 100"),
+    ({"maximum_retry_attempts": 11}, "maximum_retry_attempts: 11 is out of range; allowed 0 to 10"),
+    ({"maximum_record_age_seconds": 30}, "maximum_record_age_seconds: 30 is out of range; allowed 60 to 86400"),
+    ({"maximum_record_age_seconds": 90000}, "maximum_record_age_seconds: 90000 is out of range; allowed 60 to 86400"),
+    ({"iterator_age_alarm_seconds": 3600}, "iterator_age_alarm_seconds: 3600 is out of range; allowed 1 to 3599"),
+    ({"log_retention_days": 10}, "log_retention_days: 10 is not allowed"),
+    ({"memory_mb": 64}, "memory_mb: 64 is out of range; allowed 128 to 10240"),
 ])
 def test_component_rejects_bad_args(args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgsError, match=message):
         WelcomeEmail("welcome", {**GOOD, **args})
+
+
+@pytest.mark.parametrize("missing", ["table_arn", "table_stream_arn", "identity"])
+def test_component_requires_the_table_and_the_identity(missing):
+    with pytest.raises(ArgsError, match=rf"WelcomeEmail 'welcome': {missing}: required"):
+        WelcomeEmail("welcome", {key: value for key, value in GOOD.items() if key != missing})
+
+
+def test_component_rejects_an_unknown_arg_suggesting_the_right_one():
+    with pytest.raises(ArgsError, match=r"senderAddress: unknown arg \(did you mean 'sender_address'\?\)"):
+        resolve_args("welcome", {**GOOD, "senderAddress": "news@myblog.example.com"})
+
+
+def test_an_address_identity_sends_from_itself_by_default():
+    resolved = resolve_args("welcome", {**GOOD, "identity": "blog@example.com", "sender_address": None})
+    assert resolved.sender_address == "blog@example.com"
+
+
+def test_analyzer_accepts_the_component_with_plain_table_inputs():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([WelcomeEmail])
+    component = result["component_definitions"]["WelcomeEmail"]
+    required = {key for key, value in component.inputs.items() if not value.optional}
+    assert required == {"tableArn", "tableStreamArn", "identity"}
+    assert {"tableKmsKeyArn", "senderAddress", "hostedZoneId", "template", "sandboxRecipients", "memoryMb",
+            "timeoutSeconds", "batchSize", "maximumRetryAttempts", "maximumRecordAgeSeconds",
+            "iteratorAgeAlarmSeconds", "alarmActions", "logRetentionDays",
+            "deletionProtection"} == set(component.inputs) - required
+    assert set(component.outputs) == {"identityArn", "configurationSetName", "templateName", "filterPattern",
+                                      "functionName", "failureQueueUrl", "idempotencyTableName"}
+    assert all(not value.optional for value in component.outputs.values())
 
 
 @pytest.mark.parametrize("identity, sender, covered", [
@@ -326,20 +368,19 @@ def test_prod_stack_maps_only_the_home_stream_though_it_has_replicas(prod_stack)
 # --- config (blog.email) ---------------------------------------------------------------------------
 
 def parse(email: dict) -> stack_config.StackSettings:
-    return stack_config.parse({"environment": "dev", "blog": {"enabled": True, "email": email}}, "eu-west-1")
+    return stack_config.parse({"environment": "dev", "blog": {"enabled": True, "site": {"contentDir": "site"},
+                                                              "email": email}}, "eu-west-1")
 
 
-def test_config_sender_defaults_to_an_address_identity():
-    settings = parse({"identity": "blog@example.com"})
-    args = settings.blog.welcome_args(settings)
-    assert (args["identity"], args["sender_address"], args["hosted_zone_id"]) == ("blog@example.com",
-                                                                                  "blog@example.com", None)
-    assert (args["memory_mb"], args["timeout_seconds"], args["sandbox_recipients"]) == (256, 30, [])
+def test_config_email_is_the_components_args_plus_the_stacks_settings():
+    args = parse({"identity": "blog@example.com"}).blog["email"]
+    assert args == {"identity": "blog@example.com", "log_retention_days": 7, "deletion_protection": False}
+    table = {"table_arn": GOOD["table_arn"], "table_stream_arn": GOOD["table_stream_arn"]}
+    assert resolve_args("blog-welcome", {**table, **args}).sender_address == "blog@example.com"
 
 
 def test_config_passes_a_domain_identity_with_its_zone():
-    settings = parse({"identity": "example.com", "senderAddress": "news@example.com", "hostedZoneId": ZONE})
-    args = settings.blog.welcome_args(settings)
+    args = parse({"identity": "example.com", "senderAddress": "news@example.com", "hostedZoneId": ZONE}).blog["email"]
     assert (args["identity"], args["sender_address"], args["hosted_zone_id"]) == ("example.com", "news@example.com",
                                                                                   ZONE)
 
@@ -348,12 +389,14 @@ def test_config_passes_a_domain_identity_with_its_zone():
     ({}, r"blog.email.identity: required"),
     ({"identity": "my blog"}, r"blog.email.identity: expected an SES identity: a domain \(myblog.example.com\) or "
                               r"an email address"),
-    ({"identity": "example.com"}, r"blog.email.senderAddress: required"),
+    ({"identity": "example.com"}, r"blog.email.senderAddress: required with a domain identity"),
     ({"identity": "example.com", "senderAddress": "news@other.org"},
      r"blog.email.senderAddress: 'news@other.org' is not covered by identity 'example.com'"),
     ({"identity": "b@example.com", "hostedZoneId": ZONE}, r"blog.email.hostedZoneId: only for a domain identity"),
     ({"identity": "b@example.com", "sandboxRecipients": ["x"]}, r"blog.email.sandboxRecipients: expected a list of "
                                                                r"verified email addresses"),
+    ({"identity": "b@example.com", "batchSize": 500}, r"blog.email.batchSize: 500 is out of range; allowed 1 to 100"),
+    ({"identity": "b@example.com", "tableStreamArn": "arn"}, r"blog.email.tableStreamArn: set by __main__"),
 ])
 def test_config_rejects_bad_email_settings_naming_the_key(email, message):
     with pytest.raises(stack_config.ConfigError, match=message):
@@ -362,4 +405,5 @@ def test_config_rejects_bad_email_settings_naming_the_key(email, message):
 
 def test_config_blog_needs_an_email_section():
     with pytest.raises(stack_config.ConfigError, match=r"blog.email.identity: required"):
-        stack_config.parse({"environment": "dev", "blog": {"enabled": True}}, "eu-west-1")
+        stack_config.parse({"environment": "dev", "blog": {"enabled": True, "site": {"contentDir": "site"}}},
+                           "eu-west-1")

@@ -1,0 +1,46 @@
+"""The components served to every Pulumi language: a source-based component provider.
+
+`provider/` beside the package holds `PulumiPlugin.yaml` and the entry point that calls `main()`,
+so `pulumi package add <repo>.git/provider@<version>` generates a TypeScript, Go, .NET, Java or
+YAML SDK from the schema Pulumi's analyzer infers from the type annotations here.
+"""
+import json
+from importlib import metadata
+from typing import Any
+
+import pulumi
+
+from .blog_api import BlogApi
+from .global_table import GlobalTable
+from .outbox_relay import OutboxRelay
+from .serverless_rest_api import ServerlessRestApi
+from .static_site import StaticSite
+from .thumbnail_pipeline import ThumbnailPipeline
+from .update_offload_cdn import UpdateOffloadCdn
+from .welcome_email import WelcomeEmail
+
+NAME = "serverless-blueprints"
+COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    ServerlessRestApi, StaticSite, GlobalTable, BlogApi, WelcomeEmail, ThumbnailPipeline, UpdateOffloadCdn,
+    OutboxRelay,
+]
+
+
+def version() -> str:
+    try:
+        return metadata.version(NAME)
+    except metadata.PackageNotFoundError:  # pragma: no cover - always installed, editable in the checkout
+        return "0.0.0"
+
+
+def schema() -> dict[str, Any]:
+    """The package schema the provider serves, as Pulumi's analyzer infers it."""
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    return json.loads(ComponentProvider(COMPONENTS, NAME, version=version()).schema or "{}")
+
+
+def main() -> None:
+    from pulumi.provider.experimental import component_provider_host
+
+    component_provider_host(COMPONENTS, NAME, version=version())
