@@ -1,0 +1,573 @@
+"""End-to-end scenarios against a stack's twin, and the run that reports on them.
+
+Each scenario drives a component's real entry point (its REST API, its upload bucket) and asserts
+the real outcome in the twin (items, objects, emails, shipments). It finds everything it touches
+through the recorded graph, starting from the component instance it is given: which API, which
+user pool client, which table the function writes, which mapping reads its stream. So a scenario
+runs for every instance of its component, in any stack, and a component change reaches it.
+
+    python -m twin dev|prod|all
+"""
+from __future__ import annotations
+
+import io
+import json
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import requests
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from offline.harness import RecordedResource, StackSnapshot, evaluate_stack
+from twin.lambda_service import ESM, TWIN_JUDGE, HttpResponse, LambdaService, RestApiGateway, gateways
+from twin.report import FAIL, NO_FUNCTIONS, PASS, XFAIL, XPASS, Check, MappingRow, ScenarioResult, TwinReport
+from twin.stack import (BUCKET_NOTIFICATION, LAMBDA_FUNCTION, QUEUE, USER_POOL, USER_POOL_CLIENT, DataPlane,
+                        build_data_plane, moto_server)
+
+COMPONENT_PREFIX = "serverless-blueprints:index:"
+REST_API = "aws:apigateway/restApi:RestApi"
+PASSWORD = "Twin-Passw0rd!2026"
+
+
+class ScenarioAborted(Exception):
+    """A required step failed; the rest of the scenario can't run."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# The twin a scenario runs against
+
+@dataclass
+class TwinUser:
+    email: str
+    sub: str
+    id_token: str
+
+
+@dataclass
+class Twin:
+    stack: str
+    snapshot: StackSnapshot
+    plane: DataPlane
+    service: LambdaService
+    apis: dict[str, RestApiGateway]
+
+    # -- the graph --------------------------------------------------------------------------------
+    def under(self, component: RecordedResource, resource_type: str) -> list[RecordedResource]:
+        return [r for r in self.snapshot.descendants_of(component.urn) if r.resource_type == resource_type]
+
+    def one_under(self, component: RecordedResource, resource_type: str) -> RecordedResource:
+        found = self.under(component, resource_type)
+        if len(found) != 1:
+            raise ScenarioAborted(f"{component.name} has {len(found)} {resource_type}, expected one")
+        return found[0]
+
+    def api_under(self, component: RecordedResource) -> RestApiGateway:
+        return self.apis[self.one_under(component, REST_API).name]
+
+    def function(self, reference: str) -> RecordedResource:
+        return self.service.functions[self.service.function_name(reference)]
+
+    @staticmethod
+    def env(function: RecordedResource) -> dict[str, str]:
+        return dict((function.props.get("environment") or {}).get("variables") or {})
+
+    def mappings_from(self, source_arn_fragment: str) -> list[RecordedResource]:
+        return [m for m in self.snapshot.of_type(ESM) if source_arn_fragment in m.props["eventSourceArn"]]
+
+    # -- data plane helpers -------------------------------------------------------------------------
+    def user(self, client: RecordedResource, email: str) -> TwinUser:
+        """A confirmed user of the client's pool, signed in with SRP (the flow the client allows)."""
+        cognito = self.plane.client("cognito-idp", client.region)
+        pool = next(p for p in self.snapshot.of_type(USER_POOL) if p.outputs["id"] == client.props["userPoolId"])
+        pool_id, client_id = self.plane.names.twin(pool.outputs["id"]), self.plane.names.twin(client.outputs["id"])
+        attributes = [{"Name": "email", "Value": email}]
+        if (pool.props.get("adminCreateUserConfig") or {}).get("allowAdminCreateUserOnly"):
+            cognito.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=attributes,
+                                      MessageAction="SUPPRESS")
+            cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
+        else:
+            cognito.sign_up(ClientId=client_id, Username=email, Password=PASSWORD, UserAttributes=attributes)
+            cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+        challenge = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH",
+                                          AuthParameters={"USERNAME": email, "SRP_A": uuid.uuid4().hex})
+        # moto doesn't check the SRP proof itself, only that the challenge is answered.
+        tokens = cognito.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": challenge["ChallengeParameters"]["USERNAME"],
+                                "PASSWORD_CLAIM_SIGNATURE": uuid.uuid4().hex,
+                                "PASSWORD_CLAIM_SECRET_BLOCK": challenge["ChallengeParameters"]["SECRET_BLOCK"],
+                                "TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())},
+        )["AuthenticationResult"]
+        sub = cognito.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"]
+        return TwinUser(email, next(a["Value"] for a in sub if a["Name"] == "sub"), tokens["IdToken"])
+
+    def table_items(self, table: str) -> list[dict[str, Any]]:
+        pages = self.plane.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+        deserializer = TypeDeserializer()
+        return [{k: deserializer.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+
+    def put_item(self, table: str, item: dict[str, Any]) -> None:
+        serializer = TypeSerializer()
+        self.plane.client("dynamodb").put_item(TableName=table, Item={k: serializer.serialize(v)
+                                                                      for k, v in item.items()})
+
+
+def token_headers(api: RestApiGateway, user: TwinUser) -> dict[str, str]:
+    headers = {route.authorizer.identity_header for route in api.routes if route.authorizer is not None}
+    return {header: user.id_token for header in headers}
+
+
+class ScenarioRun:
+    """What a scenario function gets: the twin, its component, and a place to put its checks."""
+
+    def __init__(self, twin: Twin, component: RecordedResource):
+        self.twin, self.component = twin, component
+        self.checks: list[Check] = []
+
+    def check(self, name: str, ok: Any, detail: Any = "") -> bool:
+        self.checks.append(Check(name, bool(ok), "" if ok else str(detail)[:300]))
+        return bool(ok)
+
+    def require(self, name: str, ok: Any, detail: Any = "") -> None:
+        if not self.check(name, ok, detail):
+            raise ScenarioAborted(f"required step failed: {name}")
+
+    def ledger_mark(self) -> int:
+        return len(self.twin.service.ledger)
+
+    def invoked_since(self, mark: int, function: Optional[str] = None) -> list:
+        return [i for i in self.twin.service.ledger[mark:] if function is None or i.function == function]
+
+
+def _describe(response: HttpResponse) -> str:
+    error = response.invocation.result.error if response.invocation is not None else None
+    return f"{response.status} {response.body[:200]}" + (f" / function error: {error.get('errorMessage')}"
+                                                           if error else "")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Scenarios
+
+def todo_scenario(run: ScenarioRun) -> None:
+    twin, component = run.twin, run.component
+    api = twin.api_under(component)
+    client = twin.one_under(component, USER_POOL_CLIENT)
+    tag = uuid.uuid4().hex[:6]
+    alice = twin.user(client, f"alice-{tag}@example.com")
+    bob = twin.user(client, f"bob-{tag}@example.com")
+    as_alice, as_bob = token_headers(api, alice), token_headers(api, bob)
+
+    mark = run.ledger_mark()
+    refused = api.request("GET", "/todos")
+    run.check("no ID token: 401 from the authorizer, function not invoked",
+              refused.status == 401 and not run.invoked_since(mark), _describe(refused))
+    forged = api.request("GET", "/todos", headers={h: alice.id_token[:-4] + "AAAA" for h in as_alice})
+    run.check("tampered ID token: 401", forged.status == 401, _describe(forged))
+
+    created = api.request("POST", "/todos", headers=as_alice, body={"title": "Buy milk", "notes": "semi-skimmed"})
+    run.require("create a to-do: 201", created.status == 201, _describe(created))
+    todo = created.json()
+    todo_id = todo["todoId"]
+    listed = api.request("GET", "/todos", headers=as_alice)
+    run.require("list: 200", listed.status == 200, _describe(listed))
+    run.check("list holds the new to-do", [t["todoId"] for t in listed.json()["items"]] == [todo_id], listed.body)
+    got = api.request("GET", f"/todos/{todo_id}", headers=as_alice)
+    run.check("get: 200 with the title", got.status == 200 and got.json().get("title") == "Buy milk", _describe(got))
+    updated = api.request("PUT", f"/todos/{todo_id}", headers=as_alice, body={"done": True})
+    run.check("update: done is true", updated.status == 200 and updated.json().get("done") is True, _describe(updated))
+    stored = [i for i in twin.table_items(twin.env(twin.function(api_function(api)))["TABLE_NAME"])
+              if i.get("todoId") == todo_id]
+    run.check("the table holds the update, in the caller's partition",
+              len(stored) == 1 and stored[0]["done"] is True and stored[0]["userId"] == alice.sub, stored)
+    others = api.request("GET", f"/todos/{todo_id}", headers=as_bob)
+    run.check("another user can't read it: 404", others.status == 404, _describe(others))
+    not_an_object = api.request("POST", "/todos", headers=as_alice, body=["Buy milk"])
+    run.check("a body that isn't a JSON object: 400 from the request validator",
+              not_an_object.status == 400 and not_an_object.invocation is None, _describe(not_an_object))
+    unknown = api.request("POST", "/todos", headers=as_alice, body={"title": "x", "owner": bob.sub})
+    run.check("an unknown field: 400 from the function", unknown.status == 400, _describe(unknown))
+    _todo_pages(run, api, alice)
+
+    _todo_files(run, api, alice, bob)
+    _todo_cache(run, api, alice, bob)
+
+    deleted = api.request("DELETE", f"/todos/{todo_id}", headers=as_alice)
+    run.check("delete: 204", deleted.status == 204, _describe(deleted))
+    table = twin.env(twin.function(api_function(api)))["TABLE_NAME"]
+    run.check("deleted from the table", not [i for i in twin.table_items(table) if i.get("todoId") == todo_id])
+    gone = api.request("GET", f"/todos/{todo_id}", headers=as_alice)
+    if gone.cached:
+        # A cached stage answers from its cache until the TTL: a deleted to-do is still served (AWS does too).
+        run.check("deleted to-do: the stage cache still serves it until its TTL", gone.status == 200, _describe(gone))
+    else:
+        run.check("deleted to-do: 404", gone.status == 404, _describe(gone))
+
+
+def _todo_pages(run: ScenarioRun, api: RestApiGateway, user: TwinUser) -> None:
+    for title in ("page one", "page two"):
+        made = api.request("POST", "/todos", headers=token_headers(api, user), body={"title": title})
+        run.require(f"create '{title}': 201", made.status == 201, _describe(made))
+    first = api.request("GET", "/todos", headers=token_headers(api, user), query={"limit": "2"})
+    run.require("first page: 200", first.status == 200, _describe(first))
+    cursor = first.json().get("nextCursor")
+    run.check("a page of 2 of 3 to-dos has a next cursor", len(first.json()["items"]) == 2 and cursor, first.body)
+    if cursor:
+        rest = api.request("GET", "/todos", headers=token_headers(api, user), query={"limit": "2", "cursor": cursor})
+        seen = [t["todoId"] for t in first.json()["items"]] + [t["todoId"] for t in (rest.json() or {}).get("items", [])]
+        run.check("the next page holds the rest, no repeats", rest.status == 200 and len(set(seen)) == len(seen) == 3,
+                  _describe(rest))
+        tampered = api.request("GET", "/todos", headers=token_headers(api, user),
+                               query={"limit": "2", "cursor": cursor[::-1]})
+        run.check("a tampered cursor: 400", tampered.status == 400, _describe(tampered))
+
+
+def api_function(api: RestApiGateway) -> str:
+    return next(r.function_arn for r in api.routes if r.function_arn)
+
+
+def _todo_files(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: TwinUser) -> None:
+    content = f"hello from {alice.email}\n".encode()
+    upload = api.request("POST", "/files/upload-url", headers=token_headers(api, alice),
+                         body={"filename": "notes/hello.txt", "contentType": "text/plain"})
+    run.require("presigned upload: 200", upload.status == 200, _describe(upload))
+    presigned = upload.json()
+    run.check("upload key is in the caller's folder", presigned["key"] == f"users/{alice.sub}/notes/hello.txt",
+              presigned.get("key"))
+    posted = requests.post(presigned["url"], data=presigned["fields"],
+                           files={"file": ("hello.txt", content, "text/plain")}, timeout=10)
+    run.require("the presigned POST is accepted by the twin's S3", posted.status_code in (200, 201, 204),
+                f"{posted.status_code} {posted.text[:200]} {presigned['url']}")
+    download = api.request("GET", "/files/download-url", headers=token_headers(api, alice),
+                           query={"key": "notes/hello.txt"})
+    run.require("presigned download: 200", download.status == 200, _describe(download))
+    fetched = requests.get(download.json()["url"], timeout=10)
+    run.check("the presigned GET returns the uploaded bytes", fetched.status_code == 200 and fetched.content == content,
+              f"{fetched.status_code} {fetched.content[:100]!r}")
+    for method, path, kwargs in (("GET", "/files/download-url", {"query": {"key": f"users/{alice.sub}/notes/hello.txt"}}),
+                                 ("POST", "/files/upload-url", {"body": {"filename": f"users/{alice.sub}/x.txt",
+                                                                         "contentType": "text/plain"}})):
+        refused = api.request(method, path, headers=token_headers(api, bob), **kwargs)
+        run.check(f"another user's folder is refused ({method} {path}): 403", refused.status == 403, _describe(refused))
+
+
+def _todo_cache(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: TwinUser) -> None:
+    """Two users, two answers; where the stage caches GET /todos, a repeat is served from the cache."""
+    bobs = api.request("POST", "/todos", headers=token_headers(api, bob), body={"title": f"Bob's {uuid.uuid4().hex[:4]}"})
+    run.require("a second user's to-do: 201", bobs.status == 201, _describe(bobs))
+    first_alice = api.request("GET", "/todos", headers=token_headers(api, alice))
+    first_bob = api.request("GET", "/todos", headers=token_headers(api, bob))
+    run.check("two users, two answers", first_alice.status == first_bob.status == 200 and
+              {t["todoId"] for t in first_alice.json()["items"]}.isdisjoint(
+                  {t["todoId"] for t in first_bob.json()["items"]}), f"{first_alice.body} | {first_bob.body}")
+    route = next(r for r in api.routes if r.method == "GET" and r.resource_path == "/todos")
+    if route.cache_ttl is None:
+        return
+    mark = run.ledger_mark()
+    again = api.request("GET", "/todos", headers=token_headers(api, alice))
+    run.check("cached GET: the repeat is served by the stage cache", again.cached and not run.invoked_since(mark)
+              and again.body == first_alice.body, again)
+    run.check("the cache key holds the caller's identity header",
+              any(p.startswith("method.request.header.") for p in route.cache_key_parameters),
+              route.cache_key_parameters)
+
+
+def post_item(slug: str, title: str, published_at: str, *, status: str = "published",
+              tags: Optional[list[str]] = None) -> dict[str, Any]:
+    """A post in the blog table's layout (functions/blog_api/posts.py): `publishedFeed` only while
+    published, which keeps drafts out of the sparse published-posts index."""
+    item = {"pk": f"POST#{slug}", "sk": "POST", "type": "post", "slug": slug, "title": title,
+            "summary": f"About {title}", "body": f"<p>{title}</p>", "tags": list(tags or []), "status": status,
+            "publishedAt": published_at}
+    if status == "published":
+        item["publishedFeed"] = "POSTS"
+    return item
+
+
+def blog_scenario(run: ScenarioRun) -> None:
+    twin, component = run.twin, run.component
+    api = twin.api_under(component)
+    table = twin.env(twin.function(api_function(api)))["TABLE_NAME"]
+    posts = [post_item("hello-world", "Hello, world", "2026-01-02T09:00:00Z", tags=["news"]),
+             post_item("second-post", "Second", "2026-02-03T09:00:00Z"),
+             post_item("unfinished", "Draft", "2026-03-01T09:00:00Z", status="draft")]
+    for post in posts:
+        twin.put_item(table, post)
+    listed = api.request("GET", "/api/posts")
+    run.require("list posts: 200", listed.status == 200, _describe(listed))
+    run.check("published posts only, newest first",
+              [p["slug"] for p in listed.json()["posts"]] == ["second-post", "hello-world"], listed.body)
+    read = api.request("GET", "/api/posts/hello-world")
+    run.check("read a post: its body", read.status == 200 and read.json().get("body") == "<p>Hello, world</p>",
+              _describe(read))
+    draft = api.request("GET", "/api/posts/unfinished")
+    run.check("a draft is not served: 404", draft.status == 404, _describe(draft))
+
+    stream_mappings = twin.mappings_from(f"table/{table}/stream")
+    run.require("a mapping reads the blog table's stream", stream_mappings, table)
+    welcome = twin.service.function_name(stream_mappings[0].props["functionName"])
+    destination = (stream_mappings[0].props.get("destinationConfig") or {}).get("onFailure", {}).get("destinationArn")
+    address = f"reader-{uuid.uuid4().hex[:6]}@example.com"
+    sent_before = len(twin.plane.ses_sent_messages())
+    mark = run.ledger_mark()
+    subscribed = api.request("POST", "/api/subscribe", body={"email": address, "name": "Reader"},
+                             headers={"Content-Type": "application/json"})
+    run.require("subscribe: 202", subscribed.status == 202, _describe(subscribed))
+    twin.service.pump()
+    sends = [m for m in twin.plane.ses_sent_messages()[sent_before:] if address in json.dumps(m.destinations)]
+    run.check("the stream record reached the welcome function", run.invoked_since(mark, welcome), welcome)
+    run.check("exactly one welcome email (SES)", len(sends) == 1, f"{len(sends)} sent")
+    if sends:
+        settings = twin.env(twin.function(welcome))
+        run.check("sent from the configured sender with the configured template",
+                  sends[0].source == settings["SENDER_ADDRESS"]
+                  and getattr(sends[0], "template", None) == settings["SES_TEMPLATE_NAME"], vars(sends[0]))
+        run.check("the template greets the subscriber by name",
+                  json.loads(getattr(sends[0], "template_data", "{}") or "{}").get("name") == "Reader", vars(sends[0]))
+    again = api.request("POST", "/api/subscribe", body={"email": address.upper(), "name": "Reader"},
+                        headers={"Content-Type": "application/json"})
+    run.check("second subscribe of the same address: same 202", again.status == 202, _describe(again))
+    twin.service.pump()
+    total = [m for m in twin.plane.ses_sent_messages()[sent_before:] if address in json.dumps(m.destinations)]
+    run.check("a second subscribe sends nothing more", len(total) == 1, f"{len(total)} sent")
+    if destination:
+        run.check("nothing in the welcome mapping's on-failure destination",
+                  twin.plane.queue_depth(destination) == 0, destination)
+
+
+def thumbnails_scenario(run: ScenarioRun) -> None:
+    from PIL import Image
+
+    twin, component = run.twin, run.component
+    notification = twin.one_under(component, BUCKET_NOTIFICATION)
+    target = notification.props["queues"][0]
+    bucket, prefix, queue_arn = notification.props["bucket"], target.get("filterPrefix", ""), target["queueArn"]
+    mappings = twin.mappings_from(queue_arn)
+    run.require("a mapping reads the notification queue", mappings, queue_arn)
+    worker = twin.function(mappings[0].props["functionName"])
+    settings = twin.env(worker)
+    thumbnails, sizes = settings["THUMBNAIL_BUCKET"], [int(s) for s in settings["SIZES"].split(",")]
+    queue = next(q for q in twin.snapshot.of_type(QUEUE) if q.outputs["arn"] == queue_arn)
+    dlq = json.loads(queue.props["redrivePolicy"])["deadLetterTargetArn"] if queue.props.get("redrivePolicy") else None
+    s3 = twin.plane.client("s3")
+
+    def jpeg(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (width, height), colour).save(out, "JPEG", quality=90)
+        return out.getvalue()
+
+    probe = _probe_topic(twin, settings.get("TOPIC_ARN"))
+    key = f"{prefix}holiday/beach.jpg"
+    mark = run.ledger_mark()
+    s3.put_object(Bucket=bucket, Key=key, Body=jpeg(1600, 1200, (20, 120, 200)), ContentType="image/jpeg")
+    twin.service.pump()
+    run.check("the upload notification reached the worker", run.invoked_since(mark, worker.outputs["name"]))
+    first = {}
+    for size in sizes:
+        try:
+            found = s3.get_object(Bucket=thumbnails, Key=f"{size}/{key}")
+        except s3.exceptions.NoSuchKey:
+            run.check(f"thumbnail {size}/{key} written", False, "missing")
+            continue
+        image = Image.open(io.BytesIO(found["Body"].read()))
+        first[size] = found["ETag"]
+        run.check(f"thumbnail {size}/{key} is a JPEG within {size}px",
+                  image.format == "JPEG" and max(image.size) <= size, f"{image.format} {image.size}")
+
+    if probe is not None:
+        announced = [json.loads(m["Body"]) for m in twin.plane.drain_queue(probe)]
+        run.check("the thumbnail set is announced once on the topic",
+                  [a.get("sourceKey") for a in announced] == [key] and
+                  sorted(t["size"] for t in announced[0]["thumbnails"]) == sorted(sizes), announced)
+
+    poison = f"{prefix}broken/not-a-photo.jpg"
+    mark = run.ledger_mark()
+    s3.put_object(Bucket=bucket, Key=poison, Body=b"this is not a JPEG at all" * 40, ContentType="image/jpeg")
+    twin.service.pump()
+    attempts = run.invoked_since(mark, worker.outputs["name"])
+    run.check("poison file: handled once, no retry loop", len(attempts) == 1, f"{len(attempts)} invocations")
+    failure_key = f"{settings.get('FAILURE_PREFIX', '_failures/')}{poison}.json"
+    try:
+        record = json.loads(s3.get_object(Bucket=thumbnails, Key=failure_key)["Body"].read())
+        run.check("poison file: a failure record names it", record.get("sourceKey") == poison, record)
+    except s3.exceptions.NoSuchKey:
+        run.check("poison file: a failure record names it", False, f"no {failure_key}")
+    run.check("poison file: no thumbnails", not s3.list_objects_v2(Bucket=thumbnails, Prefix=f"{sizes[0]}/{prefix}broken/")
+              .get("KeyCount"))
+    run.check("the queue is drained", twin.plane.queue_depth(queue_arn) == 0)
+    if dlq:
+        run.check("nothing in the DLQ", twin.plane.queue_depth(dlq) == 0, dlq)
+
+    s3.put_object(Bucket=bucket, Key=key, Body=jpeg(900, 1400, (200, 60, 20)), ContentType="image/jpeg")
+    twin.service.pump()
+    after = s3.list_objects_v2(Bucket=thumbnails).get("Contents", [])
+    keys = sorted(o["Key"] for o in after if o["Key"].endswith(key))
+    run.check("same key again: the same thumbnail keys", keys == sorted(f"{s}/{key}" for s in sizes), keys)
+    changed = {s: o["ETag"] for s in sizes for o in after if o["Key"] == f"{s}/{key}"}
+    run.check("same key again: every thumbnail overwritten", all(changed.get(s) != first.get(s) for s in sizes),
+              f"{first} -> {changed}")
+
+
+def _probe_topic(twin: Twin, topic_arn: Optional[str]) -> Optional[str]:
+    """A private queue subscribed (raw) to the topic, to see what is published; None without a topic."""
+    if not topic_arn:
+        return None
+    region = topic_arn.split(":")[3]
+    name = f"twin-probe-{uuid.uuid4().hex[:8]}"
+    twin.plane.client("sqs", region).create_queue(QueueName=name)
+    arn = f"arn:aws:sqs:{region}:{topic_arn.split(':')[4]}:{name}"
+    twin.plane.client("sns", region).subscribe(TopicArn=twin.plane.names.twin(topic_arn), Protocol="sqs", Endpoint=arn,
+                                               Attributes={"RawMessageDelivery": "true"})
+    return arn
+
+
+def outbox_scenario(run: ScenarioRun) -> None:
+    twin, component = run.twin, run.component
+    api = twin.api_under(component)
+    client = twin.one_under(component, USER_POOL_CLIENT)
+    buyer = twin.user(client, f"buyer-{uuid.uuid4().hex[:6]}@example.com")
+    order_function = twin.function(api_function(api))
+    orders_table = twin.env(order_function)["ORDERS_TABLE"]
+    consumers = [twin.function(m.props["functionName"]) for m in twin.snapshot.of_type(ESM)
+                 if m in twin.snapshot.descendants_of(component.urn) and ":sqs:" in m.props["eventSourceArn"]]
+    run.require("a consumer reads the shipping queue", consumers)
+    shipments_table = twin.env(consumers[0])["SHIPMENTS_TABLE"]
+    body = {"items": [{"sku": "BOOK-1", "quantity": 2, "unitPrice": 1250}], "currency": "EUR", "amount": 2500}
+    headers = {**token_headers(api, buyer), "Idempotency-Key": f"order-{uuid.uuid4().hex}",
+               "Content-Type": "application/json"}
+
+    unauthenticated = api.request("POST", "/orders", body=body, headers={"Idempotency-Key": "x"})
+    run.check("no token: 401", unauthenticated.status == 401, _describe(unauthenticated))
+    placed = api.request("POST", "/orders", headers=headers, body=body)
+    run.require("place an order: 201", placed.status == 201, _describe(placed))
+    order_id = placed.json()["orderId"]
+    mark = run.ledger_mark()
+    twin.service.pump()
+    invoked = {i.function for i in run.invoked_since(mark)}
+    run.check("outbox stream -> relay -> bus -> rule -> queue -> consumer",
+              {c.outputs["name"] for c in consumers} <= invoked, sorted(invoked))
+    shipments = [s for s in twin.table_items(shipments_table) if s.get("orderId") == order_id]
+    run.check("exactly one shipment for the order", len(shipments) == 1, shipments)
+
+    other = {"items": [{"sku": "BOOK-1", "quantity": 3, "unitPrice": 1250}], "currency": "EUR", "amount": 3750}
+    reused = api.request("POST", "/orders", headers=headers, body=other)
+    run.check("the same Idempotency-Key with another body: 409", reused.status == 409, _describe(reused))
+    replay = api.request("POST", "/orders", headers=headers, body=body)
+    run.check("replay with the same Idempotency-Key: the same order",
+              replay.status in (200, 201) and replay.json().get("orderId") == order_id, _describe(replay))
+    twin.service.pump()
+    shipments = [s for s in twin.table_items(shipments_table) if s.get("orderId") == order_id]
+    orders = [o for o in twin.table_items(orders_table) if o.get("orderId") == order_id]
+    run.check("replay creates nothing new: one order, one shipment", len(orders) == 1 and len(shipments) == 1,
+              f"{len(orders)} orders, {len(shipments)} shipments")
+    for queue in twin.under(component, QUEUE):
+        if queue.outputs["arn"] in {m.props["eventSourceArn"] for m in twin.snapshot.of_type(ESM)}:
+            continue
+        run.check(f"nothing in {queue.name}", twin.plane.queue_depth(queue.outputs["arn"]) == 0)
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    component_type: str
+    run: Callable[[ScenarioRun], None]
+    xfail: Optional[str] = None
+    """A known bug in a function or component (file, line, fix) that makes this scenario fail for now."""
+
+
+SCENARIOS = (
+    ScenarioSpec("todo", COMPONENT_PREFIX + "ServerlessRestApi", todo_scenario),
+    ScenarioSpec("blog", COMPONENT_PREFIX + "BlogApi", blog_scenario),
+    ScenarioSpec("thumbnails", COMPONENT_PREFIX + "ThumbnailPipeline", thumbnails_scenario),
+    ScenarioSpec("outbox", COMPONENT_PREFIX + "OutboxRelay", outbox_scenario),
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The run
+
+def top_level_components(snapshot: StackSnapshot) -> list[RecordedResource]:
+    return [r for r in snapshot.resources if not r.custom and r.resource_type.startswith(COMPONENT_PREFIX)
+            and (r.parent or "").split("::")[-2:-1] == ["pulumi:pulumi:Stack"]]
+
+
+def run_scenario(twin: Twin, spec: ScenarioSpec, component: RecordedResource) -> ScenarioResult:
+    run = ScenarioRun(twin, component)
+    mark, started, error = run.ledger_mark(), time.monotonic(), None
+    try:
+        spec.run(run)
+    except ScenarioAborted as aborted:
+        error = str(aborted)
+    except Exception as exc:  # the scenario itself broke: report it, keep running the others
+        error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=4))
+    invocations = run.invoked_since(mark)
+    failed = error is not None or any(not c.ok for c in run.checks)
+    status = (XFAIL if failed else XPASS) if spec.xfail else (FAIL if failed else PASS)
+    return ScenarioResult(
+        name=spec.name, component=component.name, status=status, checks=run.checks,
+        functions=list(dict.fromkeys(i.function for i in invocations)), invocations=len(invocations),
+        calls=sum(len(i.result.calls) for i in invocations),
+        denied=[str(d) for i in invocations for d in i.denied],
+        unjudged=[f"{i.function}: {u}" for i in invocations for u in i.unjudged],
+        error=error.splitlines()[0] if error else None, xfail_reason=spec.xfail,
+        seconds=time.monotonic() - started)
+
+
+def run_twin(twin: Twin, scenarios: tuple[ScenarioSpec, ...] = SCENARIOS) -> TwinReport:
+    report = TwinReport(stack=twin.stack, functions=sorted(twin.service.functions),
+                        judged=twin.service.judge is not None)
+    for component in top_level_components(twin.snapshot):
+        specs = [s for s in scenarios if s.component_type == component.resource_type]
+        for spec in specs:
+            report.scenarios.append(run_scenario(twin, spec, component))
+        has_functions = any(r.resource_type == LAMBDA_FUNCTION for r in twin.snapshot.descendants_of(component.urn))
+        if not specs and not has_functions:
+            report.scenarios.append(ScenarioResult(name=component.resource_type.rsplit(":", 1)[1],
+                                                   component=component.name, status=NO_FUNCTIONS))
+    report.invoked = {i.function for i in twin.service.ledger}
+    for mapping in twin.service.mappings:
+        stats = mapping.stats
+        report.mappings.append(MappingRow(mapping.name, mapping.function, stats.received, stats.filtered_out,
+                                          stats.invocations, stats.retries, stats.sent_to_destination))
+    report.notes += [f"{n.resource}: {n.text}" for n in twin.plane.notes]
+    for function in report.invoked:
+        granted_unused = [set(i.unused_actions) for i in twin.service.ledger if i.function == function]
+        report.unused_grants[function] = sorted(set.intersection(*granted_unused)) if granted_unused else []
+    for invocation in twin.service.ledger:
+        if invocation.failed and invocation.source.startswith("apigateway"):
+            report.notes.append(f"{invocation.function} raised on {invocation.source}: "
+                                f"{invocation.result.error.get('errorMessage', '')[:200]}")
+    return report
+
+
+def run_stack(stack: str, *, snapshot: Optional[StackSnapshot] = None, runner: Optional[Callable] = None,
+              artifact_for: Optional[Callable] = None, judge: Any = TWIN_JUDGE,
+              scenarios: tuple[ScenarioSpec, ...] = SCENARIOS) -> TwinReport:
+    """Build the stack's twin on a fresh moto server, run every scenario that applies, and report."""
+    timings: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(step: str) -> None:
+        now = time.monotonic()
+        timings[step], clock[0] = now - clock[0], now
+
+    started = clock[0]
+    snapshot = snapshot or evaluate_stack(stack)
+    lap("evaluate")
+    with moto_server() as endpoint:
+        plane = build_data_plane(snapshot, endpoint)
+        lap("data plane")
+        service = LambdaService(plane, runner=runner, artifact_for=artifact_for, judge=judge)
+        try:
+            service.warm()
+            lap("warm sandboxes")
+            twin = Twin(stack, snapshot, plane, service, gateways(service))
+            report = run_twin(twin, scenarios)
+            lap("scenarios")
+        finally:
+            service.close()
+    report.seconds = time.monotonic() - started
+    report.timings = timings
+    return report
