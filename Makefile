@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha256sum | cut -c1-12)
 STACK  ?= dev
 
-.PHONY: plan test bench install diagrams
+.PHONY: plan test bench install diagrams schema twin
 
 install: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 plan: $(STAMP)
-	$(PY) -m offline $(STACK)
+	$(PY) -m offline $(STACK)$(if $(BASE), --base $(BASE))$(if $(FORMAT), --format $(FORMAT))
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2
@@ -33,3 +33,11 @@ diagrams: $(STAMP)
 	  $$SUDO apt-get update -q && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends graphviz; }
 	@status=0; for stack in dev prod; do $(PY) -m offline $$stack --no-tree --write-docs || status=$$?; done; exit $$status
+
+# Regenerate provider/schema.json (the component provider's schema); `make test` checks it is current.
+schema: $(STAMP)
+	$(PY) provider/generate_schema.py
+
+# The local twin of each stack (docs/twin.md): data plane on moto server, the real functions, end-to-end scenarios.
+twin: $(STAMP)
+	$(PY) -m twin all

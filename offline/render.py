@@ -79,13 +79,18 @@ def _short_type(resource_type: str) -> str:
     return f"{package}.{module_path.split('/')[0]}.{kind}"
 
 
-def _settings(resource: RecordedResource) -> str:
+def _shown_values(resource: RecordedResource) -> list[tuple[str, Any]]:
     shown = []
     for path in KEY_SETTINGS.get(resource.resource_type, ()):
         value = _dig(resource.props, path)
         if value not in (None, [], {}):
-            shown.append(f"{path.split('.')[-1] if path.count('.') > 1 else path}={_compact(value)}")
-    return "  ".join(shown)
+            shown.append((path, value))
+    return shown
+
+
+def _settings(resource: RecordedResource) -> str:
+    return "  ".join(f"{path.split('.')[-1] if path.count('.') > 1 else path}={_compact(value)}"
+                     for path, value in _shown_values(resource))
 
 
 def _compact(value: Any) -> str:
@@ -116,4 +121,11 @@ def render_tree(snapshot: StackSnapshot) -> str:
         walk(root, "", index == len(roots) - 1)
     if snapshot.exports:
         lines.append("outputs: " + ", ".join(sorted(snapshot.exports)))
+    from offline.diff import Placeholders
+    from offline.harness import ACCOUNT_ID
+
+    is_placeholder = Placeholders(snapshot)
+    if any(is_placeholder(value) for r in snapshot.resources for _, value in _shown_values(r)):
+        lines.append(f"note: ids and ARNs in this tree (account {ACCOUNT_ID}, <name>-<hash>-id) are placeholders "
+                     "made up by the offline mocks; the real ones are known only after `pulumi up`")
     return "\n".join(lines)
