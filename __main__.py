@@ -6,6 +6,7 @@ import stack_config
 from serverless_blueprints.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
 from serverless_blueprints.global_table import GlobalTable
 from serverless_blueprints.outbox_relay import OutboxRelay
+from serverless_blueprints.paid_content import PaidContent
 from serverless_blueprints.rest_api import api_gateway_cloudwatch_account
 from serverless_blueprints.serverless_rest_api import ServerlessRestApi
 from serverless_blueprints.static_site import StaticSite
@@ -83,3 +84,14 @@ if settings.blog:
         "table": blog_table.name, "homeRegion": blog_table.home_region, "replicaRegions": blog_table.replica_regions,
         "sesIdentityArn": welcome.identity_arn, "sesConfigurationSet": welcome.configuration_set_name,
         "sesTemplate": welcome.template_name, "welcomeFailureQueueUrl": welcome.failure_queue_url})
+
+if settings.paid_content:
+    media = PaidContent("media", {**settings.paid_content, "us_east_1_provider": us_east_1,
+                                  "cloudwatch_account": cloudwatch_account}, opts=in_home)
+    pulumi.export("paidContent", {
+        "url": media.url, "distributionDomain": media.distribution_domain, "distributionId": media.distribution_id,
+        "contentBucket": media.bucket_name, "signerUrl": media.signer_url, "registrationUrl": media.registration_url,
+        "keyGroupId": media.key_group_id, "signingSecretArn": media.signing_secret_arn,
+        "keyGeneration": media.key_generation, "signingKeyActivatedAt": media.signing_key_activated_at,
+        "premiumTable": media.premium_table_name, "userPoolId": media.user_pool_id,
+        "userPoolClientId": media.user_pool_client_id, "webAclArn": media.web_acl_arn})

@@ -323,6 +323,11 @@ origin and its CORS origin)."""
 
 COMPONENT_ARGS.update({"updateCdn": UPDATE_CDN, "blog": BLOG})
 
+PAID_CONTENT = WiredComponentSection("paid_content", "paid_content", "PaidContentArgs", "media",
+                                     wired=_wired("us_east_1_provider", "cloudwatch_account"))
+"""PaidContentArgs, without what __main__ wires (us_east_1_provider, cloudwatch_account)."""
+COMPONENT_ARGS["paidContent"] = PAID_CONTENT
+
 
 # --- the stack -----------------------------------------------------------------------------------
 
@@ -341,6 +346,8 @@ class StackSettings:
     """OutboxRelayArgs (without cloudwatch_account, which __main__ adds)."""
     update_cdn: Optional[dict] = None
     """UpdateOffloadCdnArgs (without us_east_1_provider, which __main__ adds)."""
+    paid_content: Optional[dict] = None
+    """PaidContentArgs (without us_east_1_provider and cloudwatch_account, which __main__ adds)."""
 
     @property
     def prod(self) -> bool:

@@ -13,6 +13,7 @@ import pulumi
 from .blog_api import BlogApi
 from .global_table import GlobalTable
 from .outbox_relay import OutboxRelay
+from .paid_content import PaidContent
 from .serverless_rest_api import ServerlessRestApi
 from .static_site import StaticSite
 from .thumbnail_pipeline import ThumbnailPipeline
@@ -22,7 +23,7 @@ from .welcome_email import WelcomeEmail
 NAME = "serverless-blueprints"
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     ServerlessRestApi, StaticSite, GlobalTable, BlogApi, WelcomeEmail, ThumbnailPipeline, UpdateOffloadCdn,
-    OutboxRelay,
+    OutboxRelay, PaidContent,
 ]
 
 

@@ -29,6 +29,7 @@ RULE_MODULES = (
     "s3_rules",
     "s3_trigger_rules",
     "cloudfront_rules",
+    "cloudfront_signed_rules",
     "apigateway_rules",
     "cognito_rules",
     "iam_rules",

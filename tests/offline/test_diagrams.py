@@ -40,7 +40,7 @@ def with_props(snapshot, name, **props):
 
 def test_every_top_level_component_is_a_cluster_with_its_key_resources(prod):
     assert set(prod.components) == {"todo", "outbox", "updates", "photos", "blog-table", "blog-api",
-                                    "blog-welcome", "blog-site"}
+                                    "blog-welcome", "blog-site", "media"}
     for component in prod.components:
         assert any(n.component == component for n in prod.nodes.values()), component
 
