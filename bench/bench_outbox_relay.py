@@ -11,7 +11,7 @@ BatchProcessor handler would do). Reports:
 - an estimate at a modelled PutEvents round trip (--call-latency-ms), computed as
   measured CPU time + calls x latency: a model, not a measurement.
 
-Usage: .venv/bin/python bench/bench_outbox_relay.py [--quick]
+Usage: .venv/bin/python bench/bench_outbox_relay.py [--quick | --tiny]
 Numbers depend on the machine; on a shared one, compare ratios, not absolutes.
 """
 
@@ -41,6 +41,7 @@ from aws_lambda_powertools.utilities.batch import (  # noqa: E402
 )
 from boto3.dynamodb.types import TypeSerializer  # noqa: E402
 
+from bench import tiny_mode  # noqa: E402
 from outbox_relay import handler as relay  # noqa: E402
 from outbox_relay.envelope import outbox_event  # noqa: E402
 
@@ -155,7 +156,9 @@ def run_once(n: int, batch_size: int, make_handler) -> tuple[float, StubBus]:
 
 
 def relay_handler(bus: StubBus):
-    relay.events = bus
+    # The handler looks its client up through events_client() on every call: replace that, or
+    # a real boto3 client is built and every entry fails.
+    relay.events_client = lambda: bus
     return relay.handler
 
 
@@ -173,16 +176,18 @@ def measure(n: int, batch_size: int, repeats: int) -> dict[str, tuple[float, int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition per measurement")
+    parser.add_argument("--tiny", action="store_true", help="one repetition of 100 records (a smoke test)")
     parser.add_argument("--batch-size", type=int, default=100, help="stream records per invocation")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--call-latency-ms", type=float, default=20.0, help="modelled PutEvents round trip")
     args = parser.parse_args()
-    repeats = 1 if args.quick else args.repeats
+    tiny = tiny_mode(args.tiny)
+    repeats = 1 if args.quick or tiny else args.repeats
     latency = args.call_latency_ms / 1000
 
     print(f"outbox relay benchmark: batch size {args.batch_size}, best of {repeats}, stubbed bus")
     all_met = True
-    for n in (1_000, 10_000):
+    for n in (100,) if tiny else (1_000, 10_000):
         minimum = math.ceil(n / 10)
         results = measure(n, args.batch_size, repeats)
         (relay_time, relay_calls), (naive_time, naive_calls) = results["relay"], results["naive"]

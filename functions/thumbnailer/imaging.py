@@ -2,8 +2,10 @@
 
 Pure Pillow: no AWS, no environment. The work is planned around one decode:
 JPEGs are decoded by libjpeg at the smallest DCT scale that still serves the
-largest thumbnail (``draft``), other formats are box-reduced once (``reduce``),
-and every size is resized from that one base image.
+largest thumbnail (``draft``), other formats are box-reduced once (``reduce``).
+The base is converted to sRGB (ICC transforms are cached per profile), the largest
+size is resized from it and turned upright, and each smaller size is resized from
+the next larger one. docs/benchmarks.md has the measurements behind each choice.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import math
 import struct
 import warnings
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 # Registers exactly the decoders below, without Image.init() importing every plugin.
 from PIL import GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
@@ -28,11 +33,23 @@ INPUT_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
 
-# JPEGs are decoded straight down to the largest thumbnail: libjpeg's DCT scaling
-# averages whole blocks, so LANCZOS from there is within ~51 dB PSNR of a LANCZOS
-# from the full image. reduce() is a plain box filter, so other formats keep a 2x
-# margin for LANCZOS (Pillow's thumbnail() default); their full decode costs far more.
+# JPEGs are decoded by libjpeg at the smallest DCT scale that leaves this margin over the
+# largest thumbnail. DCT scaling alone aliases: where it lands within 1.3x of the target
+# (a 2048x1536 photo at 1/4 is exactly 512x384), the delivered 512 measured 0.3-0.6 dB
+# PSNR and up to 0.005 SSIM below a full-resolution LANCZOS; sharp keeps a 2x margin and
+# does not lose that. A margin of 1.4 recovers it but costs those images the next scale
+# up (3 MP: 1.04x sharp's CPU instead of 0.6x). 1.0 keeps today's speed; the choice
+# is docs/benchmarks.md's "open decision".
+DRAFT_MARGIN = 1.0
+# reduce() is a plain box filter, so other formats keep a 2x margin for LANCZOS
+# (Pillow's thumbnail() default); their full decode costs far more.
 REDUCE_GAP = 2.0
+
+# Steps that shrink by at most this much use BICUBIC instead of LANCZOS: every step
+# from a DCT-scaled JPEG base, and each smaller size from the next larger one. At
+# those ratios it costs ~30% less with the delivered JPEGs within 0.1 dB PSNR and
+# 0.001 SSIM of all-LANCZOS (measured against full-resolution references).
+CHEAP_STEP_MAX_RATIO = 2.0
 
 # What transparent pixels become in a JPEG, which has no alpha channel.
 JPEG_BACKGROUND = (255, 255, 255)
@@ -57,8 +74,14 @@ _UNDECODABLE = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.e
 
 _STRIP_ROWS_OUT = 64
 
+if TYPE_CHECKING:
+    from PIL import ImageCms
+
 _ICC_SPACE_TO_MODE = {"RGB": "RGB", "CMYK": "CMYK", "GRAY": "L"}
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# Building a transform costs more than applying it to a thumbnail (~40 ms for a CMYK
+# profile), and uploads from one camera or press workflow share a profile.
+ICC_TRANSFORM_CACHE_SIZE = 16
+_icc_transforms: OrderedDict[tuple[bytes, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
 
 
 class RejectedImage(Exception):
@@ -72,6 +95,9 @@ class RejectedImage(Exception):
 
 @dataclass(frozen=True)
 class Thumbnail:
+    """One encoded thumbnail. (A docstring also spares Python 3.13's dataclass an
+    inspect.signature() call at import, which is cold-start time.)"""
+
     size: int
     """The bounding box it was made for (the configured size)."""
     width: int
@@ -110,22 +136,53 @@ def make_thumbnails(
         raise RejectedImage("empty", "the object is zero bytes")
 
     decoded = decode_first_frame(data, max(sizes), max_pixels)
+    # Colour is converted before any resize: after it, a CMYK profile's non-linear
+    # transform measured 0.3 dB PSNR worse (the cached transform keeps it cheap).
     base = _to_srgb(decoded.base, decoded.icc_profile)
-    full_size = decoded.full_size
-    if decoded.orientation in _ORIENTATION_FIX:
-        base = base.transpose(_ORIENTATION_FIX[decoded.orientation])
-    if decoded.orientation in _SWAPS_AXES:
-        full_size = (full_size[1], full_size[0])
-    if output_format == "JPEG" and base.mode == "RGBA":
-        base = _flatten(base)
-    # Nothing of the original's EXIF, GPS, XMP, ICC or comments may reach an output.
-    base.info = {}
+    swaps = decoded.orientation in _SWAPS_AXES
+    upright_size = decoded.full_size[::-1] if swaps else decoded.full_size
 
-    return [_render(base, size, full_size, output_format, quality) for size in sizes]
+    rendered: dict[int, Thumbnail] = {}
+    previous = None
+    for size in sorted(set(sizes), reverse=True):
+        # Dimensions come from the full-resolution size so the aspect ratio is exact,
+        # not from the decoded base, whose sides were rounded by the DCT scale or reduce.
+        width, height = fit_within(*upright_size, size)
+        if previous is None:
+            stored = (height, width) if swaps else (width, height)
+            previous = _finish(_shrink(base, stored), decoded.orientation, output_format)
+        else:
+            previous = _shrink(previous, (width, height))
+        rendered[size] = _encode(previous, size, output_format, quality)
+    return [rendered[size] for size in sizes]
+
+
+def _finish(image: Image.Image, orientation: int | None, output_format: str) -> Image.Image:
+    """The largest thumbnail made presentable: upright, flattened for JPEG, without metadata.
+    Both steps are per pixel, so they cost least here, on the fewest pixels."""
+    if orientation in _ORIENTATION_FIX:
+        image = image.transpose(_ORIENTATION_FIX[orientation])
+    if output_format == "JPEG" and image.mode == "RGBA":
+        image = _flatten(image)
+    # Nothing of the original's EXIF, GPS, XMP, ICC or comments may reach an output.
+    image.info = {}
+    return image
+
+
+def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image
+    ratio = max(image.width / size[0], image.height / size[1])
+    # Pillow's BICUBIC (Keys, a = -0.5) is close to LANCZOS at <= 2x; beyond that, LANCZOS's
+    # wider window matters.
+    cheap = ratio <= CHEAP_STEP_MAX_RATIO
+    return image.resize(size, Image.Resampling.BICUBIC if cheap else Image.Resampling.LANCZOS)
 
 
 @dataclass(frozen=True)
 class Decoded:
+    """The first frame, decoded small, and what the rest of the plan needs from the original."""
+
     base: Image.Image
     """The first frame at the smallest scale that serves the largest size, in a mode that averages correctly."""
     full_size: tuple[int, int]
@@ -149,7 +206,7 @@ def decode_first_frame(data: bytes, largest: int, max_pixels: int) -> Decoded:
     except _UNDECODABLE as exc:
         raise RejectedImage("corrupt", f"{type(exc).__name__}: {exc}") from exc
 
-    with image:
+    try:
         full_size = image.size
         pixels = full_size[0] * full_size[1]
         if pixels > max_pixels:
@@ -158,7 +215,7 @@ def decode_first_frame(data: bytes, largest: int, max_pixels: int) -> Decoded:
             )
         target = fit_within(*full_size, largest)
         # JPEG only: libjpeg scales by 1/2, 1/4 or 1/8 while decoding. A no-op elsewhere.
-        image.draft(None, target)
+        image.draft(None, (math.ceil(target[0] * DRAFT_MARGIN), math.ceil(target[1] * DRAFT_MARGIN)))
         try:
             image.load()
         except Image.DecompressionBombError as exc:
@@ -169,12 +226,14 @@ def decode_first_frame(data: bytes, largest: int, max_pixels: int) -> Decoded:
         orientation = _orientation(image)
         icc_profile = image.info.get("icc_profile")
         factor = min(image.width // math.ceil(target[0] * REDUCE_GAP), image.height // math.ceil(target[1] * REDUCE_GAP))
-        if factor >= 2:
-            base = reduce_in_strips(image, factor)
-        else:
-            base = _reducible(image)
-            if base is image:
-                base = image.copy()  # detach from the file before it closes
+        base = reduce_in_strips(image, factor) if factor >= 2 else _reducible(image)
+    except BaseException:
+        image.close()
+        raise
+    if base is not image:
+        image.close()  # frees the full-size pixels now rather than at garbage collection
+    # Otherwise the loaded image is the base itself, not a copy (~3 ms at 1000x750): after
+    # load() Pillow holds no file, only, for multi-frame formats, the in-memory BytesIO.
     return Decoded(base, full_size, orientation, icc_profile)
 
 
@@ -220,25 +279,51 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """RGB or RGBA in sRGB, whatever the input's mode and embedded profile."""
     alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
     colour = image.convert({"LA": "L", "RGBA": "RGB"}[image.mode]) if alpha else image
-    srgb = _apply_icc_profile(colour, icc_profile) if icc_profile else None
-    if srgb is None:
+    transform = _srgb_transform(icc_profile, colour.mode) if icc_profile else None
+    if transform is not None:
+        srgb = transform.apply(colour)
+    else:
         srgb = colour if colour.mode == "RGB" else colour.convert("RGB")
     if alpha is not None:
         srgb.putalpha(alpha)
     return srgb
 
 
-def _apply_icc_profile(colour: Image.Image, icc_profile: bytes) -> Image.Image | None:
-    """Convert through the embedded profile; None if it is unusable (then sRGB is assumed)."""
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform from an embedded profile to sRGB, kept per profile digest (the digest, not
+    the bytes, so the cache never holds on to uploads' profiles); None if the profile is unusable
+    or for another colour space, and then sRGB is assumed."""
+    import hashlib  # here, not at import: OpenSSL costs ~4 MB RSS (boto3 loads it in the Lambda anyway)
+
+    key = (hashlib.sha256(icc_profile).digest(), mode)
+    if key in _icc_transforms:
+        _icc_transforms.move_to_end(key)
+        return _icc_transforms[key]
+    transform = _build_srgb_transform(icc_profile, mode)
+    _icc_transforms[key] = transform
+    if len(_icc_transforms) > ICC_TRANSFORM_CACHE_SIZE:
+        _icc_transforms.popitem(last=False)
+    return transform
+
+
+def _build_srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    # Imported here: most uploads carry no profile, and every cold start would pay for LittleCMS.
+    from PIL import ImageCms
+
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        if _ICC_SPACE_TO_MODE.get(source.profile.xcolor_space.strip()) != colour.mode:
+        if _ICC_SPACE_TO_MODE.get(source.profile.xcolor_space.strip()) != mode:
             return None
-        return ImageCms.profileToProfile(
-            colour, source, _SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
-        )
+        return ImageCms.buildTransform(source, _srgb(), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL)
     except (ImageCms.PyCMSError, *_UNDECODABLE):
         return None
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -247,14 +332,10 @@ def _flatten(image: Image.Image) -> Image.Image:
     return flat
 
 
-def _render(base: Image.Image, size: int, full_size: tuple[int, int], output_format: str, quality: int) -> Thumbnail:
-    # Dimensions come from the full-resolution size so the aspect ratio is exact,
-    # not from the decoded base, whose sides were rounded by the DCT scale or reduce.
-    width, height = fit_within(*full_size, size)
-    image = base if base.size == (width, height) else base.resize((width, height), Image.Resampling.LANCZOS)
+def _encode(image: Image.Image, size: int, output_format: str, quality: int) -> Thumbnail:
     out = io.BytesIO()
     if output_format == "JPEG":
         image.save(out, "JPEG", quality=quality, optimize=True)
     else:
         image.save(out, "WEBP", quality=quality, method=WEBP_METHOD)
-    return Thumbnail(size, width, height, CONTENT_TYPES[output_format], out.getvalue())
+    return Thumbnail(size, image.width, image.height, CONTENT_TYPES[output_format], out.getvalue())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zlib
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms, ImageStat
+
+from bench.sample_images import photographic
 
 from thumbnailer import imaging
 from thumbnailer.imaging import RejectedImage, fit_within, make_thumbnails
@@ -488,3 +491,112 @@ def test_decompression_bomb_header_is_rejected_even_with_a_huge_max_pixels():
     with pytest.raises(RejectedImage) as rejected:
         make_thumbnails(bomb, [128], max_pixels=10**12)
     assert rejected.value.reason == "too_many_pixels"
+
+
+# ---- the resize plan -------------------------------------------------------------------
+
+
+def psnr_against(image: Image.Image, reference: Image.Image) -> float:
+    rms = ImageStat.Stat(ImageChops.difference(image.convert("RGB"), reference)).rms
+    mse = sum(value**2 for value in rms) / len(rms)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def test_sizes_keep_their_order_dimensions_and_duplicates_whatever_order_they_are_given_in():
+    data = encode(quadrants(3001, 1999), "JPEG")
+
+    thumbnails = make_thumbnails(data, [256, 64, 512, 64])
+
+    assert [t.size for t in thumbnails] == [256, 64, 512, 64]
+    for thumbnail in thumbnails:
+        expected = fit_within(3001, 1999, thumbnail.size)
+        assert (thumbnail.width, thumbnail.height) == expected
+        assert decode(thumbnail).size == expected
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_every_size_of_a_rotated_image_comes_out_upright(orientation):
+    data = as_stored_with_orientation(quadrants(640, 480), orientation)
+
+    for thumbnail in make_thumbnails(data, [64, 128, 256]):
+        image = decode(thumbnail)
+        w, h = image.size
+        assert (w, h) == fit_within(640, 480, thumbnail.size)
+        assert_close(image.getpixel((w // 8, h // 8)), RED)
+        assert_close(image.getpixel((w * 7 // 8, h // 8)), GREEN)
+        assert_close(image.getpixel((w // 8, h * 7 // 8)), BLUE)
+        assert_close(image.getpixel((w * 7 // 8, h * 7 // 8)), YELLOW)
+
+
+@pytest.mark.parametrize(("margin", "base_size"), [(1.0, (512, 384)), (1.4, (1024, 768))])
+def test_the_draft_margin_decides_whether_a_jpeg_landing_on_the_target_gets_the_next_scale(
+    monkeypatch, margin, base_size
+):
+    monkeypatch.setattr(imaging, "DRAFT_MARGIN", margin)
+
+    decoded = imaging.decode_first_frame(encode(quadrants(2048, 1536), "JPEG"), 512, 50_000_000)
+
+    assert decoded.base.size == base_size
+    assert decoded.full_size == (2048, 1536)
+
+
+def test_every_size_is_as_faithful_as_a_lanczos_from_the_full_image():
+    # Not a timing check: the cheaper plan (DCT scale, BICUBIC steps, each size from the
+    # next larger) must deliver what a full-resolution LANCZOS, encoded alike, delivers.
+    data = encode(photographic(2400, 1800, seed=3), "JPEG", quality=95)
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+
+    for thumbnail in make_thumbnails(data, [128, 256, 512], quality=95):
+        reference = full.resize((thumbnail.width, thumbnail.height), Image.Resampling.LANCZOS)
+        exact_path = Image.open(io.BytesIO(encode(reference, "JPEG", quality=95)))
+        assert psnr_against(decode(thumbnail), reference) > psnr_against(exact_path, reference) - 0.3, thumbnail.size
+
+
+# ---- ICC transform cache ---------------------------------------------------------------
+
+
+@pytest.fixture
+def transform_builds(monkeypatch):
+    """Counts transforms built, on an empty cache."""
+    monkeypatch.setattr(imaging, "_icc_transforms", type(imaging._icc_transforms)())
+    builds = []
+    build = imaging._build_srgb_transform
+
+    def counting(icc_profile, mode):
+        builds.append(icc_profile)
+        return build(icc_profile, mode)
+
+    monkeypatch.setattr(imaging, "_build_srgb_transform", counting)
+    return builds
+
+
+def test_icc_transform_is_built_once_per_profile_and_reused(transform_builds):
+    grey = Image.new("RGB", (200, 200), (128, 128, 128))
+    profile = linear_rgb_icc_profile()
+
+    first = only(encode(grey, "PNG", icc_profile=profile))
+    second = only(encode(grey, "PNG", icc_profile=bytes(bytearray(profile))))  # equal bytes, another object
+
+    assert len(transform_builds) == 1
+    assert second.body == first.body
+    assert_close(decode(second).getpixel((32, 32)), (188, 188, 188), tolerance=3)
+
+
+def test_a_different_profile_gets_its_own_transform(transform_builds):
+    grey = Image.new("RGB", (200, 200), (128, 128, 128))
+    only(encode(grey, "PNG", icc_profile=linear_rgb_icc_profile()))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+    untouched = decode(only(encode(grey, "PNG", icc_profile=srgb)))
+
+    assert len(transform_builds) == 2
+    assert_close(untouched.getpixel((32, 32)), (128, 128, 128), tolerance=3)
+
+
+def test_unusable_profiles_are_remembered_too_and_the_cache_stays_bounded(transform_builds):
+    for i in range(imaging.ICC_TRANSFORM_CACHE_SIZE + 5):
+        assert imaging._srgb_transform(b"not an icc profile %d" % i, "RGB") is None
+    assert imaging._srgb_transform(b"not an icc profile %d" % (imaging.ICC_TRANSFORM_CACHE_SIZE + 4), "RGB") is None
+
+    assert len(transform_builds) == imaging.ICC_TRANSFORM_CACHE_SIZE + 5
+    assert len(imaging._icc_transforms) == imaging.ICC_TRANSFORM_CACHE_SIZE
