@@ -33,6 +33,7 @@ RULE_MODULES = (
     "apigateway_rules",
     "cognito_rules",
     "iam_rules",
+    "analytics_rules",
     "limits",
 )
 

@@ -1,0 +1,1 @@
+"""Hourly ingestion reports: Athena UNLOAD of the changed hours into the reporting bucket as Parquet."""

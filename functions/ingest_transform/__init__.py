@@ -1,0 +1,1 @@
+"""Firehose record transform: validates device events and returns their dynamic-partition keys."""
