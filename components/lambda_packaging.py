@@ -19,7 +19,6 @@ is needed.
 """
 from __future__ import annotations
 
-import ast
 import email.parser
 import hashlib
 import importlib.util
@@ -132,13 +131,17 @@ def function_dir(name: str) -> Path:
     return path
 
 
+# Import statements at the start of a line. A regex rather than ast.parse: CPython 3.11's parser can raise
+# "AST constructor recursion depth mismatch" when called while a Pulumi program runs, and a shared
+# package's name in a docstring line that happens to start with `import` only bundles a few more KB.
+_IMPORT_FROM = re.compile(r"^[ \t]*from[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
+
+
 def _top_level_imports(source: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+    names = set(_IMPORT_FROM.findall(source))
+    for clause in _IMPORT.findall(source):
+        names.update(part.strip().split(" ")[0].split(".")[0] for part in clause.split(",") if part.strip())
     return names
 
 
