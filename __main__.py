@@ -5,6 +5,7 @@ import pulumi_aws as aws
 import stack_config
 from serverless_blueprints.blog_api import PUBLISHED_POSTS_INDEX, BlogApi
 from serverless_blueprints.global_table import GlobalTable
+from serverless_blueprints.ingestion_pipeline import IngestionPipeline
 from serverless_blueprints.outbox_relay import OutboxRelay
 from serverless_blueprints.paid_content import PaidContent
 from serverless_blueprints.rest_api import api_gateway_cloudwatch_account
@@ -21,8 +22,10 @@ home = aws.Provider("home", region=settings.region, default_tags={"tags": tags})
 us_east_1 = aws.Provider("us-east-1", region="us-east-1", default_tags={"tags": tags})
 in_home = pulumi.ResourceOptions(providers=[home])
 
-# API Gateway writes stage logs through one role per account and region.
-cloudwatch_account = api_gateway_cloudwatch_account("apigateway-logging", opts=in_home)
+# API Gateway writes stage logs through one role per account and region, a setting shared by every stack
+# there: one stack manages it (manageApiGatewayAccount, retained on delete), the others assume it exists.
+cloudwatch_account = (api_gateway_cloudwatch_account("apigateway-logging", opts=in_home)
+                      if settings.manage_api_gateway_account else None)
 
 if settings.todo_api:
     todo = ServerlessRestApi("todo", {**settings.todo_api, "cloudwatch_account": cloudwatch_account}, opts=in_home)
@@ -47,6 +50,7 @@ if settings.update_cdn:
     pulumi.export("updateCdn", {
         "url": updates.url, "domainName": updates.domain_name, "distributionId": updates.distribution_id,
         "origin": updates.origin_domain_name, "originProtocol": updates.origin_protocol,
+        "originSecurityGroup": updates.origin_security_group_id,
         "logBucket": updates.log_bucket_name, "dashboard": updates.dashboard_name})
 
 if settings.thumbnails:
@@ -73,17 +77,22 @@ if settings.blog:
     blog_api = BlogApi("blog-api", {"cors_allow_origin": f"https://{site_domain}" if site_domain else "*",
                                     **blog["api"], **table_outputs, "table_name": blog_table.name,
                                     "cloudwatch_account": cloudwatch_account}, opts=in_home)
-    welcome = WelcomeEmail("blog-welcome", {**blog["email"], **table_outputs,
-                                            "table_stream_arn": blog_table.stream_arn}, opts=in_home)
     blog_site = StaticSite("blog-site", {**blog["site"], "api": blog_api.origin, "us_east_1_provider": us_east_1},
                            opts=in_home)
+    # Double opt-in: the mails' signed links point at the site's /api (CloudFront, WAF, origin header).
+    welcome = WelcomeEmail("blog-welcome", {**blog["email"], **table_outputs,
+                                            "table_stream_arn": blog_table.stream_arn, "site_url": blog_site.url,
+                                            "token_secret_arn": blog_api.token_secret_arn}, opts=in_home)
     pulumi.export("blog", {
         "url": blog_site.url, "distributionDomain": blog_site.domain_name,
         "distributionId": blog_site.distribution_id, "contentBucket": blog_site.bucket_name,
-        "logBucket": blog_site.log_bucket_name, "webAclArn": blog_site.web_acl_arn, "apiUrl": blog_api.url,
+        # The public entry point is the site's /api; the execute-api URL refuses calls without CloudFront's header.
+        "logBucket": blog_site.log_bucket_name, "webAclArn": blog_site.web_acl_arn,
+        "apiUrl": pulumi.Output.concat(blog_site.url, "/api"),
         "table": blog_table.name, "homeRegion": blog_table.home_region, "replicaRegions": blog_table.replica_regions,
         "sesIdentityArn": welcome.identity_arn, "sesConfigurationSet": welcome.configuration_set_name,
-        "sesTemplate": welcome.template_name, "welcomeFailureQueueUrl": welcome.failure_queue_url})
+        "sesTemplate": welcome.template_name, "sesConfirmationTemplate": welcome.confirmation_template_name,
+        "welcomeFailureQueueUrl": welcome.failure_queue_url})
 
 if settings.paid_content:
     media = PaidContent("media", {**settings.paid_content, "us_east_1_provider": us_east_1,
@@ -95,3 +104,13 @@ if settings.paid_content:
         "keyGeneration": media.key_generation, "signingKeyActivatedAt": media.signing_key_activated_at,
         "premiumTable": media.premium_table_name, "userPoolId": media.user_pool_id,
         "userPoolClientId": media.user_pool_client_id, "webAclArn": media.web_acl_arn})
+
+if settings.ingestion:
+    ingestion = IngestionPipeline("ingest", settings.ingestion, opts=in_home)
+    pulumi.export("ingestion", {
+        "streamName": ingestion.stream_name, "streamArn": ingestion.stream_arn,
+        "deliveryStream": ingestion.delivery_stream_name,
+        "ingestionBucket": ingestion.ingestion_bucket_name, "reportingBucket": ingestion.reporting_bucket_name,
+        "resultsBucket": ingestion.results_bucket_name, "workgroup": ingestion.workgroup_name,
+        "database": ingestion.database_name, "table": ingestion.table_name,
+        "reportQueueUrl": ingestion.report_queue_url, "deadLetterQueueUrl": ingestion.dlq_url})

@@ -315,11 +315,11 @@ BLOG = BlogSection("blog", "", "", "", parts=(
     ("table", WiredComponentSection("blog.table", "global_table", "GlobalTableArgs", "blog-table",
                                     wired=_replica_providers, stack_args=_blog_table_stack_args)),
     ("email", WiredComponentSection("blog.email", "welcome_email", "WelcomeEmailArgs", "blog-welcome",
-                                    wired=_wired("table_arn", "table_stream_arn"))),
+                                    wired=_wired("table_arn", "table_stream_arn", "site_url", "token_secret_arn"))),
 ))
 """blog: {site: StaticSiteArgs, api: BlogApiArgs, table: GlobalTableArgs, email: WelcomeEmailArgs}, without
 what __main__ wires (us_east_1_provider, the table's outputs, replica_providers, the posts index, the API
-origin and its CORS origin)."""
+origin and its CORS origin, the mails' site URL and token secret)."""
 
 COMPONENT_ARGS.update({"updateCdn": UPDATE_CDN, "blog": BLOG})
 
@@ -327,6 +327,7 @@ PAID_CONTENT = WiredComponentSection("paid_content", "paid_content", "PaidConten
                                      wired=_wired("us_east_1_provider", "cloudwatch_account"))
 """PaidContentArgs, without what __main__ wires (us_east_1_provider, cloudwatch_account)."""
 COMPONENT_ARGS["paidContent"] = PAID_CONTENT
+COMPONENT_ARGS["ingestion"] = ComponentSection("ingestion", "ingestion_pipeline", "IngestionPipelineArgs", "ingest")
 
 
 # --- the stack -----------------------------------------------------------------------------------
@@ -336,6 +337,8 @@ class StackSettings:
     environment: str
     region: str
     log_retention_days: int
+    manage_api_gateway_account: bool = False
+    """This stack owns the account and region's API Gateway CloudWatch role setting (exactly one stack may)."""
     todo_api: Optional[dict] = None
     """ServerlessRestApiArgs (without cloudwatch_account, which __main__ adds)."""
     thumbnails: Optional[dict] = None
@@ -346,6 +349,8 @@ class StackSettings:
     """OutboxRelayArgs (without cloudwatch_account, which __main__ adds)."""
     update_cdn: Optional[dict] = None
     """UpdateOffloadCdnArgs (without us_east_1_provider, which __main__ adds)."""
+    ingestion: Optional[dict] = None
+    """IngestionPipelineArgs."""
     paid_content: Optional[dict] = None
     """PaidContentArgs (without us_east_1_provider and cloudwatch_account, which __main__ adds)."""
 
@@ -376,14 +381,115 @@ def parse(raw: dict[str, Any], region: str) -> StackSettings:
     root = Section(NAMESPACE, raw)
     environment = root.choice("environment", ENVIRONMENTS)
     retention = root.choice("logRetentionDays", defaults.LOG_RETENTION_DAYS, 7 if environment == "dev" else 365)
-    stack = StackSettings(environment=environment, region=region, log_retention_days=retention)
+    manage_account = root.optional("manageApiGatewayAccount")
+    if manage_account is None:
+        manage_account = False
+    elif not isinstance(manage_account, bool):
+        raise ConfigError(f"{root.key('manageApiGatewayAccount')}: expected true or false, got {manage_account!r}")
+    stack = StackSettings(environment=environment, region=region, log_retention_days=retention,
+                          manage_api_gateway_account=manage_account)
     enabled = {}
     for key, section in COMPONENT_ARGS.items():
         value = root.optional(key)
         if value is not None:
             enabled[section.attribute] = section.args(key, value, stack)
     root.done()
-    return StackSettings(environment=environment, region=region, log_retention_days=retention, **enabled)
+    if environment == "prod":
+        _require_own_email(enabled)
+    return StackSettings(environment=environment, region=region, log_retention_days=retention,
+                         manage_api_gateway_account=manage_account, **enabled)
+
+
+COGNITO_EMAIL_SECTIONS = (("todoApi", "todo_api"), ("outbox", "outbox"))
+"""Sections whose component creates a user pool that emails users (codes, invitations)."""
+
+
+def _require_own_email(enabled: dict) -> None:
+    """Prod user pools send through SES: Cognito's built-in email allows a few dozen messages a day."""
+    for key, attribute in COGNITO_EMAIL_SECTIONS:
+        args = enabled.get(attribute)
+        if args is not None and args.get("email") is None and args.get("user_pool_arn") is None:
+            raise ConfigError(f"{yaml_key(key, ('email',))}: required in prod (Cognito's built-in email caps sign-ups "
+                              f"at a few dozen messages a day); set sourceArn (a verified SES identity out of the "
+                              f"sandbox) and fromAddress")
+
+
+# --- example placeholders ----------------------------------------------------------------------------
+# The committed Pulumi.prod.yaml is a template: its domains, zones and ARNs are AWS's and RFC 2606's example
+# values. A real `pulumi preview`/`up` of prod refuses them (load); the offline plan, which deploys nothing,
+# renders the template and its policy report lists them as advisory findings (policy SB-CONFIG-001).
+
+@dataclass(frozen=True)
+class Placeholder:
+    key: str
+    """The YAML key, e.g. serverless-blueprints:blog.site.customDomain.domainName."""
+    value: str
+    what: str
+    """Which example value it is."""
+    hint: str
+    """What to set instead."""
+
+
+PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"(^|[.@<:/\s])example\.(com|net|org)\b", re.IGNORECASE), "an example.com domain (RFC 2606)"),
+    (re.compile(r"^Z0123456789EXAMPLE$"), "the example Route 53 zone id"),
+    (re.compile(r"(^|:)123456789012(:|$)"), "AWS's example account id 123456789012"),
+    (re.compile(r"0123456789abcdef"), "an example resource id"),
+)
+"""What an example value looks like: the committed prod YAML uses these where yours go."""
+
+_PLACEHOLDER_HINTS = {
+    "domainName": "your own domain, in the hosted zone of hostedZoneId",
+    "hostedZoneId": "the Route 53 hosted zone id of your domain (aws route53 list-hosted-zones)",
+    "originDomainName": "the DNS name of your existing origin (its load balancer)",
+    "listenerArn": "the ARN of your load balancer's HTTPS listener (aws elbv2 describe-listeners)",
+    "targetGroupArn": "the ARN of the target group that listener forwards to (aws elbv2 describe-target-groups)",
+    "securityGroupId": "your load balancer's security group id (sg-...)",
+    "vpcId": "the id of your load balancer's VPC (vpc-...)",
+    "identity": "your SES identity: a domain you own, or one verified address",
+    "senderAddress": "an address of that SES identity",
+    "sourceArn": "the ARN of your verified SES identity in this region (aws sesv2 list-email-identities), "
+                 "out of the SES sandbox",
+    "fromAddress": "an address of that SES identity, e.g. 'MyTodoList <no-reply@your-domain>'",
+}
+
+
+def find_placeholders(raw: dict[str, Any]) -> list[Placeholder]:
+    """Every example value in the project's config (keys without the namespace), with what to set instead."""
+    found: list[Placeholder] = []
+
+    def walk(value: Any, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, str(index)))
+        elif isinstance(value, str):
+            for pattern, what in PLACEHOLDER_PATTERNS:
+                if pattern.search(value):
+                    last = next((p for p in reversed(path) if not p.isdigit()), path[-1])
+                    found.append(Placeholder(".".join([f"{NAMESPACE}:{path[0]}", *path[1:]]), value, what,
+                                             _PLACEHOLDER_HINTS.get(last, "your own value")))
+                    break
+
+    for key, value in raw.items():
+        walk(value, (key,))
+    return found
+
+
+def placeholder_error(stack: str, found: list[Placeholder]) -> ConfigError:
+    lines = [f"  {p.key}: {p.value!r} is {p.what}; set {p.hint}" for p in found]
+    return ConfigError(f"stack {stack!r} still has the example placeholders of the committed template; set each with "
+                       f"`pulumi config set --path <key> <value>` (-s {stack}):\n" + "\n".join(lines))
+
+
+def _under_mocks() -> bool:
+    """The program runs under Pulumi's mocks (offline plan, unit tests): nothing can be deployed."""
+    from pulumi.runtime.mocks import MockEngine
+    from pulumi.runtime.settings import SETTINGS
+
+    return isinstance(getattr(SETTINGS, "engine", None), MockEngine)
 
 
 def _decode(value: str) -> Any:
@@ -401,6 +507,12 @@ def load() -> StackSettings:
     prefix = f"{NAMESPACE}:"
     raw = {key[len(prefix):]: _decode(value) for key, value in CONFIG.get().items() if key.startswith(prefix)}
     try:
-        return parse(raw, pulumi.Config("aws").get("region"))
+        settings = parse(raw, pulumi.Config("aws").get("region"))
     except ConfigError as error:
         raise ConfigError(f"stack {pulumi.get_stack()!r}: {error}") from None
+    # Prod with example values: a real preview or update stops here, before any resource; under mocks the
+    # offline plan renders the template and reports them (SB-CONFIG-001).
+    placeholders = find_placeholders(raw) if settings.prod else []
+    if placeholders and not _under_mocks():
+        raise placeholder_error(pulumi.get_stack(), placeholders)
+    return settings

@@ -1,23 +1,32 @@
-"""BlogApi: the public, cached blog API (posts and newsletter subscriptions) over the blog's table.
+"""BlogApi: the public, cached blog API (posts and double opt-in subscriptions) over the blog's table.
 
-    CloudFront /api/* ──HTTPS──▶ API Gateway REST (REGIONAL, public, stage "v1")
+    CloudFront /api/* ──HTTPS + X-Origin-Verify: <secret>──▶ API Gateway REST (REGIONAL, public, stage "v1")
                                    ├ GET  /api/posts?limit&cursor   cached (stage cache in prod), key = limit, cursor
                                    ├ GET  /api/posts/{slug}         cached, key = slug
-                                   └ POST /api/subscribe            JSON schema, own throttle, never cached
+                                   ├ POST /api/subscribe            JSON schema, own throttle, never cached
+                                   ├ GET  /api/subscriptions/confirm?token       signed link, never cached
+                                   └ GET  /api/subscriptions/unsubscribe?token   signed link, never cached
                                           │ Lambda proxy
                                           ▼
-                                   Lambda blog_api ──▶ DynamoDB global table (home region)
-                                     GetItem POST#*, Query published-posts, PutItem SUBSCRIBER#* only
+                                   Lambda blog_api ── origin header checked first (constant time), else 403 JSON
+                                     │ secrets (cached 5 min): origin header value, subscription token key
+                                     ▼
+                                   DynamoDB global table (home region): GetItem POST#*, Query published-posts,
+                                     PutItem/UpdateItem/DeleteItem SUBSCRIBER#* only
 
-The function sets `Cache-Control: public, max-age=<posts_max_age_seconds>` on posts and `no-store`
-on everything else, so CloudFront, the stage cache and browsers agree on one TTL. `origin`
-describes the API for StaticSite's `/api/*` behaviours.
+Direct calls to the execute-api URL skip CloudFront's WAF, so the API answers only requests that
+carry the secret origin header CloudFront adds (`origin_header`: a per-stack random value in
+Secrets Manager, never in the function's environment). The function sets `Cache-Control: public,
+max-age=<posts_max_age_seconds>` on posts and `no-store` on everything else, so CloudFront, the
+stage cache and browsers agree on one TTL. `origin` describes the API for StaticSite's `/api/*`
+behaviours; subscription links are plain GETs there (their `token` is forwarded, never cached).
 """
 from dataclasses import dataclass
-from typing import Any, Optional, Required, TypedDict
+from typing import Any, NamedTuple, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from . import defaults
 from .args import ArgsReader
@@ -34,13 +43,20 @@ from .rest_api import (
     ResolvedThrottle,
     read_throttle,
 )
-from .static_site import ApiOriginArgs
+from .static_site import ApiOriginArgs, OriginHeaderArgs
 
 STAGE_NAME = "v1"
 PATH_PATTERN = "/api/*"
 SUBSCRIBE_PATH = "/api/subscribe"
+CONFIRM_PATH = "/api/subscriptions/confirm"
+UNSUBSCRIBE_PATH = "/api/subscriptions/unsubscribe"
 # The only query strings the function reads (functions/blog_api/handler.py): the cache keys hold these alone.
 POSTS_QUERY_STRINGS = ("limit", "cursor")
+# The signed links' query string; CloudFront forwards it on /api/*, and no-store keeps those answers uncached.
+TOKEN_QUERY_STRING = "token"
+ORIGIN_HEADER_NAME = "X-Origin-Verify"
+ORIGIN_SECRET_LENGTH = 48
+TOKEN_KEY_LENGTH = 64
 # The function's single-table layout (functions/blog_api/posts.py): a sparse index of published posts.
 PUBLISHED_POSTS_INDEX: GlobalTableIndex = {
     "name": "published-posts", "hash_key": "publishedFeed", "range_key": "publishedAt",
@@ -147,36 +163,73 @@ def resolve_args(name: str, args: Optional[BlogApiArgs]) -> ResolvedBlogApi:
         cloudwatch_account=r.input("cloudwatch_account"))
 
 
+class _Secrets(NamedTuple):
+    origin: aws.secretsmanager.Secret
+    """The value CloudFront sends in ORIGIN_HEADER_NAME."""
+    origin_value: pulumi.Output[str]
+    token_key: aws.secretsmanager.Secret
+    """HMAC key of the subscription links (WelcomeEmail signs, this API verifies)."""
+
+
 class BlogApi(pulumi.ComponentResource):
-    """The public, cached blog API (posts and newsletter subscriptions) over the blog's table.
+    """The public, cached blog API (posts and double opt-in subscriptions) over the blog's table.
 
     Python callers also get `origin` (the ApiOriginArgs StaticSite needs to serve this API under /api/*),
-    and the children `function` (LambdaFunction) and `api` (LambdaRestApi).
+    `origin_header` ({name, value}: what CloudFront must send; the value is secret), and the children
+    `function` (LambdaFunction) and `api` (LambdaRestApi).
     """
 
     url: pulumi.Output[str]
-    """Invoke URL of the stage (direct; viewers go through CloudFront)."""
+    """Invoke URL of the stage. Not an entry point: without CloudFront's origin header every call is refused
+    (403); viewers use the site's /api."""
     function_name: pulumi.Output[str]
     """The blog_api function."""
+    token_secret_arn: pulumi.Output[str]
+    """Secrets Manager secret holding the subscription links' HMAC key (WelcomeEmail's token_secret_arn)."""
 
     def __init__(self, name: str, args: BlogApiArgs, opts: Optional[pulumi.ResourceOptions] = None):
         api = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:BlogApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.function = self._function(name, api, child)
+        secrets = self._secrets(name, child)
+        self.function = self._function(name, api, secrets, child)
         self.api = self._rest_api(name, api, self.function, child)
 
         self.url = self.api.url
         self.function_name = self.function.name
+        self.token_secret_arn = secrets.token_key.arn
+        self.origin_header = OriginHeaderArgs(name=ORIGIN_HEADER_NAME, value=secrets.origin_value)
         self.origin = ApiOriginArgs(
             domain_name=self.api.domain, origin_path=f"/{STAGE_NAME}", path_pattern=PATH_PATTERN,
-            cache_key_query_strings=list(POSTS_QUERY_STRINGS),
+            cache_key_query_strings=[*POSTS_QUERY_STRINGS, TOKEN_QUERY_STRING],
             default_ttl_seconds=api.posts_max_age_seconds, max_ttl_seconds=api.posts_max_age_seconds,
-            uncached_path_patterns=[SUBSCRIBE_PATH])
-        self.register_outputs({"url": self.url, "function_name": self.function_name})
+            uncached_path_patterns=[SUBSCRIBE_PATH], origin_header=self.origin_header)
+        self.register_outputs({"url": self.url, "function_name": self.function_name,
+                               "token_secret_arn": self.token_secret_arn})
 
-    def _function(self, name: str, api: ResolvedBlogApi, child: pulumi.ResourceOptions) -> LambdaFunction:
-        """Reads posts and the published index, writes new subscribers only (IAM leading-key conditions)."""
+    # --- secrets: generated per stack, kept secret in state, read by the function at run time ------
+    @staticmethod
+    def _secrets(name: str, child: pulumi.ResourceOptions) -> _Secrets:
+        def generated(suffix: str, length: int,
+                      description: str) -> tuple[aws.secretsmanager.Secret, pulumi.Output[str]]:
+            value = random.RandomPassword(f"{name}-{suffix}-value", length=length, special=False,
+                                          opts=pulumi.ResourceOptions.merge(
+                                              child, pulumi.ResourceOptions(additional_secret_outputs=["result"])))
+            result: pulumi.Input[str] = value.result
+            kept_secret = pulumi.Output.secret(result)
+            secret = aws.secretsmanager.Secret(f"{name}-{suffix}", description=description, opts=child)
+            aws.secretsmanager.SecretVersion(f"{name}-{suffix}-version", secret_id=secret.id,
+                                             secret_string=kept_secret, opts=child)
+            return secret, kept_secret
+
+        origin, origin_value = generated("origin-secret", ORIGIN_SECRET_LENGTH,
+                                         f"{name}: the {ORIGIN_HEADER_NAME} value CloudFront sends to the API")
+        token_key, _ = generated("token-key", TOKEN_KEY_LENGTH, f"{name}: HMAC key of subscription links")
+        return _Secrets(origin=origin, origin_value=origin_value, token_key=token_key)
+
+    def _function(self, name: str, api: ResolvedBlogApi, secrets: _Secrets,
+                  child: pulumi.ResourceOptions) -> LambdaFunction:
+        """Reads posts and the published index, writes subscribers only (IAM leading-key conditions)."""
         leading = "dynamodb:LeadingKeys"
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         table_arn = pulumi.Output.from_input(api.table_arn)
@@ -187,15 +240,20 @@ class BlogApi(pulumi.ComponentResource):
             "invoked_by_api_gateway": True,
             "log_retention_days": api.log_retention_days,
             "environment": {"TABLE_NAME": api.table_name, "POSTS_MAX_AGE": str(api.posts_max_age_seconds),
-                            "CORS_ALLOW_ORIGIN": api.cors_allow_origin},
+                            "CORS_ALLOW_ORIGIN": api.cors_allow_origin, "ORIGIN_HEADER_NAME": ORIGIN_HEADER_NAME,
+                            # ARNs only: the values are read (and cached) at run time.
+                            "ORIGIN_SECRET_ARN": secrets.origin.arn, "TOKEN_SECRET_ARN": secrets.token_key.arn},
             "policy_statements": [
                 allow(["dynamodb:GetItem"], [api.table_arn], sid="ReadPosts",
                       condition={"ForAllValues:StringLike": {leading: [f"{POST_KEY_PREFIX}*"]}}),
                 allow(["dynamodb:Query"], [table_arn.apply(
                     lambda arn: f"{arn}/index/{PUBLISHED_POSTS_INDEX['name']}")], sid="ListPublishedPosts"),
-                # A new subscriber only: the API can't overwrite or create any other kind of item.
-                allow(["dynamodb:PutItem"], [api.table_arn], sid="StoreSubscribers",
+                # Subscribers only (store, confirm, forget): the API can't write any other kind of item.
+                allow(["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [api.table_arn],
+                      sid="WriteSubscribers",
                       condition={"ForAllValues:StringLike": {leading: [f"{SUBSCRIBER_KEY_PREFIX}*"]}}),
+                allow(["secretsmanager:GetSecretValue"], [secrets.origin.arn, secrets.token_key.arn],
+                      sid="ReadOriginAndTokenSecrets"),
                 *table_key_statements(api.table_kms_key_arn, region, ["kms:Decrypt", "kms:DescribeKey",
                                                                       "kms:Encrypt", "kms:GenerateDataKey"],
                                       sid="TableKeyThroughDynamoDB"),
@@ -213,6 +271,11 @@ class BlogApi(pulumi.ComponentResource):
                 ApiRoute(method="POST", path=SUBSCRIBE_PATH, function=function, request_schema=SUBSCRIBE_SCHEMA,
                          throttle={"rate_limit": api.subscribe_throttle.rate_limit,
                                    "burst_limit": api.subscribe_throttle.burst_limit}),
+                # The links' answers change state: never in the stage cache.
+                *(ApiRoute(method="GET", path=path, function=function, query_parameters=[TOKEN_QUERY_STRING],
+                           throttle={"rate_limit": api.subscribe_throttle.rate_limit,
+                                     "burst_limit": api.subscribe_throttle.burst_limit})
+                  for path in (CONFIRM_PATH, UNSUBSCRIBE_PATH)),
             ],
             "public": True,
             "cors_allow_origin": api.cors_allow_origin,

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from . import defaults
 from .args import ArgsReader
+from .iam import PolicyStatement
 
 # AWS-managed CloudFront policies: fixed, documented ids, the same in every account.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -37,6 +38,12 @@ def is_hostname(value: str) -> bool:
     labels = value.rstrip(".").split(".")
     return (len(value) <= 253 and len(labels) >= 2 and not labels[-1].isdigit()
             and all(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in labels))
+
+
+def is_header_name(value: str) -> bool:
+    """A custom origin header name CloudFront accepts (not one of its own X-Amz-/X-Edge- headers)."""
+    return (re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", value) is not None
+            and not value.lower().startswith(("x-amz-", "x-amzn-", "x-edge-", "x-cache")))
 
 
 def is_hosted_zone_id(value: str) -> bool:
@@ -136,3 +143,67 @@ def alias_records(name: str, zone_id: pulumi.Input[str], domain_name: str,
         f"{name}-alias-{record_type.lower()}", zone_id=zone_id, name=domain_name, type=record_type,
         aliases=[{"name": distribution.domain_name, "zone_id": distribution.hosted_zone_id,
                   "evaluate_target_health": False}], opts=opts) for record_type in ("A", "AAAA")]
+
+
+# --- standard logging (v2): CloudWatch Logs delivers to S3, no bucket ACLs -----------------------------
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+# Standard log fields, without cs(Cookie): cookies may carry session tokens.
+CLOUDFRONT_LOG_FIELDS = (
+    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)", "cs-uri-stem", "sc-status",
+    "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "x-edge-result-type", "x-edge-request-id", "x-host-header",
+    "cs-protocol", "cs-bytes", "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
+    "x-edge-response-result-type", "cs-protocol-version", "c-port", "time-to-first-byte",
+    "x-edge-detailed-result-type", "sc-content-type", "sc-content-len", "sc-range-start", "sc-range-end",
+)
+CLOUDFRONT_LOG_FORMAT = "w3c"  # the legacy logs' format: existing tooling keeps working
+
+
+def in_us_east_1(parent: pulumi.Resource, us_east_1: Optional[pulumi.ProviderResource],
+                 **options) -> tuple[pulumi.ResourceOptions, dict]:
+    """(opts, extra resource args) placing a resource in us-east-1: the us-east-1 provider when given,
+    else the resource's own `region` (pulumi-aws v7), so no provider is needed just for logging."""
+    if us_east_1 is not None:
+        return pulumi.ResourceOptions(parent=parent, provider=us_east_1, **options), {}
+    return pulumi.ResourceOptions(parent=parent, **options), {"region": defaults.CERTIFICATE_REGION}
+
+
+def standard_logging(name: str, distribution: aws.cloudfront.Distribution, bucket_arn: pulumi.Input[str], *,
+                     parent: pulumi.Resource, us_east_1: Optional[pulumi.ProviderResource],
+                     depends_on: Optional[list] = None) -> aws.cloudwatch.LogDelivery:
+    """CloudFront standard logging (v2): the distribution's access logs delivered by CloudWatch Logs to
+    S3 (under AWSLogs/<account>/CloudFront/). Source, destination and delivery live in us-east-1, the
+    bucket anywhere; the bucket needs `log_delivery_statements` in its policy, never ACLs."""
+    opts, where = in_us_east_1(parent, us_east_1)
+    # Names are unique per account and region: a dev and a prod stack may share both.
+    physical = re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-{pulumi.get_stack()}")[:48]
+    source = aws.cloudwatch.LogDeliverySource(
+        f"{name}-access-logs-source", name=f"{physical}-cf-logs", log_type="ACCESS_LOGS",
+        resource_arn=distribution.arn, opts=opts, **where)
+    destination = aws.cloudwatch.LogDeliveryDestination(
+        f"{name}-access-logs-s3", name=f"{physical}-cf-logs-s3", output_format=CLOUDFRONT_LOG_FORMAT,
+        delivery_destination_configuration={"destination_resource_arn": bucket_arn}, opts=opts, **where)
+    delivery_opts, _ = in_us_east_1(parent, us_east_1, depends_on=depends_on or [])
+    return aws.cloudwatch.LogDelivery(
+        f"{name}-access-logs", delivery_source_name=source.name, delivery_destination_arn=destination.arn,
+        record_fields=list(CLOUDFRONT_LOG_FIELDS), opts=delivery_opts, **where)
+
+
+def log_delivery_statements(bucket_arn: pulumi.Input[str], account_id: pulumi.Input[str],
+                            source_arns: list) -> list[PolicyStatement]:
+    """Bucket policy statements letting CloudWatch Logs' vended-log delivery (CloudFront standard logs v2,
+    VPC flow logs) write under AWSLogs/<account>/, for this account's sources only (confused deputy)."""
+    conditions = {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arns}}
+    logs = pulumi.Output.concat(bucket_arn, "/AWSLogs/", account_id, "/*")
+    return [
+        {"Sid": "LogDeliveryWrite", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
+         "Action": "s3:PutObject", "Resource": logs,
+         "Condition": {**conditions, "StringEquals": {"aws:SourceAccount": account_id,
+                                                      "s3:x-amz-acl": "bucket-owner-full-control"}}},
+        {"Sid": "LogDeliveryAclCheck", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
+         "Action": "s3:GetBucketAcl", "Resource": bucket_arn, "Condition": conditions},
+    ]
+
+
+def cloudfront_log_sources(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """aws:SourceArn of this account's CloudFront delivery sources (they live in us-east-1)."""
+    return pulumi.Output.concat("arn:aws:logs:", defaults.CERTIFICATE_REGION, ":", account_id, ":delivery-source:*")

@@ -11,7 +11,9 @@
 Replication needs the stream with both images, so it is always on. Each replica is declared
 inline on the table (`replicas[]`) with point-in-time recovery, deletion protection and its
 KMS key, so no replica can be weaker than the table. A customer-managed key is regional:
-one key per region, each created with that region's provider.
+one key per region, each created with that region's provider, each with an explicit key policy
+(`kms_keys.dynamodb_table_key_policy`): the account administers it, and its principals may use it only
+through DynamoDB in that region (stream readers included) when their own role names the key.
 """
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +23,7 @@ from typing import Any, Optional, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from . import kms_keys
 from .args import ArgsReader
 
 # How the table (and every replica) is encrypted at rest.
@@ -218,9 +221,15 @@ class GlobalTable(pulumi.ComponentResource):
         if table.kms != "customer-managed":
             return {}
         protect = table.deletion_protection
-        keys = {"home": self._key(f"{name}-key", "home region", protect, pulumi.ResourceOptions(parent=self))}
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        home_region = aws.get_region_output(opts=invoke).region
+        keys = {"home": self._key(f"{name}-key", "home region", protect,
+                                  kms_keys.dynamodb_table_key_policy(account, home_region),
+                                  pulumi.ResourceOptions(parent=self))}
         for region in table.replica_regions:
             keys[region] = self._key(f"{name}-key-{region}", region, protect,
+                                     kms_keys.dynamodb_table_key_policy(account, region),
                                      pulumi.ResourceOptions(parent=self, provider=table.replica_providers[region]))
         return keys
 
@@ -261,10 +270,12 @@ class GlobalTable(pulumi.ComponentResource):
         return {"enabled": kms == "aws-managed"}
 
     @staticmethod
-    def _key(name: str, where: str, protect: bool, opts: pulumi.ResourceOptions) -> aws.kms.Key:
-        # The default key policy delegates to IAM: each reader's role names this key (scoped by kms:ViaService).
+    def _key(name: str, where: str, protect: bool, policy: pulumi.Output[str],
+             opts: pulumi.ResourceOptions) -> aws.kms.Key:
+        # Explicit policy (kms_keys): the account administers the key; its principals use it only through
+        # DynamoDB in that region, and only when their role names the key (table_key_statements).
         return aws.kms.Key(name, description=f"{name}: DynamoDB global table replica key ({where})",
-                           enable_key_rotation=True,
+                           enable_key_rotation=True, policy=policy,
                            deletion_window_in_days=KMS_KEY_DELETION_WINDOW_DAYS if protect else 7, opts=opts)
 
 

@@ -28,7 +28,7 @@ DLQ) raises an alarm on its first message, and so does a growing stream iterator
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence, TypedDict
+from typing import Any, NamedTuple, Optional, Sequence, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -39,7 +39,8 @@ from .iam import allow
 from .lambda_function import FunctionSizing, LambdaFunction, ResolvedSizing, read_sizing
 from .rest_api import ApiRoute, ApiThrottle, LambdaRestApi, ResolvedThrottle, read_throttle
 from .secure_queue import SecureQueue
-from .user_pool import USER_POOL_ARN_EXPECTED, is_user_pool_arn, user_pool_with_app_client
+from .user_pool import (USER_POOL_ARN_EXPECTED, ResolvedUserPoolEmail, UserPoolEmail, is_user_pool_arn, read_email,
+                        user_pool_with_app_client)
 
 EVENT_TYPE = "OrderCreated"
 OUTBOX_TTL_ATTRIBUTE = "expiresAt"
@@ -68,6 +69,8 @@ MIN_MAXIMUM_RECORD_AGE_SECONDS = 120
 class OutboxRelayArgs(TypedDict, total=False):
     user_pool_arn: Optional[pulumi.Input[str]]
     """Cognito user pool whose ID tokens authorize POST /orders; left out, a minimal hardened pool is created."""
+    email: Optional[UserPoolEmail]
+    """The created pool's email (invitations) through your SES identity; left out, Cognito's capped built-in email."""
     cors_allow_origin: str
     """Access-Control-Allow-Origin of the API (default *)."""
     throttle: ApiThrottle
@@ -136,6 +139,7 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True)
 class ResolvedOutboxRelay:
     user_pool_arn: Any
+    email: Optional[ResolvedUserPoolEmail]
     cors_allow_origin: str
     throttle: ResolvedThrottle
     order_function: ResolvedSizing
@@ -174,8 +178,12 @@ def resolve_args(name: str, args: Optional[OutboxRelayArgs]) -> ResolvedOutboxRe
     except ArgsError as error:
         raise error.because(f"below maximum_record_age_seconds {record_age}, so the alarm fires before records "
                             f"are given up on") from None
+    user_pool_arn = r.optional_string("user_pool_arn", check=is_user_pool_arn, expected=USER_POOL_ARN_EXPECTED)
+    if user_pool_arn is not None and r.given("email"):
+        r.fail("email", "applies only to the user pool OutboxRelay creates; set the email of the pool of user_pool_arn "
+                        "where that pool is managed")
     return ResolvedOutboxRelay(
-        user_pool_arn=r.optional_string("user_pool_arn", check=is_user_pool_arn, expected=USER_POOL_ARN_EXPECTED),
+        user_pool_arn=user_pool_arn, email=read_email(r),
         cors_allow_origin=r.string("cors_allow_origin"),
         throttle=read_throttle(r, "throttle", DEFAULTS["throttle"]),
         order_function=read_sizing(r, "order_function", **DEFAULTS["order_function"], invoked_by_api_gateway=True),
@@ -279,13 +287,16 @@ class OutboxRelay(pulumi.ComponentResource):
         self.outbox_table_name = tables.outbox.name
         self.idempotency_table_name = tables.idempotency.name
         self.shipments_table_name = tables.shipments.name
-        self.dead_letter_queues = pulumi.Output.from_input({
+        shipping_dlq, shipping_dlq_arn = self.shipping_queue.dead_letter_queue, self.shipping_queue.dlq_arn
+        assert shipping_dlq is not None and shipping_dlq_arn is not None  # the shipping queue keeps dead_letter on
+        queues: dict[str, dict[str, pulumi.Output[str]]] = {
             "relayOnFailure": {"url": self.relay_failure_queue.url, "arn": self.relay_failure_queue.arn},
             "orderCreatedTarget": {"url": self.target_dead_letter_queue.url,
                                    "arn": self.target_dead_letter_queue.arn},
-            "shippingConsumer": {"url": self.shipping_queue.dead_letter_queue.url,
-                                 "arn": self.shipping_queue.dlq_arn},
-        })
+            "shippingConsumer": {"url": shipping_dlq.url, "arn": shipping_dlq_arn},
+        }
+        # from_input resolves the nested outputs, which its Input[T] parameter can't say.
+        self.dead_letter_queues = cast(pulumi.Output[dict[str, dict[str, str]]], pulumi.Output.from_input(queues))
         self.register_outputs({
             "orders_url": self.orders_url, "api_url": self.api_url,
             "event_bus_name": self.event_bus_name, "event_bus_arn": self.event_bus_arn,
@@ -323,7 +334,7 @@ class OutboxRelay(pulumi.ComponentResource):
             # Who may place orders is decided by whoever brings the pool; a created pool is invite-only.
             pool, client = user_pool_with_app_client(f"{name}-users", f"{name}-client", parent=self,
                                                      deletion_protection=s.deletion_protection, invite_only=True,
-                                                     minimum_password_length=12)
+                                                     minimum_password_length=12, email=s.email)
             user_pool_arn, user_pool_id, user_pool_client_id = pool.arn, pool.id, client.id
 
         orders, outbox, idempotency = tables.orders, tables.outbox, tables.idempotency

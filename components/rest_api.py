@@ -12,8 +12,11 @@ Shared by every component that serves HTTP. What each API gets:
   and (optionally) an encrypted cache for the GET routes that ask for it. On an
   authorized API the cache key of those GETs includes the caller's token header, so
   one user is never served another user's cached response.
-- The deployment depends on every method and integration, and is replaced when
-  the route table changes.
+- The deployment depends on every method and integration, and is replaced whenever
+  anything a stage serves changes (AWS: "updates to REST APIs that require redeployment"):
+  routes and integrations, the authorizer, gateway responses, CORS preflight answers,
+  request validation and binary media types. Each is hashed from the very values its
+  resources are built from, under its own key of the deployment's `triggers`.
 """
 import hashlib
 import json
@@ -36,6 +39,10 @@ _CORS_HEADERS = ("Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,Ide
 _PATH = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\}))+$")
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_MEDIA_TYPE = re.compile(r"^[\w.+*-]+/[\w.+*-]+$")
+_PREFLIGHT_TEMPLATES = {"application/json": '{"statusCode": 200}'}
+_GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
+_VALIDATOR = {"validate_request_body": True, "validate_request_parameters": True}
 PUBLIC_API_TAG = ("api-access", "public")
 """Tag on a `public` API's RestApi, saying its methods skip authorization on purpose."""
 
@@ -144,10 +151,13 @@ class LambdaRestApiArgs(TypedDict, total=False):
     log_retention_days: int
     """Retention of the access log group."""
     cloudwatch_account: Optional[pulumi.Resource]
-    """The region's API Gateway account settings (CloudWatch role) the stage's logging needs."""
+    """The region's API Gateway account settings, when this stack manages them (the stage then waits for
+    them); left out, they must already exist (managed by another stack of the account and region)."""
     token_header: str
     """Header carrying the Cognito ID token (default Authorization). Another header leaves
     Authorization free for SigV4, which API Gateway requires to honour Cache-Control: max-age=0."""
+    binary_media_types: Sequence[str]
+    """Content types API Gateway passes through as binary, e.g. image/png (default none)."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -158,6 +168,7 @@ DEFAULTS: dict[str, Any] = {
     "throttle_burst_limit": 100,
     "log_retention_days": 30,
     "token_header": "Authorization",
+    "binary_media_types": [],
 }
 """What an API gets without asking: Cognito-authorized, stage v1, 50 rps / burst 100, no cache."""
 
@@ -180,7 +191,6 @@ class ResolvedRoute:
 @dataclass(frozen=True)
 class ResolvedLambdaRestApi:
     routes: list[ResolvedRoute]
-    route_table_hash: str
     cognito_user_pool_arns: Any
     public: bool
     cors_allow_origin: str
@@ -190,6 +200,7 @@ class ResolvedLambdaRestApi:
     log_retention_days: int
     cloudwatch_account: Optional[pulumi.Resource]
     token_header: str
+    binary_media_types: list[str]
 
     @property
     def identity_source(self) -> str:
@@ -207,12 +218,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "root"
 
 
-def _route_table_hash(routes: Sequence[ApiRoute]) -> str:
-    """Changes whenever a route does, so the stage gets a new deployment."""
-    route_table = json.dumps(sorted(
-        [{k: v for k, v in r.items() if k != "function"} | {"function": r["function"]._name}
-         for r in routes], key=lambda r: (r["path"], r["method"])), sort_keys=True, default=str)
-    return hashlib.sha256(route_table.encode()).hexdigest()
+def _digest(value: Any) -> str:
+    """A stable hash of plain data (dict keys sorted)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _read_route(r: ArgsReader, index: int, route: Any) -> ResolvedRoute:
@@ -255,7 +263,7 @@ def resolve_args(name: str, args: Optional[LambdaRestApiArgs]) -> ResolvedLambda
         r.fail("cognito_user_pool_arns", "required: give cognito_user_pool_arns, or set public=True to serve "
                                          "without auth")
     return ResolvedLambdaRestApi(
-        routes=routes, route_table_hash=_route_table_hash(raw_routes),
+        routes=routes,
         cognito_user_pool_arns=pools, public=public,
         cors_allow_origin=r.string("cors_allow_origin"),
         stage_name=r.string("stage_name", check=_STAGE_NAME.match, expected="a stage name (letters, digits, _)"),
@@ -268,6 +276,8 @@ def resolve_args(name: str, args: Optional[LambdaRestApiArgs]) -> ResolvedLambda
         log_retention_days=defaults.read_log_retention(r),
         cloudwatch_account=r.input("cloudwatch_account"),
         token_header=r.string("token_header", check=_HEADER_NAME.match, expected="an HTTP header name"),
+        binary_media_types=r.strings("binary_media_types", check=_MEDIA_TYPE.match,
+                                     expected="a list of media types such as image/png or */*", distinct=True),
     )
 
 
@@ -279,6 +289,77 @@ def _whole(value: float) -> Any:
 def method_path(route_path: str, method: str) -> str:
     """The `{resource_path}/{METHOD}` form MethodSettings uses (no leading slash)."""
     return f"{route_path.lstrip('/')}/{method}"
+
+
+class RouteSpec(NamedTuple):
+    """What one route's Method and Integration are built from, besides ids."""
+    request_parameters: dict[str, bool]
+    cache_key: list[str]
+    request_schema: Optional[dict]
+    """The body model's schema (body methods only)."""
+
+
+def route_spec(s: ResolvedLambdaRestApi, route: ResolvedRoute) -> RouteSpec:
+    path_params = re.findall(r"\{(\w+)\}", route.path)
+    request_parameters = {f"method.request.path.{p}": True for p in path_params}
+    request_parameters.update({f"method.request.querystring.{q}": False for q in route.query_parameters})
+    cache_key: list[str] = []
+    if route.cached and s.cache:
+        cache_key = [f"method.request.path.{p}" for p in path_params] + \
+                    [f"method.request.querystring.{q}" for q in route.query_parameters]
+        if not s.public:
+            request_parameters[s.identity_source] = True
+            cache_key.insert(0, s.identity_source)
+    return RouteSpec(request_parameters, cache_key,
+                     route.request_schema if route.method in _BODY_METHODS else None)
+
+
+def gateway_response_parameters(s: ResolvedLambdaRestApi) -> dict[str, str]:
+    """The CORS headers of API Gateway's own 4XX/5XX answers."""
+    return {"gatewayresponse.header.Access-Control-Allow-Origin": f"'{s.cors_allow_origin}'",
+            "gatewayresponse.header.Access-Control-Allow-Headers": f"'{s.cors_headers}'"}
+
+
+def preflight_headers(s: ResolvedLambdaRestApi) -> dict[str, dict[str, str]]:
+    """Resource path -> the headers its OPTIONS (MOCK) integration answers with."""
+    answers = {}
+    for path in sorted({r.path for r in s.routes}):
+        allowed = ",".join(sorted({r.method for r in s.routes if r.path == path} | {"OPTIONS"}))
+        answers[path] = {
+            "method.response.header.Access-Control-Allow-Origin": f"'{s.cors_allow_origin}'",
+            "method.response.header.Access-Control-Allow-Methods": f"'{allowed}'",
+            "method.response.header.Access-Control-Allow-Headers": f"'{s.cors_headers}'",
+            "method.response.header.Access-Control-Max-Age": "'600'",
+        }
+    return answers
+
+
+REDEPLOY_TRIGGERS = ("routes", "authorizer", "gatewayResponses", "preflight", "requestValidation", "binaryMediaTypes")
+"""Keys of a deployment's `triggers`: one per kind of change a stage only serves after a redeployment."""
+
+
+def redeploy_triggers(s: ResolvedLambdaRestApi) -> dict[str, pulumi.Input[str]]:
+    """A hash per REDEPLOY_TRIGGERS key, of the same values the API's resources are built from.
+
+    Function invoke ARNs and user pool ARNs are Outputs: a replaced function or pool redeploys too.
+    """
+    specs = {route.key: route_spec(s, route) for route in s.routes}
+    route_table = sorted(({"method": r.method, "path": r.path, "function": r.function._name,
+                           "requestParameters": specs[r.key].request_parameters,
+                           "cacheKey": specs[r.key].cache_key} for r in s.routes),
+                         key=lambda r: (r["path"], r["method"]))
+    invoke_arns = [route.function.function.invoke_arn for route in sorted(s.routes, key=lambda r: r.key)]
+    pools = None if s.public else s.cognito_user_pool_arns
+    return {
+        "routes": pulumi.Output.all(route_table, invoke_arns).apply(_digest),
+        "authorizer": pulumi.Output.all(s.public, s.identity_source, pools).apply(_digest),
+        "gatewayResponses": _digest({t: gateway_response_parameters(s) for t in _GATEWAY_RESPONSE_TYPES}),
+        "preflight": _digest({"headers": preflight_headers(s), "templates": _PREFLIGHT_TEMPLATES}),
+        "requestValidation": _digest({"validator": _VALIDATOR,
+                                      "models": {key: spec.request_schema for key, spec in specs.items()
+                                                 if spec.request_schema is not None}}),
+        "binaryMediaTypes": _digest(sorted(s.binary_media_types)),
+    }
 
 
 class RouteResources(NamedTuple):
@@ -320,8 +401,7 @@ class LambdaRestApi(pulumi.ComponentResource):
         self.rest_api = self._rest_api(s)
         authorizer = self._authorizer(s)
         validator = aws.apigateway.RequestValidator(
-            f"{name}-validator", rest_api=self.rest_api.id,
-            validate_request_body=True, validate_request_parameters=True, opts=child)
+            f"{name}-validator", rest_api=self.rest_api.id, **_VALIDATOR, opts=child)
         resources = self._resources(name, s.routes, child)
         self.methods, self.integrations = {}, {}
         deployment_deps: list[pulumi.Resource] = []
@@ -329,7 +409,7 @@ class LambdaRestApi(pulumi.ComponentResource):
             served = self._route(s, route, resources[route.path], authorizer, validator)
             self.methods[route.key], self.integrations[route.key] = served.method, served.integration
             deployment_deps += [served.method, served.integration]
-        deployment_deps += self._cors(name, s.routes, resources, s.cors_allow_origin, s.cors_headers, child)
+        deployment_deps += self._cors(name, s, resources, child)
         deployment_deps += self._gateway_responses(s)
         self.deployment = self._deployment(s, deployment_deps)
         self.stage = self._stage(s).stage
@@ -349,7 +429,8 @@ class LambdaRestApi(pulumi.ComponentResource):
             self._name, endpoint_configuration={"types": "REGIONAL"},
             description=f"{self._name} (serverless-blueprints)",
             # Declares the missing authorizers deliberate (the guardrail pack's SB-APIGW-001 reads this tag).
-            tags={PUBLIC_API_TAG[0]: PUBLIC_API_TAG[1]} if s.public else None, opts=self._child)
+            tags={PUBLIC_API_TAG[0]: PUBLIC_API_TAG[1]} if s.public else None,
+            binary_media_types=s.binary_media_types or None, opts=self._child)
 
     def _authorizer(self, s: ResolvedLambdaRestApi) -> Optional[aws.apigateway.Authorizer]:
         if s.public:
@@ -364,23 +445,14 @@ class LambdaRestApi(pulumi.ComponentResource):
                validator: aws.apigateway.RequestValidator) -> RouteResources:
         name, key, child, api_id = self._name, route.key, self._child, self.rest_api.id
         method, path = route.method, route.path
-        path_params = re.findall(r"\{(\w+)\}", path)
-        request_parameters = {f"method.request.path.{p}": True for p in path_params}
-        request_parameters.update({f"method.request.querystring.{q}": False for q in route.query_parameters})
-        cache_key: list[str] = []
-        if route.cached and s.cache:
-            cache_key = [f"method.request.path.{p}" for p in path_params] + \
-                        [f"method.request.querystring.{q}" for q in route.query_parameters]
-            if not s.public:
-                request_parameters[s.identity_source] = True
-                cache_key.insert(0, s.identity_source)
+        request_parameters, cache_key, request_schema = route_spec(s, route)
 
         models = None
-        if method in _BODY_METHODS:
+        if request_schema is not None:
             model = aws.apigateway.Model(
                 f"{name}-{key}-body", rest_api=api_id, content_type="application/json",
                 name=re.sub(r"[^A-Za-z0-9]", "", key.title()) + "Body",
-                schema=json.dumps(route.request_schema), opts=child)
+                schema=json.dumps(request_schema), opts=child)
             models = {"application/json": model.name}
 
         api_method = aws.apigateway.Method(
@@ -408,15 +480,13 @@ class LambdaRestApi(pulumi.ComponentResource):
         """CORS headers on API Gateway's own 4XX/5XX answers, so browsers see the real error."""
         return [aws.apigateway.Response(
             f"{self._name}-{response_type.lower().replace('_', '-')}", rest_api_id=self.rest_api.id,
-            response_type=response_type, response_parameters={
-                "gatewayresponse.header.Access-Control-Allow-Origin": f"'{s.cors_allow_origin}'",
-                "gatewayresponse.header.Access-Control-Allow-Headers": f"'{s.cors_headers}'"},
-            opts=self._child) for response_type in ("DEFAULT_4XX", "DEFAULT_5XX")]
+            response_type=response_type, response_parameters=gateway_response_parameters(s),
+            opts=self._child) for response_type in _GATEWAY_RESPONSE_TYPES]
 
     # --- deployment, stage, method settings ------------------------------------------------------
     def _deployment(self, s: ResolvedLambdaRestApi, deps: list[pulumi.Resource]) -> aws.apigateway.Deployment:
         return aws.apigateway.Deployment(
-            f"{self._name}-deployment", rest_api=self.rest_api.id, triggers={"routes": s.route_table_hash},
+            f"{self._name}-deployment", rest_api=self.rest_api.id, triggers=redeploy_triggers(s),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
 
     def _stage(self, s: ResolvedLambdaRestApi) -> StageResources:
@@ -478,27 +548,20 @@ class LambdaRestApi(pulumi.ComponentResource):
                 parent_id = resources[current].id
         return resources
 
-    def _cors(self, name: str, routes: list[ResolvedRoute], resources: dict[str, aws.apigateway.Resource],
-              origin: str, cors_headers: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    def _cors(self, name: str, s: ResolvedLambdaRestApi, resources: dict[str, aws.apigateway.Resource],
+              child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         """OPTIONS on every routed path: a MOCK answer, never authorized, so preflight works."""
         created: list[pulumi.Resource] = []
-        for path in sorted({r.path for r in routes}):
-            allowed = ",".join(sorted({r.method for r in routes if r.path == path} | {"OPTIONS"}))
+        for path, headers in preflight_headers(s).items():
             key = f"OPTIONS-{_slug(path)}"
             resource_id = resources[path].id
-            headers = {
-                "method.response.header.Access-Control-Allow-Origin": f"'{origin}'",
-                "method.response.header.Access-Control-Allow-Methods": f"'{allowed}'",
-                "method.response.header.Access-Control-Allow-Headers": f"'{cors_headers}'",
-                "method.response.header.Access-Control-Max-Age": "'600'",
-            }
             method = aws.apigateway.Method(
                 f"{name}-{key}", rest_api=self.rest_api.id, resource_id=resource_id,
                 http_method="OPTIONS", authorization="NONE", opts=child)
             integration = aws.apigateway.Integration(
                 f"{name}-{key}-integration", rest_api=self.rest_api.id, resource_id=resource_id,
                 http_method=method.http_method, type="MOCK",
-                request_templates={"application/json": '{"statusCode": 200}'}, opts=child)
+                request_templates=_PREFLIGHT_TEMPLATES, opts=child)
             response = aws.apigateway.MethodResponse(
                 f"{name}-{key}-200", rest_api=self.rest_api.id, resource_id=resource_id,
                 http_method=method.http_method, status_code="200",
@@ -519,12 +582,17 @@ def api_gateway_cloudwatch_account(name: str, opts: Optional[pulumi.ResourceOpti
 
     Its role may write only to log groups of this account and region; AWS's managed
     AmazonAPIGatewayPushToCloudWatchLogs policy would allow every region.
+
+    It is shared by every API of the account and region, so exactly one stack should manage it, and
+    the role, its policy and the setting are all retained on delete: deleting `aws_api_gateway_account`
+    resets the setting, and destroying that stack would otherwise stop every other stack's stage logs.
     """
     invoke = pulumi.InvokeOutputOptions(parent=opts.parent if opts else None,
                                         provider=opts.provider if opts else None)
     region = aws.get_region_output(opts=invoke).region
     account = aws.get_caller_identity_output(opts=invoke).account_id
     log_groups = pulumi.Output.concat("arn:aws:logs:", region, ":", account, ":log-group:*")
+    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
     role = aws.iam.Role(f"{name}-role", assume_role_policy=service_trust_policy("apigateway.amazonaws.com"),
                         opts=opts)
     policy = aws.iam.RolePolicy(f"{name}-push-logs", role=role.id, policy=policy_document([allow(

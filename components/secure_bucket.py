@@ -1,7 +1,8 @@
 """SecureBucket: a private S3 bucket with every hardening on, and room for a caller's policy.
 
-Public access blocked (all four flags), BucketOwnerEnforced (ACLs off; a CloudFront
-standard-log bucket alone gets BucketOwnerPreferred, see `log_delivery_acls`), SSE,
+Public access blocked (all four flags), BucketOwnerEnforced (ACLs off; `log_delivery_acls` turns them
+back on for CloudFront's *legacy* standard logging only: prefer standard logging v2,
+`cloudfront_defaults.standard_logging`, which needs no ACLs), SSE,
 versioning with a noncurrent-version lifecycle, aborting stale multipart uploads,
 and a bucket policy that always denies non-TLS access.
 """
@@ -38,7 +39,7 @@ class SecureBucketArgs(TypedDict, total=False):
     expire_objects_after_days: Optional[int]
     """Delete current objects this many days after creation (log buckets)."""
     log_delivery_acls: bool
-    """CloudFront standard-log bucket: BucketOwnerPreferred, as logs arrive by ACL grant; all else stays hardened."""
+    """Legacy: BucketOwnerPreferred for CloudFront's legacy logging (ACL grants); use standard logging v2 instead."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -123,8 +124,8 @@ class SecureBucket(pulumi.ComponentResource):
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
 
         kms_key = s.kms_key_arn
-        sse = ({"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key} if kms_key
-               else {"sse_algorithm": "AES256"})
+        sse: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key} if kms_key else {"sse_algorithm": "AES256"})
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-sse", bucket=self.bucket.id,
             rules=[{"apply_server_side_encryption_by_default": sse, "bucket_key_enabled": bool(kms_key)}],
@@ -134,9 +135,9 @@ class SecureBucket(pulumi.ComponentResource):
             f"{name}-versioning", bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled" if s.versioning else "Suspended"}, opts=child)
 
-        rules = [{"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
-                  "abort_incomplete_multipart_upload": {
-                      "days_after_initiation": defaults.ABORT_INCOMPLETE_MULTIPART_DAYS}}]
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+            {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
+             "abort_incomplete_multipart_upload": {"days_after_initiation": defaults.ABORT_INCOMPLETE_MULTIPART_DAYS}}]
         if s.versioning:
             rules.append({"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
                           "noncurrent_version_expiration": {"noncurrent_days": s.noncurrent_version_expiration_days}})

@@ -14,6 +14,10 @@ The same folder, `users/<user pool sub>/`, is reached both ways: the identity
 pool maps the user pool's `sub` claim to the session tag `userSub`, the
 authenticated role's policy allows only `users/${aws:PrincipalTag/userSub}/*`,
 and the Lambda builds keys from the authorizer's `sub` claim.
+
+Uploads go through the API only: a presigned POST carries the size and content-type limits, and S3
+enforces them on the POST. The identity pool's credentials read, list and delete in the folder but
+never write (no s3:PutObject), since a direct PutObject would carry neither limit.
 """
 import hashlib
 import re
@@ -30,7 +34,7 @@ from .lambda_function import FunctionSizing, LambdaFunction, ResolvedSizing, rea
 from .rest_api import ApiCache, ApiRoute, ApiThrottle, LambdaRestApi, ResolvedCache, ResolvedThrottle, read_cache, \
     read_throttle
 from .secure_bucket import SecureBucket
-from .user_pool import MFA_CHOICES, user_pool_with_app_client
+from .user_pool import MFA_CHOICES, ResolvedUserPoolEmail, UserPoolEmail, read_email, user_pool_with_app_client
 
 DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20
@@ -108,6 +112,8 @@ class ServerlessRestApiArgs(TypedDict, total=False):
     """DAX in front of the table; left out, the function reads DynamoDB directly."""
     mfa: str
     """Cognito MFA: OFF, OPTIONAL (default) or ON."""
+    email: Optional[UserPoolEmail]
+    """The user pool's email through your SES identity; left out, Cognito's built-in email (capped daily)."""
     upload_max_bytes: int
     """Largest file a presigned POST accepts (default 10 MiB)."""
     allowed_content_types: Sequence[str]
@@ -155,6 +161,7 @@ class ResolvedServerlessRestApi:
     cache: Optional[ResolvedCache]
     dax: Optional[ResolvedDax]
     mfa: str
+    email: Optional[ResolvedUserPoolEmail]
     upload_max_bytes: int
     allowed_content_types: list[str]
     url_expiry_seconds: int
@@ -187,6 +194,7 @@ def resolve_args(name: str, args: Optional[ServerlessRestApiArgs]) -> ResolvedSe
         cache=read_cache(r),
         dax=_read_dax(r),
         mfa=r.choice("mfa", MFA_CHOICES),
+        email=read_email(r),
         upload_max_bytes=r.integer("upload_max_bytes", low=1, high=UPLOAD_MAX_BYTES_LIMIT),
         allowed_content_types=r.strings("allowed_content_types", check=lambda v: "/" in v,
                                         expected="a list of MIME types", min_items=1, distinct=True),
@@ -265,7 +273,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
             "auth": {"userPoolId": self.user_pool_id, "userPoolClientId": self.user_pool_client_id,
                      "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH",
                      "idTokenHeader": TOKEN_HEADER},
-            "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/"},
+            "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/",
+                        "uploads": "POST /files/upload-url, then the presigned POST (direct PutObject is denied)"},
             "cache": {"ttlSeconds": s.cache.ttl_seconds if s.cache else 0,
                       "forceRefresh": "GET with Cache-Control: max-age=0, SigV4-signed with identity pool credentials"},
         })
@@ -281,7 +290,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
         name, child = self._name, self._child
         user_pool, client = user_pool_with_app_client(
             f"{name}-users", f"{name}-mobile-client", parent=self, deletion_protection=s.deletion_protection,
-            mfa=s.mfa)
+            mfa=s.mfa, email=s.email)
         identity_pool = aws.cognito.IdentityPool(
             f"{name}-identities", identity_pool_name=f"{name}_identities".replace("-", "_"),
             allow_unauthenticated_identities=False, allow_classic_flow=False,
@@ -306,7 +315,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
     def _files_bucket(self, s: ResolvedServerlessRestApi) -> SecureBucket:
         return SecureBucket(f"{self._name}-files", {
             "force_destroy": not s.deletion_protection,
-            "cors_rules": [{"allowed_methods": ["GET", "POST", "PUT", "DELETE", "HEAD"],
+            # No PUT: uploads are presigned POSTs; app credentials can't write (see _authenticated_role).
+            "cors_rules": [{"allowed_methods": ["GET", "POST", "DELETE", "HEAD"],
                             "allowed_origins": s.cors_origins, "allowed_headers": ["*"],
                             "expose_headers": ["ETag"], "max_age_seconds": 3000}],
         }, opts=self._child)
@@ -382,8 +392,9 @@ class ServerlessRestApi(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-authenticated-policy", role=role.id, policy=policy_document([
             allow(["s3:ListBucket"], [files.arn], sid="ListOwnFolder",
                   condition={"StringLike": {"s3:prefix": [f"{USER_FOLDER}/", f"{USER_FOLDER}/*"]}}),
-            allow(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-                  [files.arn.apply(lambda arn: f"{arn}/{USER_FOLDER}/*")], sid="ReadWriteOwnFolder"),
+            # Reads and deletes only: a direct PutObject would skip the presigned POST's size and type limits.
+            allow(["s3:DeleteObject", "s3:GetObject"],
+                  [files.arn.apply(lambda arn: f"{arn}/{USER_FOLDER}/*")], sid="ReadDeleteOwnFolder"),
             allow(["execute-api:InvalidateCache"],
                   [api.stage_arn_prefix.apply(lambda prefix: f"{prefix}/GET/todos*")], sid="RefreshOwnGets"),
         ]), opts=child)

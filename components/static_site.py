@@ -1,29 +1,32 @@
 """StaticSite: a private S3 site behind CloudFront (OAC), with an optional API on the same host.
 
     viewers ──HTTPS (HTTP redirects), HTTP/2+3, IPv6──▶ CloudFront ── WAF web ACL (us-east-1, optional):
-       │  custom domain: ACM cert (us-east-1, DNS-validated) + A/AAAA alias       managed rules + rate limit
+       │  custom domain: ACM cert (us-east-1, DNS-validated) + A/AAAA alias       managed rules + rate limit,
+       │                                                                         logs ▶ aws-waf-logs-* (us-east-1)
        │  every response: HSTS, nosniff, X-Frame-Options DENY, referrer policy, CSP
        ▼
     behaviours (first match wins)
        /api/subscribe ─ CachingDisabled, POST allowed, Content-Type forwarded ─┐
        /api/*         ─ key: limit, cursor only; no cookies, no headers ───────┴▶ API Gateway REST (REGIONAL,
        /assets/*      ─ managed CachingOptimized (objects are immutable)            origin path = stage), https-only
-       default (*)    ─ HTML: short TTLs; CloudFront Function: /path/ → /path/index.html     TLSv1.2
+       default (*)    ─ HTML: short TTLs; CloudFront Function: /path/ → /path/index.html     TLSv1.2 [+ secret header]
        │ Origin Access Control (SigV4, always)
        ▼
     S3 content bucket (private, PAB, BucketOwnerEnforced, SSE, versioning, TLS-only; policy: this
-       distribution only) ──server access logs──▶ S3 log bucket ◀──standard logs── CloudFront
+       distribution only, GetObject + ListBucket) ──server access logs──▶ S3 log bucket (BucketOwnerEnforced)
+                                        ◀──standard logs v2 (CloudWatch Logs delivery, us-east-1)── CloudFront
 
 Content: every file of `content_dir` is uploaded with its Content-Type and a Cache-Control:
 fingerprinted names (app.72fc2586.js) are immutable for a year, HTML lives `html_max_age_seconds`,
 anything else `other_max_age_seconds`. `content_dir` resolves against the Pulumi program's working
-directory; an absent or empty folder fails at preview. A missing object answers 403 from S3
-(CloudFront may not list the bucket), which the distribution turns into the 404 page; the API's
-own 404s pass through.
+directory; an absent or empty folder fails at preview. The distribution may list the bucket (through
+OAC), so a missing object answers 404 from S3, which the distribution turns into the 404 page. A 403
+(a WAF block, an API's refusal) stays a 403. Custom error responses are per distribution, so an API
+404 also gets the 404 page's body (its status stays 404).
 """
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 
@@ -32,7 +35,7 @@ import pulumi_aws as aws
 
 from . import cloudfront_defaults as cdn
 from . import defaults
-from .args import ArgsReader
+from .args import ArgsReader, is_output
 from .secure_bucket import SecureBucket
 
 ASSETS_PATH_PATTERN = "/assets/*"
@@ -58,6 +61,11 @@ WAF_MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedR
                            "AWSManagedRulesKnownBadInputsRuleSet")
 WAF_RATE_LIMIT_RANGE = (100, 2_000_000_000)
 WAF_RATE_WINDOW_SECONDS = 300
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"  # WAF delivers only to log groups named so
+# Headers WAF logs keep out: credentials and session cookies.
+WAF_REDACTED_HEADERS = ("authorization", "cookie", "x-id-token")
+# A header value CloudFront sends to an origin: visible ASCII, no spaces (CloudFront allows up to 1783).
+ORIGIN_HEADER_VALUE = re.compile(r"[!-~]{16,1783}")
 REWRITE_FUNCTION_CODE = """\
 // Directory URLs: /posts/hello/ -> /posts/hello/index.html (S3 has no index documents behind OAC).
 function handler(event) {
@@ -98,6 +106,13 @@ class WafArgs(TypedDict, total=False):
     """Requests per client IP per 5 minutes before WAF blocks it (100-2000000000, default 1000)."""
 
 
+class OriginHeaderArgs(TypedDict, total=False):
+    name: Required[str]
+    """Header name (e.g. X-Origin-Verify; not an X-Amz-/X-Edge- header)."""
+    value: Required[pulumi.Input[str]]
+    """The secret value (16+ visible ASCII characters); kept secret in state, never echoed in errors."""
+
+
 class ApiOriginArgs(TypedDict, total=False):
     domain_name: Required[pulumi.Input[str]]
     """The REGIONAL API's execute-api host."""
@@ -113,6 +128,8 @@ class ApiOriginArgs(TypedDict, total=False):
     """Highest edge TTL the API's Cache-Control can ask for (default 60)."""
     uncached_path_patterns: Sequence[str]
     """Never-cached behaviours that accept POST (e.g. /api/subscribe)."""
+    origin_header: Optional[OriginHeaderArgs]
+    """Custom header CloudFront sends the API on every request, so the API can refuse calls around CloudFront."""
 
 
 class StaticSiteArgs(TypedDict, total=False):
@@ -141,17 +158,19 @@ class StaticSiteArgs(TypedDict, total=False):
     """aws provider for us-east-1 (required with custom_domain or waf)."""
     deletion_protection: bool
     """Keep the buckets (content and logs) on destroy."""
+    log_retention_days: int
+    """Days the WAF log group keeps its events (default 365)."""
 
 
 DEFAULTS: dict[str, Any] = {
     "index_document": "index.html", "not_found_document": "404.html",
     "html_max_age_seconds": 60, "other_max_age_seconds": 3600, "price_class": "PriceClass_100",
     "content_security_policy": DEFAULT_CONTENT_SECURITY_POLICY, "custom_domain": None, "waf": None, "api": None,
-    "us_east_1_provider": None, "deletion_protection": False,
+    "us_east_1_provider": None, "deletion_protection": False, "log_retention_days": 365,
 }
 WAF_DEFAULTS: dict[str, Any] = {"rate_limit": 1000}
 API_DEFAULTS: dict[str, Any] = {"cache_key_query_strings": [], "default_ttl_seconds": 60, "max_ttl_seconds": 60,
-                                "uncached_path_patterns": []}
+                                "uncached_path_patterns": [], "origin_header": None}
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,8 @@ class ResolvedApiOrigin:
     default_ttl_seconds: int
     max_ttl_seconds: int
     uncached_path_patterns: tuple[str, ...]
+    origin_header: Optional[tuple[str, pulumi.Input[str]]] = field(default=None, repr=False)
+    """(name, secret value), or None."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +202,7 @@ class ResolvedStaticSite:
     api: Optional[ResolvedApiOrigin]
     us_east_1_provider: Optional[aws.Provider]
     deletion_protection: bool
+    log_retention_days: int
 
 
 def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSite:
@@ -206,7 +228,8 @@ def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSit
         content_security_policy=r.string("content_security_policy", check=bool,
                                          expected="a Content-Security-Policy"),
         custom_domain=custom_domain, waf_rate_limit=waf_rate_limit, api=_api_origin_args(r),
-        us_east_1_provider=us_east_1, deletion_protection=r.flag("deletion_protection"))
+        us_east_1_provider=us_east_1, deletion_protection=r.flag("deletion_protection"),
+        log_retention_days=defaults.read_log_retention(r))
 
 
 def _is_object_key(value: str) -> bool:
@@ -255,7 +278,22 @@ def _api_origin_args(r: ArgsReader) -> Optional[ResolvedApiOrigin]:
         cache_key_query_strings=tuple(api.strings(
             "cache_key_query_strings", check=cdn.is_query_string_name, max_items=cdn.MAX_CACHE_KEY_QUERY_STRINGS,
             expected="query string names of letters, digits and . _ ~ -")),
-        default_ttl_seconds=default_ttl, max_ttl_seconds=max_ttl, uncached_path_patterns=tuple(uncached))
+        default_ttl_seconds=default_ttl, max_ttl_seconds=max_ttl, uncached_path_patterns=tuple(uncached),
+        origin_header=_origin_header(api))
+
+
+def _origin_header(api: ArgsReader) -> Optional[tuple[str, pulumi.Input[str]]]:
+    header = api.section("origin_header", OriginHeaderArgs)
+    if header is None:
+        return None
+    name = header.string("name", check=cdn.is_header_name,
+                         expected="an HTTP header name CloudFront lets you set, such as X-Origin-Verify")
+    value = header.get("value")
+    if not is_output(value) and not (isinstance(value, str) and ORIGIN_HEADER_VALUE.fullmatch(value)):
+        # Never echo it: it is a secret.
+        header.fail("value", "expected 16-1783 visible ASCII characters without spaces (value not shown: it is "
+                             "a secret)")
+    return name, value
 
 
 def _folder(content_dir: str) -> Path:
@@ -278,8 +316,8 @@ class _EdgePolicies(NamedTuple):
 class StaticSite(pulumi.ComponentResource):
     """A private S3 site behind CloudFront (Origin Access Control), with an optional API on the same host.
 
-    Python callers also get the children: `distribution`, `content_bucket`, `log_bucket` and `objects`
-    (uploaded objects by key).
+    Python callers also get the children: `distribution`, `content_bucket`, `log_bucket`, `objects`
+    (uploaded objects by key) and `access_logs` (the standard-logging delivery).
     """
 
     url: pulumi.Output[str]
@@ -291,7 +329,8 @@ class StaticSite(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     """Content bucket."""
     log_bucket_name: pulumi.Output[str]
-    """Log bucket: CloudFront standard logs (cloudfront/) and the content bucket's access logs (s3/)."""
+    """Log bucket: CloudFront standard logs v2 (AWSLogs/<account>/CloudFront/) and the content bucket's access
+    logs (s3/)."""
     web_acl_arn: Optional[pulumi.Output[str]]
     """WAF web ACL, when on."""
 
@@ -311,14 +350,21 @@ class StaticSite(pulumi.ComponentResource):
                 us_east_1=site.us_east_1_provider)
         self.web_acl_arn = None
         if site.waf_rate_limit is not None:
-            self.web_acl_arn = self._web_acl(name, site.waf_rate_limit, site.us_east_1_provider).arn
+            self.web_acl_arn = self._web_acl(name, site).arn
         self.distribution = self._distribution(name, site, buckets, edge, certificate_arn, child)
-        buckets.content.attach_policy([{
-            "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-            "Resource": buckets.content.arn.apply(lambda arn: f"{arn}/*"),
-            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
-        }])
+        # ListBucket too: S3 then answers 404 (not 403) for a missing key, and only 404 becomes the 404 page.
+        only_this_distribution = {"StringEquals": {"AWS:SourceArn": self.distribution.arn}}
+        buckets.content.attach_policy([
+            {"Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
+             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+             "Resource": buckets.content.arn.apply(lambda arn: f"{arn}/*"), "Condition": only_this_distribution},
+            {"Sid": "CloudFrontListsThroughOac", "Effect": "Allow",
+             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:ListBucket",
+             "Resource": buckets.content.arn, "Condition": only_this_distribution},
+        ])
+        self.access_logs = cdn.standard_logging(name, self.distribution, buckets.logs.arn, parent=self,
+                                                us_east_1=site.us_east_1_provider,
+                                                depends_on=[buckets.logs.policy])
         if site.custom_domain is not None and site.custom_domain.hosted_zone_id is not None:
             cdn.alias_records(name, site.custom_domain.hosted_zone_id, site.custom_domain.domain_name,
                               self.distribution, child)
@@ -337,8 +383,7 @@ class StaticSite(pulumi.ComponentResource):
     def _buckets(self, name: str, site: ResolvedStaticSite, child: pulumi.ResourceOptions) -> _Buckets:
         """The private content bucket, and the log bucket that also takes its server access logs."""
         protect = site.deletion_protection
-        logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True, "force_destroy": not protect,
-                                             "defer_policy": True,
+        logs = SecureBucket(f"{name}-logs", {"force_destroy": not protect, "defer_policy": True,
                                              "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
                             opts=child)
         content = SecureBucket(f"{name}-content", {
@@ -350,7 +395,7 @@ class StaticSite(pulumi.ComponentResource):
             "Action": "s3:PutObject", "Resource": logs.arn.apply(lambda arn: f"{arn}/s3/*"),
             "Condition": {"ArnLike": {"aws:SourceArn": content.arn},
                           "StringEquals": {"aws:SourceAccount": account}},
-        }])
+        }, *cdn.log_delivery_statements(logs.arn, account, [cdn.cloudfront_log_sources(account)])])
         return _Buckets(content=content, logs=logs)
 
     @staticmethod
@@ -413,24 +458,26 @@ class StaticSite(pulumi.ComponentResource):
                 "cached_methods": ["GET", "HEAD"],
                 "function_associations": [{"event_type": "viewer-request", "function_arn": edge.index_rewrite.arn}]},
             ordered_cache_behaviors=ordered,
-            # Only S3's "missing object" (403: CloudFront may not list the bucket); the API's 404s keep their JSON.
-            custom_error_responses=[{"error_code": 403, "response_code": 404,
+            # Only 404 (S3's missing key, as CloudFront may list the bucket): a WAF block or an API's 403 stays 403.
+            custom_error_responses=[{"error_code": 404, "response_code": 404,
                                      "response_page_path": "/" + site.not_found_document,
                                      "error_caching_min_ttl": site.html_max_age_seconds}],
             aliases=[site.custom_domain.domain_name] if site.custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             web_acl_id=self.web_acl_arn,
-            logging_config={"bucket": buckets.logs.bucket.bucket_domain_name, "prefix": "cloudfront/",
-                            "include_cookies": False},
             restrictions={"geo_restriction": {"restriction_type": "none"}},
-            # The log bucket's ownership controls must allow ACLs before CloudFront checks them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[buckets.logs]))
+            # The API origin may carry a secret header.
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["origins"]))
 
     @staticmethod
     def _api_origin(api: ResolvedApiOrigin) -> dict:
-        return {"origin_id": "api", "domain_name": api.domain_name, "origin_path": api.origin_path,
-                "custom_origin_config": {"origin_protocol_policy": "https-only", "http_port": 80, "https_port": 443,
-                                         "origin_ssl_protocols": ["TLSv1.2"]}}
+        origin = {"origin_id": "api", "domain_name": api.domain_name, "origin_path": api.origin_path,
+                  "custom_origin_config": {"origin_protocol_policy": "https-only", "http_port": 80,
+                                           "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]}}
+        if api.origin_header is not None:
+            header_name, value = api.origin_header
+            origin["custom_headers"] = [{"name": header_name, "value": pulumi.Output.secret(value)}]
+        return origin
 
     def _api_behaviours(self, name: str, api: ResolvedApiOrigin, secure: dict,
                         child: pulumi.ResourceOptions) -> list[dict]:
@@ -471,8 +518,10 @@ class StaticSite(pulumi.ComponentResource):
             "allowed_methods": ["GET", "HEAD", "OPTIONS"], "cached_methods": ["GET", "HEAD"]})
         return behaviours
 
-    def _web_acl(self, name: str, rate_limit: int, us_east_1: Optional[pulumi.ProviderResource]) -> aws.wafv2.WebAcl:
-        """Rate limit first (cheapest to evaluate), then AWS's managed groups, all in us-east-1."""
+    def _web_acl(self, name: str, site: ResolvedStaticSite) -> aws.wafv2.WebAcl:
+        """Rate limit first (cheapest to evaluate), then AWS's managed groups, all in us-east-1; logged to
+        an aws-waf-logs-* log group there, credentials and cookies redacted."""
+        rate_limit, us_east_1 = site.waf_rate_limit, site.us_east_1_provider
         metric = re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
         def visibility(suffix: str) -> dict:
@@ -487,10 +536,18 @@ class StaticSite(pulumi.ComponentResource):
             rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
                           "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
                           "visibility_config": visibility(group)})
-        return aws.wafv2.WebAcl(
+        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=us_east_1)
+        acl = aws.wafv2.WebAcl(
             f"{name}-waf", scope="CLOUDFRONT", description=f"{name}: AWS managed rules and a per-IP rate limit",
-            default_action={"allow": {}}, rules=rules, visibility_config=visibility("web-acl"),
-            opts=pulumi.ResourceOptions(parent=self, provider=us_east_1))
+            default_action={"allow": {}}, rules=rules, visibility_config=visibility("web-acl"), opts=in_us_east_1)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs", name_prefix=f"{WAF_LOG_GROUP_PREFIX}{metric}-",
+            retention_in_days=site.log_retention_days, opts=in_us_east_1)
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging", resource_arn=acl.arn, log_destination_configs=[log_group.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in WAF_REDACTED_HEADERS],
+            opts=in_us_east_1)
+        return acl
 
 
 def _query_strings(names: list[str]) -> dict:

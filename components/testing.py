@@ -31,7 +31,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 __all__ = ["ACCOUNT_ID", "DEFAULT_REGION", "BlueprintMocks", "CallAnswer", "RecordedResource", "StackSnapshot",
            "evaluate", "read_stack_config"]
@@ -59,10 +59,22 @@ class RecordedResource:
     outputs: dict = field(default_factory=dict)
     secret_inputs: list[str] = field(default_factory=list)
     """Paths of inputs passed as secrets, e.g. "origins[0].customHeaders[0].value" (props show them in clear)."""
+    retain_on_delete: bool = False
+    """Registered with `retain_on_delete`: `pulumi destroy` (or removing it) leaves it in the cloud."""
 
     @property
     def region(self) -> Optional[str]:
         return self.outputs.get("_region")
+
+    @property
+    def opts(self) -> "RecordedOptions":
+        """The resource options a policy rule may read (as pulumi_policy's PolicyResource.opts)."""
+        return RecordedOptions(retain_on_delete=self.retain_on_delete)
+
+
+@dataclass(frozen=True)
+class RecordedOptions:
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -134,7 +146,8 @@ class BlueprintMocks:
         physical = inputs.get("name") or _physical_name(args.name)
         outputs = {**inputs, **_computed(args.typ, args.name, physical, inputs, region), "_region": region}
         if args.typ == "aws:apigateway/resource:Resource":
-            parent_path = self.api_resource_paths.get(inputs.get("parentId"), "")
+            parent = inputs.get("parentId")
+            parent_path = self.api_resource_paths.get(parent, "") if isinstance(parent, str) else ""
             outputs["path"] = f"{parent_path}/{inputs.get('pathPart')}"
             self.api_resource_paths[outputs.get("id") or f"{physical}-id"] = outputs["path"]
         return outputs.get("id") or f"{physical}-id", outputs
@@ -227,10 +240,10 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
                    arn=f"arn:aws:apigateway:{region}::/restapis/{api_id}",
                    executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{api_id}")
     elif typ == "aws:apigateway/stage:Stage":
-        api_id, stage = inputs.get("restApi"), inputs.get("stageName")
-        out.update(invokeUrl=f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
-                   arn=f"arn:aws:apigateway:{region}::/restapis/{api_id}/stages/{stage}",
-                   executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{api_id}/{stage}")
+        rest_api, stage = inputs.get("restApi"), inputs.get("stageName")
+        out.update(invokeUrl=f"https://{rest_api}.execute-api.{region}.amazonaws.com/{stage}",
+                   arn=f"arn:aws:apigateway:{region}::/restapis/{rest_api}/stages/{stage}",
+                   executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{rest_api}/{stage}")
     elif typ == "aws:apigateway/resource:Resource":
         out.update(path=f"/{inputs.get('pathPart')}")
     elif typ == "aws:cognito/userPool:UserPool":
@@ -340,11 +353,18 @@ class RecordingMonitor:
             urn=response.urn, resource_type=request.type, name=request.name, props=_plain(inputs),
             custom=request.custom, parent=request.parent or None, dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            provider=request.provider or None, outputs=_plain(state), secret_inputs=_secret_paths(inputs)))
+            provider=request.provider or None, outputs=_plain(state), secret_inputs=_secret_paths(inputs),
+            retain_on_delete=bool(request.retainOnDelete)))
         return response
 
 
-class _MocksAdapter:
+if TYPE_CHECKING:
+    from pulumi.runtime import Mocks as _Mocks
+else:
+    _Mocks = object
+
+
+class _MocksAdapter(_Mocks):
     """Adapts BlueprintMocks to pulumi.runtime.Mocks without inheriting its ABC at import time."""
 
     def __init__(self, mocks: BlueprintMocks):
@@ -423,7 +443,26 @@ def read_stack_config(stack: str, project_dir: Union[str, Path], project: Option
                                 f"{sorted(p.stem.split('.', 1)[1] for p in project_dir.glob('Pulumi.*.yaml'))}")
     project = project or project_name(project_dir)
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    return _qualified(config, project)
+    return _qualified(opaque_secrets(config), project)
+
+
+SECRET_STAND_IN_PREFIX = "offline-secret-"
+
+
+def opaque_secrets(value: Any) -> Any:
+    """`{secure: <ciphertext>}` values (`pulumi config set --secret`) as opaque stand-ins.
+
+    Only the Pulumi CLI can decrypt them; offline, each becomes `offline-secret-<digest of the ciphertext>`
+    (A-Z a-z 0-9 and -, 55 characters), which reveals nothing and passes the usual format checks of a
+    generated secret. Their config keys are passed to the program as secret keys, as the CLI does.
+    """
+    if isinstance(value, dict):
+        if set(value) == {"secure"} and isinstance(value["secure"], str):
+            return SECRET_STAND_IN_PREFIX + hashlib.sha256(value["secure"].encode()).hexdigest()[:40]
+        return {key: opaque_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [opaque_secrets(item) for item in value]
+    return value
 
 
 def _qualified(config: dict[str, Any], project: str) -> dict[str, Any]:
@@ -506,7 +545,9 @@ def _evaluate_in(stack: str, config: dict[str, Any], project: str, program: Call
 
 
 def _is_under(path: Optional[str], folder: Path) -> bool:
-    return bool(path) and Path(path).resolve().is_relative_to(folder.resolve())
+    if not path:
+        return False
+    return Path(path).resolve().is_relative_to(folder.resolve())
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -537,12 +578,15 @@ def _run_program(stack: str, config: dict[str, Any], project: str, program: Call
     from pulumi.runtime.stack import run_pulumi_func
 
     asyncio.set_event_loop(asyncio.new_event_loop())
-    set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    config = _qualified(opaque_secrets(config), project)
+    values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    set_all_config(values, [k for k, v in values.items() if SECRET_STAND_IN_PREFIX in v])
     recorder = mocks or BlueprintMocks()
     recorder.provider_regions["default"] = config.get("aws:region", DEFAULT_REGION)
     monitor = RecordingMonitor(recorder)
+    # RecordingMonitor stands in for the MockMonitor it wraps (it delegates what it doesn't record).
     pulumi.runtime.set_mocks(_MocksAdapter(recorder), project=project, stack=stack, preview=False,
-                             monitor=monitor)
+                             monitor=monitor)  # type: ignore[arg-type]
     # MockSettings keeps the previous run's output tasks; a run that raised leaves tasks bound to its
     # closed loop, which the next run would await ("Event loop is closed"). Start clean, as pulumi's own
     # @pulumi.runtime.test does.

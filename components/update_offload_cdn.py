@@ -4,21 +4,22 @@
         │ HTTPS (HTTP redirects), HTTP/2 + HTTP/3; custom domain: ACM cert (us-east-1), TLSv1.2_2021
         ▼
     CloudFront ─ /updates/*  cached: long TTLs, origin Cache-Control honoured, key = path + versioning
-        │                    query strings, compressed, GET/HEAD          ──standard logs──▶ S3 log bucket
+        │                    query strings, compressed, GET/HEAD    ──standard logs v2 (us-east-1)──▶ S3 log bucket
         │      └ default (*) not cached: managed CachingDisabled + AllViewerExceptHostHeader (as before)
         ▼
     Origin Shield (the origin's region) ── only cache misses go on
         │ HTTPS only, TLSv1.2, + secret header X-Origin-Verify (random, secret in state)
         ▼
-    ELB listener ── rule P:     header matches  → the app's target group    security group: admits the
-        │           rule 50000: anything else   → fixed 403                 CloudFront origin-facing prefix list
-        ▼
+    ELB listener ── rule P:     header matches  → the app's target group    + a security group this component
+        │           rule 50000: anything else   → fixed 403                   owns: only the CloudFront origin-
+        ▼                                                                     facing prefix list (attach it)
     ASG of EC2 ──▶ EFS (the update files)
 
     us-east-1: CloudWatch dashboard + alarms on CacheHitRate (additional metrics on) and 5xxErrorRate
 
-With `demo_origin` (dev only) the ELB, ASG and EFS are created here as a stand-in for the
-existing application; without a certificate that origin is plain HTTP (see DemoOriginArgs).
+With `demo_origin` (dev only) the ALB, ASG and EFS are created here as a stand-in for the
+existing application: an internal ALB in private subnets that CloudFront reaches through a VPC
+origin, so nothing of it is on the internet and no secret header is needed (see DemoOriginArgs).
 The lock-down rules sit on a listener this component does not own: see `LockDownArgs`.
 """
 import base64
@@ -34,7 +35,7 @@ import pulumi_random as random
 from . import cloudfront_defaults as cdn
 from . import defaults
 from .args import ArgsError, ArgsReader, is_output
-from .iam import deny_insecure_transport, policy_document
+from .iam import PolicyStatement, deny_insecure_transport, policy_document
 from .secure_bucket import SecureBucket
 
 CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -44,6 +45,10 @@ AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-ke
 ORIGIN_SHIELD_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
                          "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
                          "me-central-1")
+# The origin-facing prefix list counts as this many rules against a security group's rule quota (60 inbound by
+# default): a group holding it can hold at most 5 other inbound rules, hence a group of our own.
+ORIGIN_FACING_PREFIX_LIST_WEIGHT = 55
+SECURITY_GROUP_INBOUND_RULE_QUOTA = 60
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
 # ALB header conditions treat * and ? as wildcards and hold at most 128 characters.
 ORIGIN_SECRET_PATTERN = r"[A-Za-z0-9_-]{32,128}"
@@ -51,14 +56,21 @@ LISTENER_RULE_PRIORITIES = (1, 50_000)
 # ALB and target group names: <= 32 characters; Pulumi auto-naming appends "-" and 7 characters.
 LOAD_BALANCER_NAME_LIMIT = 32
 AUTONAME_SUFFIX = 8
-DEMO_VPC_CIDR = "10.30.0.0/16"  # public subnets 10.30.<az>.0/24, private 10.30.<100 + az>.0/24
+DEMO_VPC_CIDR = "10.30.0.0/16"  # private subnets 10.30.<100 + az>.0/24 (nothing public)
 DEMO_SERVER_PORT = 8080
-
-
-def is_header_name(value: str) -> bool:
-    """A custom origin header name CloudFront accepts (not one of its own X-Amz-/X-Edge- headers)."""
-    return (re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", value) is not None
-            and not value.lower().startswith(("x-amz-", "x-amzn-", "x-edge-", "x-cache")))
+DEMO_ALB_LOG_PREFIX = "alb"
+# Elastic Load Balancing's log-delivery accounts of some regions that predate its service principal
+# (Application Load Balancer guide, "Enable access logs"). Elsewhere only the service principal is
+# granted: in an older region missing here, enabling the logs fails loudly (AccessDenied) until you add
+# that region's account from the guide. Never guess one: the account gets write access to the bucket.
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+ELB_LEGACY_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+    "eu-central-1": "054676820928", "ap-northeast-1": "582318560864", "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266", "sa-east-1": "507241528517",
+}
+is_header_name = cdn.is_header_name
 
 
 def is_origin_secret(value: str) -> bool:
@@ -82,14 +94,15 @@ class LockDownArgs(TypedDict, total=False):
     demo_origin: its own is used)."""
     target_group_arn: pulumi.Input[str]
     """Where requests carrying the secret header go: the target group the listener forwards to today."""
-    security_group_id: Optional[pulumi.Input[str]]
-    """The ALB's security group (sg-...): gets an ingress rule from the CloudFront origin-facing prefix list."""
+    vpc_id: Optional[pulumi.Input[str]]
+    """The ALB's VPC (vpc-...): a security group admitting only CloudFront's origin-facing servers is made there,
+    for you to attach to the ALB (output origin_security_group_id)."""
     header_name: str
     """Name of the secret origin header (default X-Origin-Verify)."""
     header_value: Optional[pulumi.Input[str]]
     """The secret (32-128 of A-Z a-z 0-9 _ -), e.g. from a Pulumi config secret; generated when absent."""
     forward_rule_priority: int
-    """Priority of the rule forwarding requests that carry the header (default 1: before the app's rules)."""
+    """Priority of the rule forwarding requests that carry the header: one free on the listener (required)."""
     reject_rule_priority: int
     """Priority of the catch-all 403 rule (default 50000, the lowest ALB allows); above forward_rule_priority."""
 
@@ -104,9 +117,11 @@ class DemoOriginArgs(TypedDict, total=False):
     max_instances: int
     """ASG maximum (min_instances-10, default 2)."""
     certificate_arn: Optional[pulumi.Input[str]]
-    """Regional ACM certificate for domain_name: HTTPS listener and https-only origin. Absent: HTTP only."""
+    """Regional ACM certificate for domain_name: HTTPS listener and an https-only VPC origin. Absent: HTTP,
+    inside the VPC only."""
     domain_name: Optional[str]
-    """Name the certificate covers; an alias record points it at the ALB (required with certificate_arn)."""
+    """Name the certificate covers; an alias record points it at the internal ALB (required with
+    certificate_arn)."""
     hosted_zone_id: Optional[pulumi.Input[str]]
     """Route 53 zone of domain_name (required with certificate_arn)."""
 
@@ -129,9 +144,10 @@ class UpdateOffloadCdnArgs(TypedDict, total=False):
     origin_shield_region: Optional[str]
     """Origin Shield region, one that has it (default: this provider's region, where the origin is)."""
     lock_down: Optional[LockDownArgs]
-    """Secret header + listener rules + prefix-list ingress; None leaves the origin reachable directly."""
+    """Secret header + listener rules + a CloudFront-only security group; None leaves the origin reachable directly.
+    Not with demo_origin (a VPC origin is private)."""
     demo_origin: Optional[DemoOriginArgs]
-    """Create a stand-in VPC/ALB/ASG/EFS origin (dev only) instead of using origin_domain_name."""
+    """Create a stand-in private VPC/ALB/ASG/EFS origin behind a CloudFront VPC origin (dev only)."""
     custom_domain: Optional[cdn.CustomDomainArgs]
     """Viewer-facing custom domain; None uses the *.cloudfront.net name."""
     us_east_1_provider: Required[aws.Provider]
@@ -154,10 +170,10 @@ DEFAULTS: dict[str, Any] = {
     "error_rate_5xx_alarm_percent": 5, "deletion_protection": False,
 }
 LOCK_DOWN_DEFAULTS: dict[str, Any] = {
-    "listener_arn": None, "target_group_arn": None, "security_group_id": None, "header_name": ORIGIN_HEADER_NAME,
-    "header_value": None, "forward_rule_priority": LISTENER_RULE_PRIORITIES[0],
-    "reject_rule_priority": LISTENER_RULE_PRIORITIES[1],
+    "listener_arn": None, "target_group_arn": None, "vpc_id": None, "header_name": ORIGIN_HEADER_NAME,
+    "header_value": None, "reject_rule_priority": LISTENER_RULE_PRIORITIES[1],
 }
+"""No forward_rule_priority: a default (it was 1) collides with a listener's existing rule (PriorityInUse)."""
 DEMO_ORIGIN_DEFAULTS: dict[str, Any] = {
     "availability_zones": 2, "instance_type": "t4g.micro", "min_instances": 1, "max_instances": 2,
     "certificate_arn": None, "domain_name": None, "hosted_zone_id": None,
@@ -165,16 +181,16 @@ DEMO_ORIGIN_DEFAULTS: dict[str, Any] = {
 _ELB_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
 LISTENER_ARN = re.compile(_ELB_ARN + r"listener/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}")
 TARGET_GROUP_ARN = re.compile(_ELB_ARN + r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
-SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+VPC_ID = re.compile(r"vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 ACM_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}")
 GRAVITON_INSTANCE_TYPE = re.compile(r"[a-z]+\d+g[a-z]*\.[a-z0-9]+")
 
 
 @dataclass(frozen=True)
 class ResolvedLockDown:
-    listener_arn: Optional[pulumi.Input[str]]
-    target_group_arn: Optional[pulumi.Input[str]]
-    security_group_id: Optional[pulumi.Input[str]]
+    listener_arn: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]
+    vpc_id: Optional[pulumi.Input[str]]
     header_name: str
     header_value: Optional[pulumi.Input[str]] = field(repr=False)
     """None: generated."""
@@ -261,20 +277,20 @@ def _lock_down(r: ArgsReader, demo: bool) -> Optional[ResolvedLockDown]:
     lock = r.section("lock_down", LockDownArgs, LOCK_DOWN_DEFAULTS)
     if lock is None:
         return None
-    owned = ("listener_arn", "target_group_arn", "security_group_id")
-    for key in owned:
-        if demo and lock.given(key):
-            lock.fail(key, "leave it out with demo_origin: the demo origin's own listener, target group and security "
-                           "group are locked down")
-        if not demo and key != "security_group_id" and not lock.given(key):
+    if demo:
+        r.fail("lock_down", "leave it out with demo_origin: the demo origin is a private ALB behind a CloudFront VPC "
+                            "origin, which only CloudFront reaches (no secret header, no listener rules)")
+    for key in ("listener_arn", "target_group_arn", "forward_rule_priority"):
+        if not lock.given(key):
             lock.fail(key, "required with lock_down on an existing origin (the rules that let only CloudFront in "
-                           "sit on its ALB listener); or leave lock_down out")
+                           "sit on its ALB listener; forward_rule_priority: a priority free on that listener, "
+                           "see the preflight in docs/components/update-offload-cdn.md); or leave lock_down out")
     arns = {key: lock.optional_string(key, check=_matches(pattern), expected=expected) for key, pattern, expected in (
         ("listener_arn", LISTENER_ARN, "an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:"
                                        "listener/app/<alb>/<id>/<id>)"),
         ("target_group_arn", TARGET_GROUP_ARN, "a target group ARN (arn:aws:elasticloadbalancing:<region>:"
                                                "<account>:targetgroup/<name>/<id>)"),
-        ("security_group_id", SECURITY_GROUP_ID, "a security group id (sg-...)"))}
+        ("vpc_id", VPC_ID, "a VPC id (vpc-...): the ALB's VPC"))}
     header_value = lock.get("header_value")
     if header_value is not None and not is_output(header_value) and not (
             isinstance(header_value, str) and is_origin_secret(header_value)):
@@ -289,7 +305,7 @@ def _lock_down(r: ArgsReader, demo: bool) -> Optional[ResolvedLockDown]:
                                            f"has to match first")
     return ResolvedLockDown(
         listener_arn=arns["listener_arn"], target_group_arn=arns["target_group_arn"],
-        security_group_id=arns["security_group_id"],
+        vpc_id=arns["vpc_id"],
         header_name=lock.string("header_name", check=is_header_name,
                                 expected="an HTTP header name CloudFront lets you set, such as X-Origin-Verify"),
         header_value=header_value, forward_rule_priority=forward, reject_rule_priority=reject)
@@ -330,6 +346,8 @@ class _Origin(NamedTuple):
     port: int
     listener_arn: Optional[pulumi.Input[str]]
     target_group_arn: Optional[pulumi.Input[str]]
+    vpc_origin_id: Optional[pulumi.Output[str]] = None
+    """Set when CloudFront reaches the origin through a VPC origin (the demo)."""
 
 
 class UpdateOffloadCdn(pulumi.ComponentResource):
@@ -347,9 +365,11 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
     origin_domain_name: pulumi.Output[str]
     """The origin CloudFront fetches from."""
     origin_protocol: pulumi.Output[str]
-    """https-only, or http-only for a demo origin without a certificate."""
+    """https-only, or http-only for a demo origin without a certificate (inside its VPC, never the internet)."""
+    origin_security_group_id: Optional[pulumi.Output[str]]
+    """The CloudFront-only security group to attach to the existing ALB (lock_down with vpc_id), else None."""
     log_bucket_name: pulumi.Output[str]
-    """Bucket receiving the CloudFront standard logs."""
+    """Bucket receiving the CloudFront standard logs (v2), and the demo's ALB access and VPC flow logs."""
     dashboard_name: pulumi.Output[str]
     """CloudWatch dashboard (us-east-1)."""
 
@@ -358,33 +378,25 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         super().__init__("serverless-blueprints:index:UpdateOffloadCdn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         lock_down, demo = cdn_args.lock_down, cdn_args.demo_origin
-        prefix_list_id = None
-        if demo is not None or (lock_down is not None and lock_down.security_group_id is not None):
-            prefix_list_id = aws.ec2.get_managed_prefix_list_output(
-                name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)).id
+        logs = self._log_bucket(name, cdn_args, child)
         if demo is not None:
-            origin = self._demo_origin(name, demo, prefix_list_id, child)
+            origin = self._demo_origin(name, demo, logs, child)
         else:
             origin = _Origin(cdn_args.origin_domain_name, "https-only", 443,
                              lock_down.listener_arn if lock_down else None,
                              lock_down.target_group_arn if lock_down else None)
 
         secret = self._origin_secret(name, lock_down)
-        logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True,
-                                             "force_destroy": not cdn_args.deletion_protection,
-                                             "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
-                            opts=child)
-        self.distribution = self._distribution(name, cdn_args, origin, secret, logs, child)
+        self.distribution = self._distribution(name, cdn_args, origin, secret, child)
+        self.access_logs = cdn.standard_logging(name, self.distribution, logs.arn, parent=self,
+                                                us_east_1=cdn_args.us_east_1_provider, depends_on=[logs.policy])
 
         # --- origin lock-down ----------------------------------------------------------------------
         if secret is not None:
             self._lock_down(name, lock_down, origin, secret)
-        if lock_down is not None and lock_down.security_group_id is not None:
-            # The component can't own the group's other rules: remove any 0.0.0.0/0 ingress yourself.
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-sg-from-cloudfront", security_group_id=lock_down.security_group_id,
-                prefix_list_id=prefix_list_id, ip_protocol="tcp", from_port=origin.port, to_port=origin.port,
-                description="CloudFront origin-facing servers only", opts=child)
+        self.origin_security_group_id = None
+        if lock_down is not None and lock_down.vpc_id is not None:
+            self.origin_security_group_id = self._origin_security_group(name, lock_down.vpc_id, origin.port).id
 
         # --- visibility (CloudFront metrics are published in us-east-1) ----------------------------
         self.dashboard_name = self._monitoring(name, cdn_args)
@@ -400,7 +412,46 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         self.register_outputs({
             "distribution_id": self.distribution_id, "domain_name": self.domain_name, "url": self.url,
             "origin_domain_name": self.origin_domain_name, "origin_protocol": self.origin_protocol,
+            "origin_security_group_id": self.origin_security_group_id,
             "log_bucket_name": self.log_bucket_name, "dashboard_name": self.dashboard_name})
+
+    def _log_bucket(self, name: str, cdn_args: ResolvedUpdateOffloadCdn,
+                    child: pulumi.ResourceOptions) -> SecureBucket:
+        """One bucket, ACLs off: CloudFront's standard logs (v2) and, with the demo, its VPC flow logs
+        (both vended by CloudWatch Logs) and its ALB's access logs."""
+        logs = SecureBucket(f"{name}-logs", {"force_destroy": not cdn_args.deletion_protection, "defer_policy": True,
+                                             "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
+                            opts=child)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        sources = [cdn.cloudfront_log_sources(account)]
+        statements: list[PolicyStatement] = []
+        if cdn_args.demo_origin is not None:
+            region = aws.get_region_output(opts=invoke).region
+            sources.append(pulumi.Output.concat("arn:aws:logs:", region, ":", account, ":*"))  # VPC flow logs
+            statements = self._demo_log_statements(logs, account)
+        logs.attach_policy([*cdn.log_delivery_statements(logs.arn, account, sources), *statements])
+        return logs
+
+    def _origin_security_group(self, name: str, vpc_id: pulumi.Input[str], port: int) -> aws.ec2.SecurityGroup:
+        """A group of our own in the ALB's VPC that admits CloudFront's origin-facing servers and nothing else.
+
+        The prefix list counts as ORIGIN_FACING_PREFIX_LIST_WEIGHT rules: in the app's existing group it
+        would fail once that group holds more than 5 other inbound rules. This group holds it alone; you
+        attach it to the ALB (an ALB takes up to 5 groups) and drop the app group's public ingress.
+        """
+        prefix_list = aws.ec2.get_managed_prefix_list_output(
+            name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self))
+        group = aws.ec2.SecurityGroup(
+            f"{name}-origin-sg", vpc_id=vpc_id,
+            description="Update ALB: CloudFront origin-facing servers only (attach to the existing ALB)",
+            tags={"Name": f"{name}-cloudfront-origin-facing"}, opts=pulumi.ResourceOptions(parent=self))
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-origin-sg-from-cloudfront", security_group_id=group.id, prefix_list_id=prefix_list.id,
+            ip_protocol="tcp", from_port=port, to_port=port,
+            description=f"CloudFront origin-facing servers ({CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST}) on the listener port",
+            opts=pulumi.ResourceOptions(parent=self))
+        return group
 
     def _origin_secret(self, name: str, lock_down: Optional[ResolvedLockDown]) -> Optional[pulumi.Output[str]]:
         """The caller's secret header value, or a generated one (kept secret in state)."""
@@ -414,7 +465,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         return pulumi.Output.secret(given)
 
     def _distribution(self, name: str, cdn_args: ResolvedUpdateOffloadCdn, origin: _Origin,
-                      secret: Optional[pulumi.Output[str]], logs: SecureBucket,
+                      secret: Optional[pulumi.Output[str]],
                       child: pulumi.ResourceOptions) -> aws.cloudfront.Distribution:
         """/updates/* cached with long TTLs and a minimal key; everything else passes through uncached."""
         query_strings = list(cdn_args.versioning_query_strings)
@@ -446,12 +497,13 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         origin_id = "update-origin"
         shield = cdn_args.origin_shield_region or aws.get_region_output(
             opts=pulumi.InvokeOutputOptions(parent=self)).region
-        origin_spec = {
-            "origin_id": origin_id, "domain_name": origin.domain_name,
-            "custom_origin_config": {"origin_protocol_policy": origin.protocol_policy,
-                                     "http_port": 80, "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]},
-            "origin_shield": {"enabled": True, "origin_shield_region": shield},
-        }
+        origin_spec = {"origin_id": origin_id, "domain_name": origin.domain_name,
+                       "origin_shield": {"enabled": True, "origin_shield_region": shield}}
+        if origin.vpc_origin_id is not None:
+            origin_spec["vpc_origin_config"] = {"vpc_origin_id": origin.vpc_origin_id}
+        else:
+            origin_spec["custom_origin_config"] = {"origin_protocol_policy": origin.protocol_policy, "http_port": 80,
+                                                   "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]}
         if secret is not None:
             origin_spec["custom_headers"] = [{"name": cdn_args.lock_down.header_name, "value": secret}]
         both = {"target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
@@ -472,11 +524,8 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                 "cached_methods": ["GET", "HEAD"]},
             aliases=[custom_domain.domain_name] if custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
-            logging_config={"bucket": logs.bucket.bucket_domain_name, "prefix": "cloudfront/",
-                            "include_cookies": False},
             restrictions={"geo_restriction": {"restriction_type": "none"}},
-            # The log bucket's ownership controls must allow ACLs before CloudFront checks them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs], additional_secret_outputs=["origins"]))
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["origins"]))
         if custom_domain is not None and custom_domain.hosted_zone_id is not None:
             cdn.alias_records(name, custom_domain.hosted_zone_id, custom_domain.domain_name, distribution, child)
         return distribution
@@ -543,70 +592,75 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             opts=in_us_east_1)
         return dashboard.dashboard_name
 
-    def _demo_origin(self, name: str, demo: ResolvedDemoOrigin, prefix_list_id: pulumi.Output[str],
+    def _demo_origin(self, name: str, demo: ResolvedDemoOrigin, logs: SecureBucket,
                      child: pulumi.ResourceOptions) -> _Origin:
-        """A stand-in for the app of the seeds: VPC over 2-3 AZs, ALB, ASG of small instances, EFS.
+        """A stand-in for the app of the seeds: VPC over 2-3 AZs, an internal ALB, ASG of small instances, EFS.
 
-        Instances sit in private subnets with no NAT: dnf reaches the AL2023 repositories (in S3)
-        through the S3 gateway endpoint, EFS is mounted over TLS, and python3's http.server serves it.
+        Nothing is public: the ALB is internal, in private subnets, and CloudFront reaches it through a
+        VPC origin (its ENIs sit in those subnets). Instances have no NAT: dnf reaches the AL2023
+        repositories (in S3) through the S3 gateway endpoint, EFS is mounted over TLS, and python3's
+        http.server serves it. The VPC logs its flows, the ALB its requests, both to the log bucket.
         """
         https = demo.certificate_arn is not None
         port = 443 if https else 80
-        if not https:
-            pulumi.log.warn(f"{name}: demo origin without certificate_arn: CloudFront reaches it over plain "
-                            f"HTTP (http-only). Dev only.", self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
 
-        # --- network ---------------------------------------------------------------------------------
+        # --- network: private subnets only; the internet gateway is a VPC origin prerequisite ---------
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=DEMO_VPC_CIDR, enable_dns_support=True,
                           enable_dns_hostnames=True, tags={"Name": f"{name}-demo-origin"}, opts=child)
+        # The default security group admits its members and all egress: strip every rule.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags={"Name": f"{name}-default-unused"},
+                                     opts=child)
+        aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="s3",
+                        log_destination=logs.arn, max_aggregation_interval=600,
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]))
         zones = aws.get_availability_zones_output(state="available", opts=invoke)
-        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
-        public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id,
-                                           routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], opts=child)
+        aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
         private_routes = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
-        public, private = [], []
+        private, cidrs = [], []
         for index in range(demo.availability_zones):
-            for tier, routes, subnets, third_octet in (("public", public_routes, public, index),
-                                                       ("private", private_routes, private, 100 + index)):
-                subnet = aws.ec2.Subnet(f"{name}-{tier}-{index}", vpc_id=vpc.id,
-                                        cidr_block=DEMO_VPC_CIDR.replace(".0.0/16", f".{third_octet}.0/24"),
-                                        availability_zone=zones.names[index],
-                                        map_public_ip_on_launch=False, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-{tier}-{index}", subnet_id=subnet.id,
-                                              route_table_id=routes.id, opts=child)
-                subnets.append(subnet)
+            cidr = DEMO_VPC_CIDR.replace(".0.0/16", f".{100 + index}.0/24")
+            subnet = aws.ec2.Subnet(f"{name}-private-{index}", vpc_id=vpc.id, cidr_block=cidr,
+                                    availability_zone=zones.names[index], map_public_ip_on_launch=False, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=subnet.id,
+                                          route_table_id=private_routes.id, opts=child)
+            private.append(subnet)
+            cidrs.append(cidr)
         s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
             route_table_ids=[private_routes.id], opts=child)
 
-        # --- security groups: CloudFront -> ALB -> instances -> EFS --------------------------------
+        # --- security groups: CloudFront's VPC origin ENIs -> ALB -> instances -> EFS -----------------
         alb_sg = aws.ec2.SecurityGroup(f"{name}-alb-sg", vpc_id=vpc.id,
-                                       description="Demo update ALB: CloudFront origin-facing servers only", opts=child)
+                                       description="Demo update ALB: the CloudFront VPC origin only", opts=child)
         server_sg = aws.ec2.SecurityGroup(f"{name}-server-sg", vpc_id=vpc.id,
                                           description="Demo update servers: from the ALB only", opts=child)
         efs_sg = aws.ec2.SecurityGroup(f"{name}-efs-sg", vpc_id=vpc.id,
                                        description="Demo update files: NFS from the servers only", opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-alb-from-cloudfront", security_group_id=alb_sg.id,
-                                         prefix_list_id=prefix_list_id, ip_protocol="tcp", from_port=port,
-                                         to_port=port, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-alb-to-servers", security_group_id=alb_sg.id,
-                                        referenced_security_group_id=server_sg.id, ip_protocol="tcp",
-                                        from_port=DEMO_SERVER_PORT, to_port=DEMO_SERVER_PORT, opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-servers-from-alb", security_group_id=server_sg.id,
-                                         referenced_security_group_id=alb_sg.id, ip_protocol="tcp",
-                                         from_port=DEMO_SERVER_PORT, to_port=DEMO_SERVER_PORT, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-servers-to-efs", security_group_id=server_sg.id,
-                                        referenced_security_group_id=efs_sg.id, ip_protocol="tcp",
-                                        from_port=2049, to_port=2049, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-servers-to-s3", security_group_id=server_sg.id,
-                                        prefix_list_id=s3_endpoint.prefix_list_id, ip_protocol="tcp",
-                                        from_port=443, to_port=443, opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-efs-from-servers", security_group_id=efs_sg.id,
-                                         referenced_security_group_id=server_sg.id, ip_protocol="tcp",
-                                         from_port=2049, to_port=2049, opts=child)
+        # The VPC origin's ENIs get addresses in the ALB's subnets (and AWS's CloudFront-VPCOrigins-Service-SG,
+        # which exists only after the VPC origin does): admit those subnets, on the listener port only.
+        for index, cidr in enumerate(cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-from-vpc-origin-{index}", security_group_id=alb_sg.id, cidr_ipv4=cidr,
+                ip_protocol="tcp", from_port=port, to_port=port,
+                description="CloudFront VPC origin ENIs in this private subnet", opts=child)
+        rules = (
+            (aws.vpc.SecurityGroupEgressRule, "alb-to-servers", alb_sg, {"referenced_security_group_id": server_sg.id},
+             DEMO_SERVER_PORT, "Forward requests to the update servers"),
+            (aws.vpc.SecurityGroupIngressRule, "servers-from-alb", server_sg,
+             {"referenced_security_group_id": alb_sg.id}, DEMO_SERVER_PORT, "Requests from the demo ALB"),
+            (aws.vpc.SecurityGroupEgressRule, "servers-to-efs", server_sg, {"referenced_security_group_id": efs_sg.id},
+             2049, "NFS over TLS to the update files (EFS)"),
+            (aws.vpc.SecurityGroupEgressRule, "servers-to-s3", server_sg,
+             {"prefix_list_id": s3_endpoint.prefix_list_id}, 443, "HTTPS to S3 (dnf repositories) via the gateway"),
+            (aws.vpc.SecurityGroupIngressRule, "efs-from-servers", efs_sg,
+             {"referenced_security_group_id": server_sg.id}, 2049, "NFS from the update servers"),
+        )
+        for rule_type, suffix, group, peer, rule_port, description in rules:
+            rule_type(f"{name}-{suffix}", security_group_id=group.id, ip_protocol="tcp", from_port=rule_port,
+                      to_port=rule_port, description=description, opts=child, **peer)
 
         # --- EFS: encrypted at rest, TLS-only in transit ------------------------------------------
         files = aws.efs.FileSystem(f"{name}-files", encrypted=True, tags={"Name": f"{name}-update-files"},
@@ -621,10 +675,13 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                              security_groups=[efs_sg.id], opts=child)
                          for index, subnet in enumerate(private)]
 
-        # --- ALB -> target group -> ASG ------------------------------------------------------------
-        alb = aws.lb.LoadBalancer(f"{name}-alb", load_balancer_type="application", internal=False,
-                                  security_groups=[alb_sg.id], subnets=[s.id for s in public],
-                                  drop_invalid_header_fields=True, opts=child)
+        # --- internal ALB (access logs on) -> target group -> ASG --------------------------------------
+        alb = aws.lb.LoadBalancer(f"{name}-alb", load_balancer_type="application", internal=True,
+                                  security_groups=[alb_sg.id], subnets=[s.id for s in private],
+                                  drop_invalid_header_fields=True,
+                                  access_logs={"bucket": logs.name, "prefix": DEMO_ALB_LOG_PREFIX, "enabled": True},
+                                  # ELB checks that it may write to the bucket when logging is turned on.
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]))
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", vpc_id=vpc.id, port=DEMO_SERVER_PORT, protocol="HTTP", target_type="instance",
             deregistration_delay=30,
@@ -656,12 +713,31 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             # User data mounts EFS at boot: the mount targets must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets))
 
+        # --- the CloudFront VPC origin: CloudFront's own ENIs in the private subnets -------------------
+        protocol = "https-only" if https else "http-only"  # http-only never leaves the VPC
+        vpc_origin = aws.cloudfront.VpcOrigin(f"{name}-vpc-origin", vpc_origin_endpoint_config={
+            "name": re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-{pulumi.get_stack()}-demo-origin"),
+            "arn": alb.arn, "http_port": 80, "https_port": 443, "origin_protocol_policy": protocol,
+            "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1}},
+            # CloudFront refuses a VPC origin for a load balancer without a listener.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[listener]))
+
         if https:
             aws.route53.Record(f"{name}-origin-alias", zone_id=demo.hosted_zone_id, name=demo.domain_name,
                                type="A", aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id,
                                                    "evaluate_target_health": True}], opts=child)
-            return _Origin(demo.domain_name, "https-only", port, listener.arn, target_group.arn)
-        return _Origin(alb.dns_name, "http-only", port, listener.arn, target_group.arn)
+            return _Origin(demo.domain_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id)
+        return _Origin(alb.dns_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id)
+
+    def _demo_log_statements(self, logs: SecureBucket, account: pulumi.Output[str]) -> list[PolicyStatement]:
+        """The demo's ALB writes access logs under alb/: ELB's service principal, and in the regions that predate
+        it, ELB's log-delivery account of the region."""
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        principals = region.apply(lambda r: {"Service": ELB_LOG_DELIVERY_SERVICE, **(
+            {"AWS": f"arn:aws:iam::{ELB_LEGACY_LOG_ACCOUNTS[r]}:root"} if r in ELB_LEGACY_LOG_ACCOUNTS else {})})
+        return [{"Sid": "LoadBalancerAccessLogs", "Effect": "Allow", "Principal": principals,
+                 "Action": "s3:PutObject",
+                 "Resource": pulumi.Output.concat(logs.arn, f"/{DEMO_ALB_LOG_PREFIX}/AWSLogs/", account, "/*")}]
 
 
 def _demo_user_data(file_system_id: str) -> str:

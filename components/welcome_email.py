@@ -1,19 +1,25 @@
-"""WelcomeEmail: one SES templated email per new subscriber, from the home region's table stream.
+"""WelcomeEmail: double opt-in mails (a confirmation link, then one welcome) from the home region's table stream.
 
-    POST /api/subscribe ──▶ table (home region) ◀──replication──▶ replicas (other regions)
-                              │ stream NEW_AND_OLD_IMAGES (home only; replicas' streams are not read)
-                              ▼ filter: INSERT, NewImage.type = subscriber, pk SUBSCRIBER#*, originRegion = home
+    POST /api/subscribe ──▶ pending subscriber ──▶ table (home region) ◀──replication──▶ replicas
+    GET  /api/subscriptions/confirm?token ──▶ confirmed │ stream NEW_AND_OLD_IMAGES (home only)
+                              ▼ filters (either): type = subscriber, pk SUBSCRIBER#*, originRegion = home, and
+                              │   INSERT or MODIFY with NewImage.status = pending          → confirmation mail
+                              │   MODIFY with OldImage.status = pending, NewImage = confirmed → welcome mail
                        event source mapping ── bisect, 3 retries, 1 h max age ──on failure──▶ SQS (alarmed)
                               │ ReportBatchItemFailures
                               ▼
-                       Lambda welcome_email ──▶ idempotency table (key = email, 48 h, TTL)
-                              │ ses:SendTemplatedEmail: this identity, template and configuration set only
+                       Lambda welcome_email ──▶ idempotency table (key = kind + email + subscribedAt, 48 h, TTL)
+                              │ links signed with the stack's token key (Secrets Manager, BlogApi.token_secret_arn)
+                              │ ses:SendTemplatedEmail: this identity, these two templates and configuration set only
                               ▼
-                       SES: identity (domain + DKIM records, or one address) + configuration set + template
+                       SES: identity (domain + DKIM records, or one address) + configuration set
+                            + confirmation template ({{confirmUrl}}) + welcome template ({{unsubscribeUrl}})
 
-A subscriber written in another region replicates into the home table as an INSERT too: the
-filter drops it (its `originRegion` isn't home), and the function checks again. A retried or
-re-delivered record finds the idempotency marker and sends nothing.
+Nobody is welcomed who didn't click the link mailed to the address: a stranger's subscribe earns
+one confirmation mail per confirmation window, and nothing more. A subscriber written in another
+region replicates into the home table too: the filter drops it (its `originRegion` isn't home),
+and the function checks again. A retried or re-delivered record finds the idempotency marker and
+sends nothing.
 """
 import json
 import re
@@ -33,12 +39,16 @@ from .lambda_function import LambdaFunction
 from .lambda_packaging import function_dir
 from .secure_queue import SecureQueue
 
-# The functions engineer's template: the placeholders match welcome.template_data().
+# The function's templates: the placeholders match welcome.template_data().
 TEMPLATE_FILE = function_dir("welcome_email") / "ses_template.json"
-TEMPLATE_PLACEHOLDERS = ("{{name}}",)
+CONFIRMATION_TEMPLATE_FILE = function_dir("welcome_email") / "confirmation_template.json"
+TEMPLATE_PLACEHOLDERS = ("{{name}}", "{{unsubscribeUrl}}")
+CONFIRMATION_TEMPLATE_PLACEHOLDERS = ("{{confirmUrl}}",)
 # The function's item layout (functions/blog_api/subscriptions.py, functions/welcome_email/welcome.py).
 SUBSCRIBER_TYPE = "subscriber"
 SUBSCRIBER_KEY_PREFIX = "SUBSCRIBER#"
+PENDING = "pending"
+CONFIRMED = "confirmed"
 # Powertools DynamoDBPersistenceLayer defaults.
 IDEMPOTENCY_KEY_ATTRIBUTE = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
@@ -68,7 +78,7 @@ def sender_covered_by(identity: str, sender: str) -> bool:
 
 
 def load_template(path: Path = TEMPLATE_FILE) -> dict:
-    """{subject, html, text} of the welcome template as the function's tests render it."""
+    """{subject, html, text} of a template file (default: the welcome) as the function's tests render it."""
     parts = json.loads(path.read_text())
     return {"subject": parts["subject"], "html": parts["html"], "text": parts["text"]}
 
@@ -101,8 +111,16 @@ class WelcomeEmailArgs(TypedDict, total=False):
     required with a domain identity)."""
     hosted_zone_id: Optional[pulumi.Input[str]]
     """Route 53 zone (Z...) of a domain identity: its three DKIM CNAME records are created there."""
+    site_url: Required[pulumi.Input[str]]
+    """The site whose /api/* reaches BlogApi (StaticSite.url, https://...): the links in the mails point there."""
+    token_secret_arn: Required[pulumi.Input[str]]
+    """Secrets Manager secret with the subscription links' HMAC key (BlogApi.token_secret_arn)."""
     template: WelcomeTemplate
-    """Subject/html/text; default: the welcome_email function's ses_template.json."""
+    """The welcome (after confirmation): subject/html/text; html and text must use {{name}} and
+    {{unsubscribeUrl}}; default: the welcome_email function's ses_template.json."""
+    confirmation_template: WelcomeTemplate
+    """The confirmation request: html and text must hold {{confirmUrl}}; default: the welcome_email
+    function's confirmation_template.json."""
     sandbox_recipients: Sequence[str]
     """Verified recipient addresses (SES sandbox only: SES authorises the recipient's identity as well)."""
     memory_mb: int
@@ -128,6 +146,7 @@ class WelcomeEmailArgs(TypedDict, total=False):
 
 DEFAULTS: dict[str, Any] = {
     "table_kms_key_arn": None, "sender_address": None, "hosted_zone_id": None, "template": None,
+    "confirmation_template": None,
     "sandbox_recipients": [], "memory_mb": 256, "timeout_seconds": 30, "batch_size": 10,
     "maximum_retry_attempts": defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS,
     "maximum_record_age_seconds": defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS, "iterator_age_alarm_seconds": None,
@@ -143,7 +162,10 @@ class ResolvedWelcomeEmail:
     identity: str
     sender_address: str
     hosted_zone_id: Optional[pulumi.Input[str]]
+    site_url: pulumi.Input[str]
+    token_secret_arn: pulumi.Input[str]
     template: WelcomeTemplate
+    confirmation_template: WelcomeTemplate
     sandbox_recipients: tuple[str, ...]
     memory_mb: int
     timeout_seconds: int
@@ -184,7 +206,14 @@ def resolve_args(name: str, args: Optional[WelcomeEmailArgs]) -> ResolvedWelcome
         identity=identity, sender_address=sender,
         hosted_zone_id=r.optional_string("hosted_zone_id", check=is_hosted_zone_id,
                                          expected="a Route 53 hosted zone id (Z...)"),
-        template=_template(r),
+        site_url=r.string("site_url", check=lambda v: re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d+)?", v) is not None,
+                          expected="the site's https:// origin without a path (StaticSite.url)"),
+        token_secret_arn=r.string("token_secret_arn",
+                                  check=lambda v: v.startswith("arn:") and ":secretsmanager:" in v,
+                                  expected="a Secrets Manager secret ARN (BlogApi.token_secret_arn)"),
+        template=_template(r, "template", TEMPLATE_FILE, TEMPLATE_PLACEHOLDERS),
+        confirmation_template=_template(r, "confirmation_template", CONFIRMATION_TEMPLATE_FILE,
+                                        CONFIRMATION_TEMPLATE_PLACEHOLDERS),
         sandbox_recipients=tuple(r.strings("sandbox_recipients", check=is_email_address,
                                            expected="a list of verified email addresses")),
         memory_mb=r.integer("memory_mb", low=defaults.LAMBDA_MEMORY_MB_RANGE[0], high=defaults.LAMBDA_MEMORY_MB_RANGE[1]),
@@ -198,27 +227,39 @@ def resolve_args(name: str, args: Optional[WelcomeEmailArgs]) -> ResolvedWelcome
         deletion_protection=r.flag("deletion_protection"))
 
 
-def _template(r: ArgsReader) -> WelcomeTemplate:
-    given = r.section("template", WelcomeTemplate)
+def _template(r: ArgsReader, arg: str, default_file: Path, placeholders: tuple[str, ...]) -> WelcomeTemplate:
+    given = r.section(arg, WelcomeTemplate)
     if given is None:
-        default = load_template()
+        default = load_template(default_file)
         return WelcomeTemplate(subject=default["subject"], html=default["html"], text=default["text"])
     template = WelcomeTemplate(subject=given.string("subject", check=bool, expected="a subject line"),
                                html=given.string("html"), text=given.string("text"))
     for part in ("html", "text"):
-        if not all(placeholder in template[part] for placeholder in TEMPLATE_PLACEHOLDERS):
-            given.fail(part, f"template.{part} must greet the subscriber with {', '.join(TEMPLATE_PLACEHOLDERS)}")
+        if not all(placeholder in template[part] for placeholder in placeholders):
+            given.fail(part, f"{arg}.{part} must use {', '.join(placeholders)}")
     return template
+
+
+def stream_filter_patterns(region: pulumi.Input[str]) -> list[dict]:
+    """The two filters of the mapping: new pending subscriptions (confirmation) and confirmations (welcome)."""
+    subscriber = {"type": {"S": [SUBSCRIBER_TYPE]}, "pk": {"S": [{"prefix": SUBSCRIBER_KEY_PREFIX}]},
+                  "originRegion": {"S": [region]}}
+    return [
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {**subscriber, "status": {"S": [PENDING]}}}},
+        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {**subscriber, "status": {"S": [CONFIRMED]}},
+                                               "OldImage": {"status": {"S": [PENDING]}}}},
+    ]
 
 
 class _Ses(NamedTuple):
     identity: aws.sesv2.EmailIdentity
     configuration_set: aws.sesv2.ConfigurationSet
     template: aws.ses.Template
+    confirmation_template: aws.ses.Template
 
 
 class WelcomeEmail(pulumi.ComponentResource):
-    """One SES templated email per new subscriber, from the home region's table stream.
+    """Double opt-in mails (a confirmation link, then one welcome), from the home region's table stream.
 
     Python callers also get the children: `function` (LambdaFunction), `failure_queue` (SecureQueue, alarmed)
     and `idempotency_table` (Powertools idempotency markers, one per address, 48 h).
@@ -229,9 +270,11 @@ class WelcomeEmail(pulumi.ComponentResource):
     configuration_set_name: pulumi.Output[str]
     """SES configuration set."""
     template_name: pulumi.Output[str]
-    """SES template."""
+    """SES template of the welcome."""
+    confirmation_template_name: pulumi.Output[str]
+    """SES template of the confirmation request."""
     filter_pattern: pulumi.Output[str]
-    """The event source mapping's filter (JSON)."""
+    """The event source mapping's filters (a JSON list; a record passes if it matches either)."""
     function_name: pulumi.Output[str]
     """The welcome_email function."""
     failure_queue_url: pulumi.Output[str]
@@ -262,11 +305,14 @@ class WelcomeEmail(pulumi.ComponentResource):
         self.identity_arn = ses.identity.arn
         self.configuration_set_name = ses.configuration_set.configuration_set_name
         self.template_name = ses.template.name
+        self.confirmation_template_name = ses.confirmation_template.name
         self.function_name = self.function.name
         self.failure_queue_url = self.failure_queue.url
         self.idempotency_table_name = self.idempotency_table.name
         self.register_outputs({"identity_arn": self.identity_arn, "configuration_set_name": self.configuration_set_name,
-                               "template_name": self.template_name, "function_name": self.function_name,
+                               "template_name": self.template_name,
+                               "confirmation_template_name": self.confirmation_template_name,
+                               "function_name": self.function_name,
                                "failure_queue_url": self.failure_queue_url,
                                "idempotency_table_name": self.idempotency_table_name})
 
@@ -295,7 +341,12 @@ class WelcomeEmail(pulumi.ComponentResource):
         template = aws.ses.Template(
             f"{name}-template", name=ses_resource_name(stack_prefix, name, "welcome"),
             subject=email.template["subject"], html=email.template["html"], text=email.template["text"], opts=child)
-        return _Ses(identity=identity, configuration_set=configuration_set, template=template)
+        confirmation = aws.ses.Template(
+            f"{name}-confirmation-template", name=ses_resource_name(stack_prefix, name, "confirm"),
+            subject=email.confirmation_template["subject"], html=email.confirmation_template["html"],
+            text=email.confirmation_template["text"], opts=child)
+        return _Ses(identity=identity, configuration_set=configuration_set, template=template,
+                    confirmation_template=confirmation)
 
     # --- the function ----------------------------------------------------------------------------
     def _function(self, name: str, email: ResolvedWelcomeEmail, ses: _Ses, region: pulumi.Output[str],
@@ -311,6 +362,10 @@ class WelcomeEmail(pulumi.ComponentResource):
             "environment": {
                 "HOME_REGION": region, "SENDER_ADDRESS": email.sender_address,
                 "SES_TEMPLATE_NAME": ses.template.name,
+                "CONFIRMATION_TEMPLATE_NAME": ses.confirmation_template.name,
+                "SITE_URL": email.site_url,
+                # The ARN only: the key is read (and cached) at run time.
+                "TOKEN_SECRET_ARN": email.token_secret_arn,
                 "SES_CONFIGURATION_SET": ses.configuration_set.configuration_set_name,
                 "IDEMPOTENCY_TABLE": self.idempotency_table.name,
             },
@@ -318,8 +373,11 @@ class WelcomeEmail(pulumi.ComponentResource):
                 # SendTemplatedEmail is authorised against the identity, the template and the configuration
                 # set of the request; FromAddress pins the sender too.
                 allow(["ses:SendTemplatedEmail"],
-                      [ses.identity.arn, ses.template.arn, ses.configuration_set.arn, *recipients],
-                      sid="SendWelcomeTemplateOnly", condition={"StringEquals": {"ses:FromAddress": email.sender_address}}),
+                      [ses.identity.arn, ses.template.arn, ses.confirmation_template.arn, ses.configuration_set.arn,
+                       *recipients],
+                      sid="SendOwnTemplatesOnly",
+                      condition={"StringEquals": {"ses:FromAddress": email.sender_address}}),
+                allow(["secretsmanager:GetSecretValue"], [email.token_secret_arn], sid="ReadTokenKey"),
                 allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
                       [email.table_stream_arn], sid="ReadHomeStream"),
                 allow(["dynamodb:ListStreams"], [table_arn.apply(lambda arn: f"{arn}/stream/*")],
@@ -332,23 +390,17 @@ class WelcomeEmail(pulumi.ComponentResource):
             ],
         }, opts=child)
 
-    # --- the home stream, filtered to new subscribers written here ---------------------------------
+    # --- the home stream, filtered to pending and newly confirmed subscribers written here ----------
     def _stream_mapping(self, name: str, email: ResolvedWelcomeEmail, region: pulumi.Output[str],
                         child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        filter_pattern = pulumi.Output.json_dumps({
-            "eventName": ["INSERT"],
-            "dynamodb": {"NewImage": {
-                "type": {"S": [SUBSCRIBER_TYPE]},
-                "pk": {"S": [{"prefix": SUBSCRIBER_KEY_PREFIX}]},
-                "originRegion": {"S": [region]},
-            }},
-        })
+        patterns = stream_filter_patterns(region)
+        filter_pattern = pulumi.Output.json_dumps(patterns)
         record_age = email.maximum_record_age_seconds
         aws.lambda_.EventSourceMapping(
             f"{name}-stream", event_source_arn=email.table_stream_arn, function_name=self.function.function.arn,
             # TRIM_HORIZON: LATEST would skip subscribers stored before the mapping became active.
             starting_position="TRIM_HORIZON",
-            filter_criteria={"filters": [{"pattern": filter_pattern}]},
+            filter_criteria={"filters": [{"pattern": pulumi.Output.json_dumps(p)} for p in patterns]},
             batch_size=email.batch_size,
             bisect_batch_on_function_error=True,
             maximum_retry_attempts=email.maximum_retry_attempts,
@@ -358,8 +410,8 @@ class WelcomeEmail(pulumi.ComponentResource):
             opts=child)
         aws.cloudwatch.MetricAlarm(
             f"{name}-iterator-age",
-            alarm_description=f"New subscribers are waiting for their welcome email; records are given up on "
-                              f"(to the on-failure queue) at {record_age} s",
+            alarm_description=f"Subscribers are waiting for their confirmation or welcome email; records are given "
+                              f"up on (to the on-failure queue) at {record_age} s",
             namespace="AWS/Lambda", metric_name="IteratorAge", dimensions={"FunctionName": self.function.name},
             statistic="Maximum", period=60, evaluation_periods=1,
             threshold=email.iterator_age_alarm_seconds * 1000,

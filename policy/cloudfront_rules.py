@@ -191,15 +191,23 @@ def hsts_headers(stack: Stack):
                     yield distribution, f"{label}: response headers policy '{policy.name}' sets no HSTS"
 
 
-@resource_rule(
-    "SB-CF-007", tokens.DISTRIBUTION,
-    description="Distributions log requests.",
-    remediation="Set logging_config with a log bucket (BucketOwnerPreferred ownership), or enable CloudWatch log delivery.",
+LOG_DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+
+
+@stack_rule(
+    "SB-CF-007",
+    description="Distributions log requests (standard logging v2: a CloudWatch Logs delivery source for the distribution).",
+    remediation="Add aws.cloudwatch.LogDeliverySource(log_type=\"ACCESS_LOGS\", resource_arn=distribution.arn) with a "
+                "LogDeliveryDestination and LogDelivery in us-east-1 (cloudfront_defaults.standard_logging).",
     level=ADVISORY,
 )
-def distribution_logging(distribution: Resource):
-    if get(distribution.props, "loggingConfig") is None:
-        yield "no access logging"
+def distribution_logging(stack: Stack):
+    for distribution in stack.of_type(tokens.DISTRIBUTION):
+        if get(distribution.props, "loggingConfig") is not None:
+            continue  # legacy logging: SB-HARD-004 asks for v2
+        sources, undetermined = stack.referrers(distribution, LOG_DELIVERY_SOURCE, "resourceArn")
+        if not sources and not undetermined:
+            yield distribution, "no access logging"
 
 
 @resource_rule(

@@ -40,14 +40,6 @@ class Suppression:
         return fnmatchcase(name, self.resource) or fnmatchcase(urn, self.resource)
 
 
-SUPPRESSIONS: tuple[Suppression, ...] = (
-    Suppression(
-        "SB-CF-005", "updates-cdn",
-        "dev only: the demo origin (UpdateOffloadCdn's own ALB, standing in for the existing app) has no "
-        "certificate in dev, so CloudFront reaches it over HTTP and the origin-verify header travels in clear "
-        "text. Accepted for a disposable demo (pulumi up warns; output originProtocol is http-only). Fix: set "
-        "updateCdn.demoOrigin.certificateArn, domainName and hostedZoneId. Prod uses the existing ELB, https-only.",
-        environments=("dev",),
-        message="origin 'update-origin' protocol policy is http-only",
-    ),
-)
+SUPPRESSIONS: tuple[Suppression, ...] = ()
+"""Empty: the dev demo origin's HTTP finding (SB-CF-005) is gone, as the demo is a CloudFront VPC origin to a
+private ALB. Add an entry only with a reason a reviewer can disagree with."""

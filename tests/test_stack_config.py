@@ -29,9 +29,14 @@ def test_dev_defaults_are_cheap():
     assert settings.log_retention_days == 7 and settings.deletion_protection is False
 
 
+PROD_EMAIL = {"sourceArn": "arn:aws:ses:eu-west-1:210987654321:identity/mycompany.io",
+              "fromAddress": "no-reply@mycompany.io"}
+
+
 def test_prod_stack_rules_are_hardened():
-    settings = parse({"environment": "prod", "todoApi": {"enabled": True}}, "eu-west-1")
-    assert settings.todo_api == {"log_retention_days": 365, "deletion_protection": True}
+    settings = parse({"environment": "prod", "todoApi": {"enabled": True, "email": PROD_EMAIL}}, "eu-west-1")
+    assert {k: v for k, v in settings.todo_api.items() if k != "email"} == {"log_retention_days": 365,
+                                                                            "deletion_protection": True}
     assert settings.log_retention_days == 365 and settings.deletion_protection is True
 
 
@@ -139,7 +144,7 @@ def test_section_args_are_checked_by_the_component_with_the_yaml_key():
 def test_unknown_key_lists_the_allowed_ones_in_camel_case():
     with pytest.raises(ConfigError, match=r"serverless-blueprints:todoApi\.lambda: unknown key; allowed: "
                                           r"allowedContentTypes, cache, cloudwatchAccount, corsOrigins, dax, "
-                                          r"deletionProtection, function"):
+                                          r"deletionProtection, email, function"):
         _parse(todoApi={"lambda": {"memoryMb": 512}})
 
 
@@ -225,3 +230,81 @@ def test_stack_with_an_invalid_region_fails_naming_aws_region():
     config["aws:region"] = "eu-west"
     with pytest.raises(ConfigError, match=r"^stack 'dev': aws:region: 'eu-west' is not an AWS region name"):
         evaluate_stack("dev", config=config)
+
+
+# --- the committed prod YAML is a template: its example values never reach AWS ---------------------------
+
+def _raw(stack: str) -> dict:
+    config = read_stack_config(stack)
+    prefix = f"{stack_config.NAMESPACE}:"
+    return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+
+
+def test_prod_placeholders_are_each_found_with_what_to_set():
+    found = {p.key: p for p in stack_config.find_placeholders(_raw("prod"))}
+    for key in ("todoApi.email.sourceArn", "outbox.email.fromAddress", "blog.site.customDomain.domainName",
+                "blog.site.customDomain.hostedZoneId", "blog.email.identity", "updateCdn.lockDown.listenerArn"):
+        assert f"serverless-blueprints:{key}" in found, key
+    zone = found["serverless-blueprints:blog.site.customDomain.hostedZoneId"]
+    assert (zone.value, zone.what) == ("Z0123456789EXAMPLE", "the example Route 53 zone id")
+    assert "hosted zone id of your domain" in zone.hint
+    assert "SES" in found["serverless-blueprints:todoApi.email.sourceArn"].hint
+
+
+@pytest.mark.parametrize("value", ["blog.mycompany.io", "Z08472771QKXR9V2A1B3C",
+                                   "arn:aws:ses:eu-west-1:210987654321:identity/mycompany.io"])
+def test_real_values_are_not_placeholders(value):
+    assert stack_config.find_placeholders({"blog": {"site": {"customDomain": {"domainName": value}}}}) == []
+
+
+def test_a_real_prod_preview_with_placeholders_fails_naming_each_key_and_what_to_set(monkeypatch):
+    """Under the real engine (not the offline plan's mocks), prod stops in load(), before any resource."""
+    from offline.harness import evaluate_stack
+
+    monkeypatch.setattr(stack_config, "_under_mocks", lambda: False)
+    with pytest.raises(ConfigError) as error:
+        evaluate_stack("prod")
+    message = str(error.value)
+    assert message.startswith("stack 'prod' still has the example placeholders")
+    assert ("  serverless-blueprints:blog.site.customDomain.hostedZoneId: 'Z0123456789EXAMPLE' is the example "
+            "Route 53 zone id; set the Route 53 hosted zone id of your domain") in message
+    assert "serverless-blueprints:todoApi.email.sourceArn" in message
+
+
+def test_a_real_dev_preview_keeps_its_example_sender(monkeypatch):
+    """Dev may keep example values (its SES sandbox sender); only prod is refused."""
+    from offline.harness import evaluate_stack
+
+    monkeypatch.setattr(stack_config, "_under_mocks", lambda: False)
+    assert evaluate_stack("dev").of_type("aws:apigateway/restApi:RestApi")
+
+
+def test_offline_plan_of_prod_renders_the_template(prod_stack):
+    """Under the mocks nothing deploys: the template is planned, its placeholders reported (SB-CONFIG-001)."""
+    assert prod_stack.of_type("aws:cloudfront/distribution:Distribution")
+
+
+# --- prod user pools email through SES; the API Gateway account setting has one owner --------------------
+
+def test_prod_user_pools_must_send_through_ses():
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:todoApi\.email: required in prod \(Cognito's "
+                                          r"built-in email caps sign-ups"):
+        parse({"environment": "prod", "todoApi": {}}, "eu-west-1")
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:outbox\.email: required in prod"):
+        parse({"environment": "prod", "outbox": {}}, "eu-west-1")
+    given_pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Given1234"
+    assert parse({"environment": "prod", "outbox": {"userPoolArn": given_pool}}, "eu-west-1").outbox
+    assert _parse(todoApi={}).todo_api == {"log_retention_days": 7, "deletion_protection": False}  # dev: Cognito's
+
+
+def test_prod_yaml_sends_both_user_pools_through_ses():
+    settings = parse_stack_yaml("prod")
+    assert settings.todo_api["email"]["source_arn"].startswith("arn:aws:ses:")
+    assert settings.outbox["email"]["source_arn"].startswith("arn:aws:ses:")
+
+
+def test_exactly_prod_manages_the_api_gateway_account_setting():
+    assert parse_stack_yaml("prod").manage_api_gateway_account is True
+    assert parse_stack_yaml("dev").manage_api_gateway_account is False
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:manageApiGatewayAccount: expected true or false"):
+        _parse(manageApiGatewayAccount="yes")

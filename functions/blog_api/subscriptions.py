@@ -1,4 +1,13 @@
-"""Newsletter subscriptions: validate the request's fields and store the subscriber once.
+"""Newsletter subscriptions (double opt-in): validate the request, store a pending subscriber once,
+confirm it from a signed link, and forget it from a signed unsubscribe link.
+
+    subscribe ──▶ "pending" ──(welcome_email mails a confirmation link)──▶ confirm ──▶ "confirmed"
+                                                            (welcome_email mails the welcome)
+    unsubscribe (signed link) ──▶ the item is deleted: nothing personal is kept
+
+A pending subscriber whose link expired may subscribe again: the item is replaced (a new
+`subscribedAt`), which earns one new confirmation mail. Anything else about an address already
+stored is left alone, so the endpoint can't be used to mail a stranger more than once per window.
 
 The body itself (Content-Type, size, base64, strict JSON) is read by api_common.http.
 """
@@ -20,6 +29,8 @@ ALLOWED_FIELDS = frozenset({"email", "name"})
 
 SUBSCRIBER_SK = "PROFILE"
 SUBSCRIBER_TYPE = "subscriber"
+PENDING = "pending"
+CONFIRMED = "confirmed"
 
 # Dot-atom local part and a host name with at least two labels. Quoted local
 # parts, comments and IP literals are legal in RFC 5322 but never typed into a
@@ -90,13 +101,17 @@ def validate_name(value: Any) -> str:
     return name
 
 
+def subscriber_key(email: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"SUBSCRIBER#{email}"}, "sk": {"S": SUBSCRIBER_SK}}
+
+
 def subscriber_item(subscription: Subscription, *, subscribed_at: str, origin_region: str) -> dict[str, dict[str, str]]:
-    """The subscriber item in DynamoDB JSON; `originRegion` lets the welcome mailer skip replicas."""
+    """The pending subscriber item in DynamoDB JSON; `originRegion` lets the mailer skip replicas."""
     item = {
-        "pk": {"S": f"SUBSCRIBER#{subscription.email}"},
-        "sk": {"S": SUBSCRIBER_SK},
+        **subscriber_key(subscription.email),
         "type": {"S": SUBSCRIBER_TYPE},
         "email": {"S": subscription.email},
+        "status": {"S": PENDING},
         "subscribedAt": {"S": subscribed_at},
         "originRegion": {"S": origin_region},
     }
@@ -105,17 +120,47 @@ def subscriber_item(subscription: Subscription, *, subscribed_at: str, origin_re
     return item
 
 
-def store_subscriber(dynamodb: Any, table_name: str, item: dict[str, dict[str, str]]) -> bool:
-    """Write the subscriber unless the address is already subscribed; True when newly stored.
+def store_subscriber(dynamodb: Any, table_name: str, item: dict[str, dict[str, str]], *, stale_before: str) -> bool:
+    """Write the pending subscriber unless the address is already stored; True when (re)stored.
 
-    The condition keeps the first subscription (and its welcome email) the only one.
+    An address whose pending subscription started before `stale_before` (its link has expired) is
+    replaced, so its owner can ask again; a confirmed or freshly pending one is never touched, so
+    each pending subscriber gets one confirmation mail and each confirmed one a single welcome.
     """
     try:
         dynamodb.put_item(
             TableName=table_name,
             Item=item,
-            ConditionExpression="attribute_not_exists(pk)",
+            ConditionExpression="attribute_not_exists(pk) OR (#status = :pending AND subscribedAt < :stale)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":pending": {"S": PENDING}, ":stale": {"S": stale_before}},
         )
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def confirm_subscriber(dynamodb: Any, table_name: str, email: str, *, confirmed_at: str, origin_region: str) -> str:
+    """Make a pending subscriber confirmed: "confirmed" when this call did it, "already" when it was,
+    "missing" when there is no such subscriber (never subscribed, or unsubscribed since)."""
+    try:
+        dynamodb.update_item(
+            TableName=table_name,
+            Key=subscriber_key(email),
+            UpdateExpression="SET #status = :confirmed, confirmedAt = :now, originRegion = :region",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":confirmed": {"S": CONFIRMED}, ":pending": {"S": PENDING},
+                                       ":now": {"S": confirmed_at}, ":region": {"S": origin_region}},
+            # Tells "already confirmed" from "missing" without a read of subscribers (the API has none).
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException as failed:
+        old = failed.response.get("Item") or {}
+        return "already" if old.get("status", {}).get("S") == CONFIRMED else "missing"
+    return CONFIRMED
+
+
+def forget_subscriber(dynamodb: Any, table_name: str, email: str) -> None:
+    """Unsubscribe: delete the item, pending or confirmed (idempotent)."""
+    dynamodb.delete_item(TableName=table_name, Key=subscriber_key(email))

@@ -1,4 +1,8 @@
-"""DynamoDB stream (home region) -> one SES templated welcome email per new subscriber."""
+"""DynamoDB stream (home region) -> one confirmation mail per pending subscriber, one welcome per confirmed one.
+
+Links are signed with the stack's subscription token key (Secrets Manager TOKEN_SECRET_ARN, read on
+first use and cached), and point at the site (SITE_URL), whose /api/* behaviour reaches the blog API.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+import subscription_tokens as tokens
 from welcome_email import welcome
 
 HOME_REGION = os.environ["HOME_REGION"]
 SENDER_ADDRESS = os.environ["SENDER_ADDRESS"]
 SES_TEMPLATE_NAME = os.environ["SES_TEMPLATE_NAME"]
+CONFIRMATION_TEMPLATE_NAME = os.environ["CONFIRMATION_TEMPLATE_NAME"]
+SITE_URL = os.environ["SITE_URL"]
+TOKEN_SECRET_ARN = os.environ["TOKEN_SECRET_ARN"]
 SES_CONFIGURATION_SET = os.environ.get("SES_CONFIGURATION_SET") or None
 IDEMPOTENCY_TABLE = os.environ["IDEMPOTENCY_TABLE"]
 
@@ -33,7 +41,8 @@ _client_config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "sta
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 idempotency_config = IdempotencyConfig(
-    event_key_jmespath="email",
+    # One confirmation per pending subscription, one welcome per confirmed one.
+    event_key_jmespath="[kind, email, subscribed_at]",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=WELCOME_DEDUPE_SECONDS,
 )
@@ -54,13 +63,27 @@ def persistence_store() -> DynamoDBPersistenceLayer:
     )
 
 
+token_secret = tokens.CachedSecret(
+    lambda: boto3.client("secretsmanager", config=_client_config).get_secret_value(SecretId=TOKEN_SECRET_ARN)[
+        "SecretString"
+    ]
+)
+
+
 def _send_welcome(subscriber: dict[str, Any]) -> dict[str, str]:
+    mail = welcome.Subscriber(**subscriber)
+    key = tokens.signing_key(token_secret.get())
+    if mail.kind == welcome.CONFIRMATION:
+        template, link = CONFIRMATION_TEMPLATE_NAME, welcome.confirmation_link(key, SITE_URL, mail)
+    else:
+        template, link = SES_TEMPLATE_NAME, welcome.unsubscribe_link(key, SITE_URL, mail)
     message_id = welcome.send_welcome(
         ses_client(),
-        welcome.Subscriber(**subscriber),
+        mail,
         sender=SENDER_ADDRESS,
-        template_name=SES_TEMPLATE_NAME,
+        template_name=template,
         configuration_set=SES_CONFIGURATION_SET,
+        link=link,
     )
     return {"messageId": message_id}
 
@@ -80,14 +103,15 @@ def _idempotent_send_welcome() -> Any:
 
 
 def send_welcome_once(subscriber: dict[str, Any]) -> dict[str, str]:
-    """_send_welcome, at most once per address within WELCOME_DEDUPE_SECONDS."""
+    """_send_welcome, at most once per (kind, address, subscription) within WELCOME_DEDUPE_SECONDS."""
     return _idempotent_send_welcome()(subscriber=subscriber)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
     stream_record = record.dynamodb
     new_image = stream_record.new_image if stream_record is not None else {}
-    decision = welcome.decide_welcome(record.get("eventName"), new_image, HOME_REGION)
+    old_image = stream_record.old_image if stream_record is not None else {}
+    decision = welcome.decide_welcome(record.get("eventName"), new_image, HOME_REGION, old_image)
     if decision.subscriber is None:
         logger.debug("record skipped", extra={"eventID": record.event_id, "reason": decision.reason})
         return
@@ -95,7 +119,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     # as failed and retried. After an SES error Powertools deletes the in-progress
     # marker, so the retry can send.
     result = send_welcome_once(subscriber=decision.subscriber.as_payload())
-    logger.info("welcome email handled", extra={"eventID": record.event_id, "messageId": result["messageId"]})
+    logger.info("mail handled", extra={"eventID": record.event_id, "kind": decision.subscriber.kind,
+                                       "messageId": result["messageId"]})
 
 
 @logger.inject_lambda_context

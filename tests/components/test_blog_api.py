@@ -1,4 +1,5 @@
-"""BlogApi under Pulumi mocks: public cached routes, the throttled subscribe route, least privilege, config."""
+"""BlogApi under Pulumi mocks: public cached routes, the throttled subscribe and link routes, the origin secret,
+least privilege, config."""
 import json
 import re
 from pathlib import Path
@@ -7,7 +8,14 @@ import pytest
 
 import stack_config
 from serverless_blueprints.args import ArgsError
-from serverless_blueprints.blog_api import POSTS_QUERY_STRINGS, SUBSCRIBE_SCHEMA, BlogApi, resolve_args
+from serverless_blueprints.blog_api import (
+    ORIGIN_HEADER_NAME,
+    POSTS_QUERY_STRINGS,
+    SUBSCRIBE_SCHEMA,
+    TOKEN_QUERY_STRING,
+    BlogApi,
+    resolve_args,
+)
 from serverless_blueprints.global_table import GlobalTable
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -15,6 +23,9 @@ from tests.conftest import statements_of
 METHOD = "aws:apigateway/method:Method"
 INTEGRATION = "aws:apigateway/integration:Integration"
 SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 HANDLER_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "blog_api" / "handler.py"
 
 
@@ -113,7 +124,85 @@ def test_default_subscribe_throttle_is_two_per_second_burst_five(plain):
 
 def test_cache_key_query_strings_are_exactly_those_the_function_reads():
     read = re.findall(r'get_query_string_value\("([^"]+)"\)', HANDLER_SOURCE.read_text())
-    assert sorted(read) == sorted(POSTS_QUERY_STRINGS)
+    assert sorted(read) == sorted([*POSTS_QUERY_STRINGS, TOKEN_QUERY_STRING])
+
+
+def built_component() -> BlogApi:
+    made = []
+    evaluate_program(lambda: made.append(BlogApi("blog-api", dict(GOOD))), region="eu-west-1")
+    return made[0]
+
+
+def test_cloudfront_forwards_the_links_token_on_the_api_behaviour():
+    api = built_component()
+    assert api.origin["cache_key_query_strings"] == [*POSTS_QUERY_STRINGS, TOKEN_QUERY_STRING]
+    assert api.origin["uncached_path_patterns"] == ["/api/subscribe"]
+
+
+@pytest.mark.parametrize("path", ["confirm", "unsubscribe"])
+def test_signed_link_routes_are_public_throttled_and_never_cached(cached, path):
+    key = f"GET-api-subscriptions-{path}"
+    assert method(cached, key)["authorization"] == "NONE"
+    assert method(cached, key)["requestParameters"] == {"method.request.querystring.token": False}
+    settings = cached.named(f"blog-api-rest-{key}-settings").props["settings"]
+    assert settings["cachingEnabled"] is False
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (1, 2)
+    assert "cacheKeyParameters" not in cached.named(f"blog-api-rest-{key}-integration").props
+
+
+# --- CloudFront's origin header and the link key: secrets, generated per stack --------------------------
+
+def test_two_generated_secrets_in_secrets_manager(plain):
+    secrets = {s.name for s in plain.of_type(SECRET)}
+    assert secrets == {"blog-api-origin-secret", "blog-api-token-key"}
+    lengths = {r.name: r.props["length"] for r in plain.of_type(RANDOM_PASSWORD)}
+    assert lengths == {"blog-api-origin-secret-value": 48, "blog-api-token-key-value": 64}
+    versions = {v.name: v.props["secretId"] for v in plain.of_type(SECRET_VERSION)}
+    assert versions == {"blog-api-origin-secret-version": plain.named("blog-api-origin-secret").outputs["id"],
+                        "blog-api-token-key-version": plain.named("blog-api-token-key").outputs["id"]}
+
+
+def test_generated_values_are_kept_secret_in_state(plain):
+    for version in plain.of_type(SECRET_VERSION):
+        assert version.secret_inputs == ["secretString"]
+
+
+def test_function_gets_the_secrets_arns_never_their_values(plain):
+    env = plain.named("blog-api-handler-fn").props["environment"]["variables"]
+    assert env["ORIGIN_HEADER_NAME"] == ORIGIN_HEADER_NAME == "X-Origin-Verify"
+    assert env["ORIGIN_SECRET_ARN"] == plain.named("blog-api-origin-secret").outputs["arn"]
+    assert env["TOKEN_SECRET_ARN"] == plain.named("blog-api-token-key").outputs["arn"]
+    values = {v.props["secretString"] for v in plain.of_type(SECRET_VERSION)}
+    assert not values & set(map(str, env.values()))
+
+
+def test_function_reads_only_its_two_secrets(plain):
+    read = statement(plain, "ReadOriginAndTokenSecrets")
+    assert read["Action"] == ["secretsmanager:GetSecretValue"]
+    assert read["Resource"] == [plain.named("blog-api-origin-secret").outputs["arn"],
+                                plain.named("blog-api-token-key").outputs["arn"]]
+
+
+def test_origin_header_for_cloudfront_is_the_generated_secret():
+    import pulumi
+
+    api = built_component()
+    assert api.origin_header["name"] == "X-Origin-Verify"
+    assert isinstance(api.origin_header["value"], pulumi.Output)
+    assert api.origin["origin_header"] is api.origin_header
+
+
+def test_stacks_distribution_sends_the_api_the_secret_the_function_checks(dev_stack, prod_stack):
+    for stack in (dev_stack, prod_stack):
+        distribution = stack.named("blog-site-cdn")
+        (api_origin,) = [o for o in distribution.props["origins"] if o["originId"] == "api"]
+        (header,) = api_origin["customHeaders"]
+        (secret_value,) = [v.props["secretString"] for v in stack.of_type(SECRET_VERSION)
+                           if v.props["secretId"] == stack.named("blog-api-origin-secret").outputs["id"]]
+        assert header == {"name": "X-Origin-Verify", "value": secret_value}
+        env = stack.named("blog-api-handler-fn").props["environment"]["variables"]
+        assert env["ORIGIN_HEADER_NAME"] == header["name"]
+        assert env["ORIGIN_SECRET_ARN"] == stack.named("blog-api-origin-secret").outputs["arn"]
 
 
 # --- the function ----------------------------------------------------------------------------------
@@ -137,15 +226,20 @@ def test_function_queries_only_the_published_posts_index(cached):
     assert statement(cached, "ListPublishedPosts")["Resource"] == [f"{table_arn}/index/published-posts"]
 
 
-def test_function_may_only_create_subscriber_items(cached):
-    write = statement(cached, "StoreSubscribers")
-    assert write["Action"] == ["dynamodb:PutItem"]
+def test_function_may_only_write_subscriber_items(cached):
+    write = statement(cached, "WriteSubscribers")
+    assert write["Action"] == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert write["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SUBSCRIBER#*"]}}
 
 
-def test_function_cannot_scan_update_or_delete(cached):
+def test_function_cannot_scan_batch_or_write_anything_but_subscribers(cached):
     actions = {a for s in role_statements(cached) for a in s["Action"]}
-    assert not actions & {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    assert not actions & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"}
+    writes = [s for s in role_statements(cached)
+              if {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(s["Action"])]
+    assert [s["Sid"] for s in writes] == ["WriteSubscribers"]
+    # Subscribers can't be read back: no GetItem or Query on SUBSCRIBER# keys.
+    assert statement(cached, "ReadPosts")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["POST#*"]
 
 
 def test_function_uses_the_table_key_through_dynamodb_only(cached, plain):
@@ -210,7 +304,7 @@ def test_analyzer_accepts_the_component_with_plain_table_inputs():
             "subscribeThrottle", "corsAllowOrigin", "memoryMb", "timeoutSeconds", "logRetentionDays",
             "cloudwatchAccount"} == set(component.inputs) - required
     assert component.inputs["cloudwatchAccount"].ref.endswith("aws:apigateway%2Faccount:Account")
-    assert set(component.outputs) == {"url", "functionName"}
+    assert set(component.outputs) == {"url", "functionName", "tokenSecretArn"}
 
 
 # --- the real stacks -------------------------------------------------------------------------------
@@ -219,6 +313,19 @@ def test_prod_stack_caches_posts_in_the_stage(prod_stack):
     assert prod_stack.named("blog-api-rest-stage").props["cacheClusterEnabled"] is True
     settings = prod_stack.named("blog-api-rest-GET-api-posts-settings").props["settings"]
     assert settings["cacheTtlInSeconds"] == 300
+
+
+def test_stacks_export_the_sites_api_as_the_entry_point_not_the_execute_api_url(dev_stack, prod_stack):
+    for stack in (dev_stack, prod_stack):
+        blog = stack.exports["blog"]
+        assert blog["apiUrl"] == blog["url"] + "/api"
+        assert "execute-api" not in json.dumps(blog)
+
+
+def test_stacks_wire_the_token_key_and_the_site_into_the_mails(dev_stack):
+    env = dev_stack.named("blog-welcome-sender-fn").props["environment"]["variables"]
+    assert env["TOKEN_SECRET_ARN"] == dev_stack.named("blog-api-token-key").outputs["arn"]
+    assert env["SITE_URL"] == dev_stack.exports["blog"]["url"]
 
 
 def test_dev_stack_has_no_stage_cache(dev_stack):

@@ -130,3 +130,11 @@ def test_custom_domain_is_read_and_checked_in_one_place():
 def test_custom_domain_errors_name_the_arg(domain, message):
     with pytest.raises(ArgsError, match=message):
         cdn.read_custom_domain(_reader({"custom_domain": domain}))
+
+
+def test_header_names_exclude_cloudfronts_own_headers():
+    from serverless_blueprints.cloudfront_defaults import is_header_name
+
+    assert is_header_name("X-Origin-Verify")
+    assert not any(is_header_name(h) for h in ("X-Amz-Secret", "X-Edge-Thing", "X-Cache", "1abc", "has space"))
+

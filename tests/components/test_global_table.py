@@ -143,6 +143,27 @@ def test_customer_managed_keys_rotate_and_wait_30_days_before_deletion_when_prot
     assert all(k.props["enableKeyRotation"] is True and k.props["deletionWindowInDays"] == 30 for k in keys)
 
 
+def key_policy(snapshot, name):
+    import json
+    return {s["Sid"]: s for s in json.loads(snapshot.named(name).props["policy"])["Statement"]}
+
+
+@pytest.mark.parametrize("name, region", [("blog-table-key", "eu-west-1"),
+                                          *((f"blog-table-key-{r}", r) for r in REPLICAS)])
+def test_every_key_has_an_explicit_least_privilege_policy(hardened, name, region):
+    policy = key_policy(hardened, name)
+    assert set(policy) == {"AccountAdministersTheKey", "UseThroughDynamoDb", "DynamoDbDescribesTheKey"}
+    admin = policy["AccountAdministersTheKey"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    # The account administers the key but gets no blanket use of it.
+    assert not {"kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} & set(admin["Action"])
+    use = policy["UseThroughDynamoDb"]
+    assert use["Condition"]["StringEquals"] == {"kms:CallerAccount": "123456789012",
+                                                "kms:ViaService": f"dynamodb.{region}.amazonaws.com"}
+    assert {"kms:Decrypt", "kms:CreateGrant", "kms:GenerateDataKey*"} <= set(use["Action"])
+    assert policy["DynamoDbDescribesTheKey"]["Principal"] == {"Service": "dynamodb.amazonaws.com"}
+
+
 def test_unprotected_customer_managed_keys_can_go_after_a_week():
     snapshot = build({"kms": "customer-managed"}, replicas=())
     assert [k.props["deletionWindowInDays"] for k in snapshot.of_type(KEY)] == [7]

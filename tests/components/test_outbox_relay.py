@@ -532,15 +532,20 @@ def _config_error(outbox: dict) -> str:
     return str(error.value)
 
 
+PROD_EMAIL = {"sourceArn": "arn:aws:ses:eu-west-1:210987654321:identity/shop.example.org",
+              "fromAddress": "orders@shop.example.org"}
+
+
 def test_config_section_is_the_components_args_plus_the_stacks_retention_and_protection():
     assert _parse({}).outbox == {"log_retention_days": 7, "deletion_protection": False}
-    assert _parse({}, "prod").outbox == {"log_retention_days": 365, "deletion_protection": True}
+    prod = _parse({"email": PROD_EMAIL}, "prod").outbox
+    assert {k: v for k, v in prod.items() if k != "email"} == {"log_retention_days": 365, "deletion_protection": True}
 
 
 def test_config_leaves_every_other_default_to_the_component():
     from serverless_blueprints.outbox_relay import resolve_args
 
-    resolved = resolve_args("outbox", _parse({}, "prod").outbox)
+    resolved = resolve_args("outbox", _parse({"email": PROD_EMAIL}, "prod").outbox)
     assert (resolved.batch_size, resolved.maximum_retry_attempts, resolved.maximum_record_age_seconds) == (
         100, 10, 3600)
     assert (resolved.archive_retention_days, resolved.outbox_ttl_days) == (30, 14)
@@ -632,3 +637,21 @@ def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
         "outboxTableName", "idempotencyTableName", "shipmentsTableName", "deadLetterQueues", "userPoolId",
         "userPoolClientId"}
     assert definition.outputs["userPoolId"].optional and not definition.outputs["ordersUrl"].optional
+
+
+ORDERS_SES = "arn:aws:ses:eu-west-1:123456789012:identity/shop.example.org"
+
+
+def test_created_pool_sends_its_invitations_through_the_given_ses_identity(stack):
+    assert stack.named("outbox-users").props.get("emailConfiguration") is None
+    created = evaluate_program(lambda: OutboxRelay("outbox", {"email": {
+        "source_arn": ORDERS_SES, "from_address": "Orders <orders@shop.example.org>"}}))
+    config = created.named("outbox-users").props["emailConfiguration"]
+    assert (config["emailSendingAccount"], config["sourceArn"]) == ("DEVELOPER", ORDERS_SES)
+
+
+def test_email_beside_a_given_user_pool_is_rejected():
+    with pytest.raises(ArgsError, match=r"OutboxRelay 'outbox': email: applies only to the user pool OutboxRelay "
+                                        r"creates"):
+        evaluate_program(lambda: OutboxRelay("outbox", {"user_pool_arn": GIVEN_POOL, "email": {
+            "source_arn": ORDERS_SES, "from_address": "orders@shop.example.org"}}))

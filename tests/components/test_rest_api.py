@@ -86,8 +86,8 @@ def test_browsers_may_send_the_correlation_and_idempotency_headers():
 
 
 def test_unknown_arg_is_rejected_with_the_allowed_ones():
-    with pytest.raises(ArgsError, match=r"LambdaRestApi 'api': throttle: unknown arg; allowed: cache, "
-                                        r"cloudwatch_account, cognito_user_pool_arns"):
+    with pytest.raises(ArgsError, match=r"LambdaRestApi 'api': throttle: unknown arg; allowed: binary_media_types, "
+                                        r"cache, cloudwatch_account, cognito_user_pool_arns"):
         evaluate_program(_api(public=True, throttle={"rate_limit": 5}))
 
 
@@ -131,3 +131,82 @@ def test_route_declared_twice_is_rejected():
                                                          ApiRoute(method="GET", path="/items", function=function)]})
     with pytest.raises(ArgsError, match="route GET /items is declared twice"):
         evaluate_program(program)
+
+
+# --- redeployment: a stage serves its deployment's snapshot, so every change it must serve redeploys ---
+
+POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123"
+OTHER_POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Xyz789"
+ITEM_SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}}
+
+
+def _triggers(routes=None, functions=("fn",), **args):
+    """The deployment's triggers of an authorized, cached API: GET /items (cached) and POST /items."""
+    def program():
+        fns = {name: LambdaFunction(name, FN) for name in functions}
+        table = routes or [("GET", "/items", "fn", {"cached": True, "query_parameters": ["page"]}),
+                           ("POST", "/items", "fn", {"request_schema": ITEM_SCHEMA})]
+        LambdaRestApi("api", {
+            "routes": [ApiRoute(method=m, path=p, function=fns[f], **extra) for m, p, f, extra in table],
+            "cognito_user_pool_arns": [POOL], "cache": {"size_gb": "0.5", "ttl_seconds": 60}, **args})
+    return evaluate_program(program).named("api-deployment").props["triggers"]
+
+
+BASE_ROUTES = [("GET", "/items", "fn", {"cached": True, "query_parameters": ["page"]}),
+               ("POST", "/items", "fn", {"request_schema": ITEM_SCHEMA})]
+
+
+def _routes(index, **change):
+    method, path, function, extra = BASE_ROUTES[index]
+    changed = {"method": method, "path": path, "function": function, **extra, **change}
+    routes = list(BASE_ROUTES)
+    routes[index] = (changed.pop("method"), changed.pop("path"), changed.pop("function"), changed)
+    return routes
+
+
+@pytest.fixture(scope="module")
+def base_triggers():
+    return _triggers()
+
+
+@pytest.mark.parametrize("change, variant, moved", [
+    ("a route is added", {"routes": BASE_ROUTES + [("DELETE", "/items/{itemId}", "fn", {})]},
+     {"routes", "preflight"}),
+    ("a method changes", {"routes": _routes(1, method="PUT")}, {"routes", "preflight", "requestValidation"}),
+    ("another function serves a route", {"routes": _routes(0, function="fn2"), "functions": ("fn", "fn2")},
+     {"routes"}),
+    ("a GET stops being cached", {"routes": _routes(0, cached=False)}, {"routes"}),
+    ("a query string is added", {"routes": _routes(0, query_parameters=["page", "size"])}, {"routes"}),
+    ("a request model's schema changes", {"routes": _routes(1, request_schema={"type": "object", "required": ["x"]})},
+     {"requestValidation"}),
+    ("the CORS origin changes (gateway responses, preflight)", {"cors_allow_origin": "https://app.example.org"},
+     {"gatewayResponses", "preflight"}),
+    ("the authorizer's token header changes", {"token_header": "X-Id-Token"},
+     {"authorizer", "routes", "gatewayResponses", "preflight"}),
+    ("the authorizer's user pool changes", {"cognito_user_pool_arns": [OTHER_POOL]}, {"authorizer"}),
+    ("binary media types change", {"binary_media_types": ["image/png"]}, {"binaryMediaTypes"}),
+    ("the stage cache goes (cache keys of the GETs)", {"cache": None}, {"routes"}),
+])
+def test_every_change_a_stage_must_serve_changes_the_deployment_trigger(base_triggers, change, variant, moved):
+    changed = _triggers(**variant)
+    assert changed != base_triggers, change
+    assert {key for key in base_triggers if changed[key] != base_triggers[key]} == moved, change
+
+
+@pytest.mark.parametrize("unrelated", [{"log_retention_days": 90}, {"throttle_rate_limit": 5},
+                                       {"cache": {"size_gb": "0.5", "ttl_seconds": 600}}, {"stage_name": "v2"}])
+def test_a_change_the_stage_serves_without_redeploying_keeps_the_trigger(base_triggers, unrelated):
+    assert _triggers(**unrelated) == base_triggers
+
+
+def test_deployment_triggers_name_each_kind_of_redeploy_the_api_needs(base_triggers):
+    from serverless_blueprints.rest_api import REDEPLOY_TRIGGERS
+
+    assert sorted(base_triggers) == sorted(REDEPLOY_TRIGGERS)
+
+
+def test_binary_media_types_are_set_on_the_api():
+    stack = evaluate_program(_api(public=True, binary_media_types=["image/png", "application/pdf"]))
+    assert stack.named("api").props["binaryMediaTypes"] == ["image/png", "application/pdf"]
+    with pytest.raises(ArgsError, match=r"binary_media_types: expected a list of media types"):
+        evaluate_program(_api(public=True, binary_media_types=["png"]))

@@ -211,7 +211,7 @@ def test_user_folder_is_the_principal_tag_mapped_from_the_user_pool_sub(prod_sta
     assert tags["principalTags"] == {"userSub": "sub"} and tags["useDefaults"] is False
     statements = {s["Sid"]: s for s in _statements_for(prod_stack, "todo-authenticated-policy")}
     bucket_arn = prod_stack.named("todo-files").outputs["arn"]
-    assert statements["ReadWriteOwnFolder"]["Resource"] == [f"{bucket_arn}/users/${{aws:PrincipalTag/userSub}}/*"]
+    assert statements["ReadDeleteOwnFolder"]["Resource"] == [f"{bucket_arn}/users/${{aws:PrincipalTag/userSub}}/*"]
     prefixes = statements["ListOwnFolder"]["Condition"]["StringLike"]["s3:prefix"]
     assert prefixes == ["users/${aws:PrincipalTag/userSub}/", "users/${aws:PrincipalTag/userSub}/*"]
 
@@ -413,11 +413,12 @@ def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
     result = Analyzer("serverless-blueprints").analyze([ServerlessRestApi])
     definition = result["component_definitions"]["ServerlessRestApi"]
     assert set(definition.inputs) == {
-        "function", "throttle", "cache", "dax", "mfa", "uploadMaxBytes", "allowedContentTypes", "urlExpirySeconds",
-        "corsOrigins", "logRetentionDays", "deletionProtection", "cloudwatchAccount"}
+        "function", "throttle", "cache", "dax", "mfa", "email", "uploadMaxBytes", "allowedContentTypes",
+        "urlExpirySeconds", "corsOrigins", "logRetentionDays", "deletionProtection", "cloudwatchAccount"}
     assert all(prop.optional for prop in definition.inputs.values())
     assert definition.inputs["dax"].ref.endswith(":index:DaxArgs")
     assert definition.inputs["cache"].ref.endswith(":index:ApiCache")
+    assert definition.inputs["email"].ref.endswith(":index:UserPoolEmail")
     assert "aws:apigateway%2Faccount:Account" in definition.inputs["cloudwatchAccount"].ref
     assert set(result["type_definitions"]["DaxArgs"].properties) == {
         "nodeType", "nodes", "itemTtlSeconds", "queryTtlSeconds", "subnetIds", "vpcCidr"}
@@ -437,3 +438,52 @@ def test_user_pool_building_block_refuses_an_mfa_setting_cognito_does_not_have()
     with pytest.raises(ArgsError, match=r"user pool 'pool': mfa: 'SOMETIMES' is not allowed; allowed values: OFF, "
                                         r"OPTIONAL, ON"):
         evaluate_program(program)
+
+
+# --- uploads only through the presigned POST; user pool email through SES ---------------------------------
+
+SES_IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/mytodolist.app"
+
+
+@pytest.fixture(scope="module")
+def bare():
+    return evaluate_program(lambda: ServerlessRestApi("bare"))
+
+
+def test_app_credentials_read_and_delete_their_folder_but_never_upload_directly(bare):
+    """A direct PutObject would skip the presigned POST's content-length-range and Content-Type conditions."""
+    statements = statements_of(bare.named("bare-authenticated-policy"))
+    actions = {action for statement in statements for action in as_list(statement["Action"])}
+    assert not {a for a in actions if a in ("s3:PutObject", "s3:*") or a.startswith("s3:Put")
+                or a in ("s3:CreateMultipartUpload", "s3:UploadPart")}
+    assert {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"} <= actions
+    cors = bare.named("bare-files-cors").props["corsRules"][0]["allowedMethods"]
+    assert "PUT" not in cors and "POST" in cors
+
+
+def test_the_function_signs_uploads_into_the_user_folders_only(bare):
+    signer = {s["Sid"]: s for s in statements_of(bare.named("bare-handler-policy"))}["UserFolders"]
+    assert "s3:PutObject" in as_list(signer["Action"])
+    assert signer["Resource"] == [bare.named("bare-files").outputs["arn"] + "/users/*"]
+
+
+def test_user_pool_keeps_cognito_email_unless_given_an_ses_identity(bare):
+    assert bare.named("bare-users").props.get("emailConfiguration") is None
+    stack = evaluate_program(lambda: ServerlessRestApi("todo", {"email": {
+        "source_arn": SES_IDENTITY, "from_address": "MyTodoList <no-reply@mytodolist.app>"}}))
+    assert stack.named("todo-users").props["emailConfiguration"] == {
+        "emailSendingAccount": "DEVELOPER", "sourceArn": SES_IDENTITY,
+        "fromEmailAddress": "MyTodoList <no-reply@mytodolist.app>"}
+
+
+@pytest.mark.parametrize("email, message", [
+    ({"source_arn": SES_IDENTITY, "from_address": "no-reply@elsewhere.example"},
+     r"email\.from_address: no-reply@elsewhere\.example is not sent by the SES identity mytodolist\.app"),
+    ({"source_arn": "arn:aws:ses:eu-west-1:123456789012:configuration-set/x", "from_address": "a@mytodolist.app"},
+     r"email\.source_arn: expected an SES identity ARN"),
+    ({"from_address": "a@mytodolist.app"}, r"email\.source_arn: required"),
+    ({"source_arn": SES_IDENTITY, "from_address": "not an address"}, r"email\.from_address: expected an email address"),
+])
+def test_user_pool_email_that_ses_would_refuse_is_rejected(email, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(lambda: ServerlessRestApi("todo", {"email": email}))

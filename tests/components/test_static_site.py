@@ -88,11 +88,15 @@ def by_id(snapshot, resource_type: str, resource_id: str):
 def test_bucket_policy_admits_only_cloudfront_for_this_distribution(site):
     dist = site.of_type(DISTRIBUTION)[0]
     allows = [s for s in statements_of(site.named("blog-content-policy")) if s["Effect"] == "Allow"]
-    assert allows == [{
-        "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-        "Resource": "arn:aws:s3:::" + site.named("blog-content").outputs["bucket"] + "/*",
-        "Condition": {"StringEquals": {"AWS:SourceArn": dist.outputs["arn"]}}}]
+    bucket_arn = "arn:aws:s3:::" + site.named("blog-content").outputs["bucket"]
+    only_this_distribution = {"StringEquals": {"AWS:SourceArn": dist.outputs["arn"]}}
+    assert allows == [
+        {"Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
+         "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+         "Resource": bucket_arn + "/*", "Condition": only_this_distribution},
+        {"Sid": "CloudFrontListsThroughOac", "Effect": "Allow",
+         "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:ListBucket",
+         "Resource": bucket_arn, "Condition": only_this_distribution}]
 
 
 def test_bucket_policy_denies_every_request_without_tls(site):
@@ -174,13 +178,14 @@ def test_directory_rewrite_function_appends_index_html_to_directory_urls(uri, ex
 
 
 def test_missing_objects_get_the_404_page_with_status_404(site):
-    # S3 answers 403 for a missing key: CloudFront may read objects but not list the bucket.
+    # S3 answers 404 for a missing key, as the distribution may list the bucket (CloudFrontListsThroughOac).
     assert distribution(site)["customErrorResponses"] == [
-        {"errorCode": 403, "responseCode": 404, "responsePagePath": "/404.html", "errorCachingMinTtl": 60}]
+        {"errorCode": 404, "responseCode": 404, "responsePagePath": "/404.html", "errorCachingMinTtl": 60}]
 
 
-def test_the_apis_own_404_responses_are_not_replaced_by_the_page(site):
-    assert all(r["errorCode"] != 404 for r in distribution(site)["customErrorResponses"])
+def test_a_403_from_waf_or_the_api_is_never_turned_into_a_404(site, bare):
+    for snapshot in (site, bare):
+        assert all(r["errorCode"] != 403 for r in distribution(snapshot)["customErrorResponses"])
 
 
 def test_site_behaviours_redirect_http_to_https(site):
@@ -247,16 +252,39 @@ def test_price_class_comes_from_the_args(site, bare):
     assert distribution(bare)["priceClass"] == "PriceClass_100"
 
 
-def test_cloudfront_logs_go_to_the_log_bucket_without_cookies(site):
-    logging = distribution(site)["loggingConfig"]
-    assert logging == {"bucket": site.named("blog-logs").outputs["bucketDomainName"], "prefix": "cloudfront/",
-                       "includeCookies": False}
-    assert site.named("blog-logs-ownership").props["rule"]["objectOwnership"] == "BucketOwnerPreferred"
+def test_cloudfront_logs_go_to_the_log_bucket_through_standard_logging_v2_without_cookies(site, bare):
+    for snapshot in (site, bare):
+        assert "loggingConfig" not in distribution(snapshot)  # legacy logging needs bucket ACLs
+        source = snapshot.named("blog-access-logs-source")
+        destination = snapshot.named("blog-access-logs-s3")
+        delivery = snapshot.named("blog-access-logs")
+        assert source.props["logType"] == "ACCESS_LOGS"
+        assert source.props["resourceArn"] == snapshot.of_type(DISTRIBUTION)[0].outputs["arn"]
+        assert destination.props["deliveryDestinationConfiguration"] == {
+            "destinationResourceArn": snapshot.named("blog-logs").outputs["arn"]}
+        assert delivery.props["deliverySourceName"] == source.outputs["name"] == "blog-unit-cf-logs"
+        assert delivery.props["deliveryDestinationArn"] == destination.outputs["arn"]
+        assert "cs(Cookie)" not in delivery.props["recordFields"] and "c-ip" in delivery.props["recordFields"]
+        assert snapshot.named("blog-logs-policy").urn in delivery.dependencies
+        for resource in (source, destination, delivery):  # the provider's region, or the resource's own
+            assert resource.props.get("region", resource.region) == "us-east-1", resource.name
 
 
-def test_distribution_waits_for_the_log_bucket_ownership_controls(site):
-    # CloudFront checks that the log bucket takes ACLs when the distribution is created.
-    assert site.named("blog-logs-ownership").urn in site.of_type(DISTRIBUTION)[0].dependencies
+def test_log_bucket_keeps_acls_disabled(site):
+    assert site.named("blog-logs-ownership").props["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_log_bucket_admits_log_delivery_for_this_accounts_cloudfront_sources_only(site):
+    statements = {s.get("Sid"): s for s in statements_of(site.named("blog-logs-policy"))}
+    write, check = statements["LogDeliveryWrite"], statements["LogDeliveryAclCheck"]
+    assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"} and write["Action"] == "s3:PutObject"
+    assert write["Resource"].endswith("/AWSLogs/123456789012/*")
+    assert write["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012",
+                                                  "s3:x-amz-acl": "bucket-owner-full-control"}
+    assert write["Condition"]["ArnLike"] == {
+        "aws:SourceArn": ["arn:aws:logs:us-east-1:123456789012:delivery-source:*"]}
+    assert check["Action"] == "s3:GetBucketAcl" and check["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}, "ArnLike": write["Condition"]["ArnLike"]}
 
 
 def test_content_bucket_access_logs_go_to_the_log_bucket(site):
@@ -266,7 +294,7 @@ def test_content_bucket_access_logs_go_to_the_log_bucket(site):
 
 
 def test_log_bucket_accepts_server_access_logs_from_the_content_bucket_only(site):
-    (grant,) = [s for s in statements_of(site.named("blog-logs-policy")) if s["Effect"] == "Allow"]
+    (grant,) = [s for s in statements_of(site.named("blog-logs-policy")) if s.get("Sid") == "S3ServerAccessLogs"]
     assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"} and grant["Action"] == "s3:PutObject"
     assert grant["Resource"].endswith("/s3/*")
     assert grant["Condition"]["ArnLike"] == {"aws:SourceArn": site.named("blog-content").outputs["arn"]}
@@ -274,6 +302,42 @@ def test_log_bucket_accepts_server_access_logs_from_the_content_bucket_only(site
 
 
 # --- the API on the same distribution ------------------------------------------------------------
+
+SECRET = "s3cr3t-origin-header-value-0123456789"
+
+
+@pytest.fixture(scope="module")
+def with_header():
+    return build({"content_dir": "site", "api": {**API, "origin_header": {"name": "X-Origin-Verify",
+                                                                          "value": SECRET}}})
+
+
+def test_api_origin_carries_the_origin_header_as_a_secret(with_header):
+    assert origin(with_header, "api")["customHeaders"] == [{"name": "X-Origin-Verify", "value": SECRET}]
+    assert "origins" in with_header.of_type(DISTRIBUTION)[0].secret_inputs
+    assert "customHeaders" not in origin(with_header, "site-bucket")
+
+
+def test_without_an_origin_header_the_api_origin_has_none(site):
+    assert "customHeaders" not in origin(site, "api")
+
+
+@pytest.mark.parametrize("header, message", [
+    ({"name": "X-Amz-Secret", "value": SECRET}, "api.origin_header.name: expected an HTTP header name"),
+    ({"name": "X-Origin-Verify", "value": "short"}, "api.origin_header.value: expected 16-1783 visible ASCII"),
+    ({"name": "X-Origin-Verify"}, "api.origin_header.value: required"),
+])
+def test_bad_origin_headers_are_rejected_without_echoing_the_value(header, message):
+    with pytest.raises(ArgsError, match=message) as error:
+        resolve_args("blog", {"content_dir": "site", "api": {**API, "origin_header": header}})
+    assert "short" not in str(error.value).replace("api.origin_header", "")
+
+
+def test_the_origin_header_value_stays_out_of_the_resolved_repr():
+    resolved = resolve_args("blog", {"content_dir": "site", "api": {**API, "origin_header": {
+        "name": "X-Origin-Verify", "value": SECRET}}})
+    assert resolved.api.origin_header == ("X-Origin-Verify", SECRET) and SECRET not in repr(resolved)
+
 
 def test_api_origin_is_the_regional_api_with_the_stage_as_origin_path(site):
     api = origin(site, "api")
@@ -484,6 +548,22 @@ def test_web_acl_runs_the_aws_managed_rule_groups(site):
     assert site.named("blog-waf").props["defaultAction"] == {"allow": {}}
 
 
+def test_web_acl_logs_to_an_aws_waf_logs_group_in_us_east_1_with_credentials_redacted(site):
+    group, logging = site.named("blog-waf-logs"), site.named("blog-waf-logging")
+    assert group.props["namePrefix"].startswith("aws-waf-logs-") and group.props["retentionInDays"] == 365
+    assert logging.props["resourceArn"] == site.named("blog-waf").outputs["arn"]
+    assert logging.props["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert [f["singleHeader"]["name"] for f in logging.props["redactedFields"]] == [
+        "authorization", "cookie", "x-id-token"]
+    for resource in (group, logging):
+        assert site.provider_of(resource).props["region"] == "us-east-1"
+
+
+def test_waf_log_retention_follows_the_args():
+    snapshot = build({"content_dir": "site", "waf": {}, "log_retention_days": 7})
+    assert snapshot.named("blog-waf-logs").props["retentionInDays"] == 7
+
+
 def test_without_waf_no_web_acl_is_attached(bare):
     assert not bare.of_type("aws:wafv2/webAcl:WebAcl")
     assert "webAclId" not in distribution(bare)
@@ -571,7 +651,7 @@ def test_analyzer_accepts_the_component():
     assert [key for key, value in component.inputs.items() if not value.optional] == ["contentDir"]
     assert set(component.inputs) == {"contentDir", "indexDocument", "notFoundDocument", "htmlMaxAgeSeconds",
                                      "otherMaxAgeSeconds", "priceClass", "contentSecurityPolicy", "customDomain",
-                                     "waf", "api", "usEast1Provider", "deletionProtection"}
+                                     "waf", "api", "usEast1Provider", "deletionProtection", "logRetentionDays"}
     assert component.inputs["usEast1Provider"].ref.endswith("pulumi:providers:aws")
     assert set(component.outputs) == {"url", "domainName", "distributionId", "bucketName", "logBucketName",
                                       "webAclArn"}
@@ -579,6 +659,9 @@ def test_analyzer_accepts_the_component():
     api = result["type_definitions"]["ApiOriginArgs"]
     assert {key for key, value in api.properties.items() if not value.optional} == {"domainName", "originPath",
                                                                                     "pathPattern"}
+    header = result["type_definitions"]["OriginHeaderArgs"]
+    assert {key for key, value in header.properties.items() if not value.optional} == {"name", "value"}
+    assert "originHeader" in api.properties
     domain = result["type_definitions"]["CustomDomainArgs"]
     assert {key for key, value in domain.properties.items() if not value.optional} == {"domainName"}
 
@@ -626,12 +709,14 @@ def parse(blog: dict, env: str = "dev", region: str = "eu-west-1") -> stack_conf
 
 
 def test_config_site_is_the_components_args_plus_the_stacks_protection():
-    args = parse({"site": {"contentDir": "site", "priceClass": "PriceClass_200", "htmlMaxAgeSeconds": 60,
-                           "waf": {"enabled": False}}}).blog["site"]
-    assert args == {"content_dir": "site", "price_class": "PriceClass_200", "html_max_age_seconds": 60, "waf": None,
-                    "deletion_protection": False}
-    assert parse({"site": {"contentDir": "site"}}, env="prod").blog["site"] == {"content_dir": "site",
-                                                                                 "deletion_protection": True}
+    settings = parse({"site": {"contentDir": "site", "priceClass": "PriceClass_200", "htmlMaxAgeSeconds": 60,
+                               "waf": {"enabled": False}}})
+    assert settings.blog["site"] == {"content_dir": "site", "price_class": "PriceClass_200",
+                                     "html_max_age_seconds": 60, "waf": None, "deletion_protection": False,
+                                     "log_retention_days": settings.log_retention_days}  # the WAF log group's
+    prod = parse({"site": {"contentDir": "site"}}, env="prod")
+    assert prod.blog["site"] == {"content_dir": "site", "deletion_protection": True,
+                                 "log_retention_days": prod.log_retention_days}
 
 
 def test_stack_yaml_turns_waf_on_in_prod_only():

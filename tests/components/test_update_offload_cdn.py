@@ -14,7 +14,9 @@ from serverless_blueprints.cloudfront_defaults import (
 )
 from serverless_blueprints.args import ArgsError
 from serverless_blueprints.update_offload_cdn import (
+    ORIGIN_FACING_PREFIX_LIST_WEIGHT,
     ORIGIN_SHIELD_REGIONS,
+    SECURITY_GROUP_INBOUND_RULE_QUOTA,
     UpdateOffloadCdn,
     check_load_balancer_name,
     resolve_args,
@@ -27,7 +29,8 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/updates/0123456789abcdef/fedcba9876543210"
 TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/updates-app/0123456789abcdef"
-SECURITY_GROUP = "sg-0123456789abcdef0"
+VPC = "vpc-0123456789abcdef0"
+LOCK = {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "forward_rule_priority": 10}
 ZONE = "Z0123456789EXAMPLE"
 DEMO_TYPES = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
               "aws:autoscaling/group:Group", "aws:efs/fileSystem:FileSystem", "aws:ec2/launchTemplate:LaunchTemplate")
@@ -43,10 +46,9 @@ def build(args: dict, name: str = "updates"):
 
 @pytest.fixture(scope="module")
 def existing():
-    """An existing ELB origin, locked down (generated secret, security group), with a custom domain."""
+    """An existing ELB origin, locked down (generated secret, its own security group), with a custom domain."""
     return build({"origin_domain_name": "updates-origin.example.com",
-                  "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                "security_group_id": SECURITY_GROUP},
+                  "lock_down": {**LOCK, "vpc_id": VPC},
                   "custom_domain": {"domain_name": "updates.example.com", "hosted_zone_id": ZONE},
                   "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:ops"]})
 
@@ -59,8 +61,8 @@ def bare():
 
 @pytest.fixture(scope="module")
 def demo():
-    """The dev demo origin without a certificate, locked down on its own listener."""
-    return build({"demo_origin": {"availability_zones": 3}, "lock_down": {}})
+    """The dev demo origin without a certificate: a private ALB behind a CloudFront VPC origin."""
+    return build({"demo_origin": {"availability_zones": 3}})
 
 
 def distribution(snapshot):
@@ -121,7 +123,7 @@ def test_secret_origin_header_exists_and_is_marked_secret(existing):
 
 def test_listener_rule_rejects_requests_without_the_header(existing):
     forward, reject = existing.named("updates-forward-verified"), existing.named("updates-reject-direct")
-    assert forward.props["priority"] == 1
+    assert forward.props["priority"] == 10
     assert forward.props["conditions"] == [{"httpHeader": {
         "httpHeaderName": "X-Origin-Verify", "values": [origin(existing)["customHeaders"][0]["value"]]}}]
     assert forward.props["actions"] == [{"type": "forward", "targetGroupArn": TARGET_GROUP}]
@@ -232,8 +234,7 @@ def test_without_lock_down_there_is_no_secret_header_and_no_listener_rule(bare):
 def test_a_secret_from_config_is_used_instead_of_a_generated_one():
     secret = "s" * 40
     snapshot = build({"origin_domain_name": "updates-origin.example.com",
-                      "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                    "header_value": secret}})
+                      "lock_down": {**LOCK, "header_value": secret}})
     assert snapshot.of_type("random:index/randomPassword:RandomPassword") == []
     assert origin(snapshot)["customHeaders"] == [{"name": "X-Origin-Verify", "value": secret}]
     assert "origins" in snapshot.named("updates-cdn").secret_inputs
@@ -245,31 +246,57 @@ def test_catch_all_403_waits_for_the_forward_rule_and_the_distribution(existing)
     assert existing.named("updates-cdn").urn in reject.dependencies
 
 
-def test_security_group_admits_the_cloudfront_origin_facing_prefix_list_on_https(existing):
-    rule = existing.named("updates-sg-from-cloudfront")
-    assert rule.props["securityGroupId"] == SECURITY_GROUP
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def test_cloudfront_prefix_list_goes_into_a_security_group_of_its_own_in_the_albs_vpc(existing):
+    group = existing.named("updates-origin-sg")
+    assert group.props["vpcId"] == VPC
+    rules = [r for r in existing.of_type(INGRESS) + existing.of_type(EGRESS)
+             if r.props["securityGroupId"] == group.outputs["id"]]
+    (rule,) = rules  # the prefix list alone: 55 of the 60 inbound rules a group holds by default
     assert rule.props["prefixListId"].startswith("pl-")
     assert (rule.props["ipProtocol"], rule.props["fromPort"], rule.props["toPort"]) == ("tcp", 443, 443)
+    assert "com.amazonaws.global.cloudfront.origin-facing" in rule.props["description"]
+    assert ORIGIN_FACING_PREFIX_LIST_WEIGHT + len(rules) - 1 <= SECURITY_GROUP_INBOUND_RULE_QUOTA
 
 
-def test_access_logs_go_to_the_log_bucket_without_cookies(existing):
-    logging = distribution(existing)["loggingConfig"]
-    bucket = existing.named("updates-logs")
-    assert logging["bucket"] == bucket.outputs["bucketDomainName"]
-    assert logging["includeCookies"] is False
+def test_the_apps_own_security_group_is_never_touched(existing):
+    assert all(r.props["securityGroupId"] == existing.named("updates-origin-sg").outputs["id"]
+               for r in existing.of_type(INGRESS) + existing.of_type(EGRESS))
 
 
-def test_log_bucket_enables_acls_for_cloudfront_but_keeps_public_access_blocked(existing):
+def test_without_a_vpc_id_no_security_group_is_made():
+    snapshot = build({"origin_domain_name": "updates-origin.example.com", "lock_down": LOCK})
+    assert snapshot.of_type("aws:ec2/securityGroup:SecurityGroup") == []
+
+
+def test_access_logs_use_standard_logging_v2_in_us_east_1_without_cookies(existing):
+    assert "loggingConfig" not in distribution(existing)
+    source, delivery = existing.named("updates-access-logs-source"), existing.named("updates-access-logs")
+    destination = existing.named("updates-access-logs-s3")
+    assert source.props["resourceArn"] == existing.named("updates-cdn").outputs["arn"]
+    assert destination.props["deliveryDestinationConfiguration"] == {
+        "destinationResourceArn": existing.named("updates-logs").outputs["arn"]}
+    assert "cs(Cookie)" not in delivery.props["recordFields"]
+    for resource in (source, destination, delivery):
+        assert existing.provider_of(resource).props["region"] == "us-east-1"
+
+
+def test_log_bucket_keeps_acls_disabled_and_public_access_blocked(existing):
     ownership = existing.named("updates-logs-ownership").props
-    assert ownership["rule"] == {"objectOwnership": "BucketOwnerPreferred"}
+    assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     block = existing.named("updates-logs-public-access").props
     assert all(block[flag] for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                         "restrictPublicBuckets"))
-    assert statements_of(existing.named("updates-logs-policy"))[0]["Sid"] == "DenyInsecureTransport"
+    statements = {s["Sid"]: s for s in statements_of(existing.named("updates-logs-policy"))}
+    assert set(statements) == {"DenyInsecureTransport", "LogDeliveryWrite", "LogDeliveryAclCheck"}
+    assert statements["LogDeliveryWrite"]["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
 
 
-def test_distribution_waits_for_the_log_bucket_ownership_controls(existing):
-    assert existing.named("updates-logs-ownership").urn in existing.named("updates-cdn").dependencies
+def test_log_delivery_waits_for_the_bucket_policy(existing):
+    assert existing.named("updates-logs-policy").urn in existing.named("updates-access-logs").dependencies
 
 
 def test_other_secure_buckets_keep_acls_disabled():
@@ -369,19 +396,76 @@ def test_dashboard_charts_cache_hit_rate_and_errors_in_us_east_1(existing):
 
 # --- the demo origin -----------------------------------------------------------------------------
 
-def test_demo_origin_without_a_certificate_is_explicitly_http_only(demo):
-    config = origin(demo)["customOriginConfig"]
-    assert config["originProtocolPolicy"] == "http-only"
+VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
+
+
+def test_demo_origin_is_a_vpc_origin_to_an_internal_alb(demo):
+    (vpc_origin,) = demo.of_type(VPC_ORIGIN)
+    assert origin(demo)["vpcOriginConfig"] == {"vpcOriginId": vpc_origin.outputs["id"]}
+    assert "customOriginConfig" not in origin(demo)
     assert origin(demo)["domainName"] == demo.named("updates-alb").outputs["dnsName"]
+    config = vpc_origin.props["vpcOriginEndpointConfig"]
+    assert config["arn"] == demo.named("updates-alb").outputs["arn"]
+    assert config["originProtocolPolicy"] == "http-only"  # inside the VPC: nothing crosses the internet
+    assert config["originSslProtocols"] == {"items": ["TLSv1.2"], "quantity": 1}
+    alb = demo.named("updates-alb").props
+    assert alb["internal"] is True
+    assert set(alb["subnets"]) == {r.outputs["id"] for r in demo.of_type("aws:ec2/subnet:Subnet")}
     listener = demo.named("updates-listener").props
     assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    assert demo.named("updates-listener").urn in vpc_origin.dependencies
+
+
+def test_demo_needs_no_secret_header_and_no_listener_rules(demo):
+    assert "customHeaders" not in origin(demo)
+    assert demo.of_type(LISTENER_RULE) == [] and demo.of_type("random:index/randomPassword:RandomPassword") == []
+
+
+def test_demo_refuses_lock_down():
+    with pytest.raises(ArgsError, match="lock_down: leave it out with demo_origin: the demo origin is a private ALB"):
+        build({"demo_origin": {}, "lock_down": {}})
+
+
+def test_demo_alb_logs_its_requests_to_the_log_bucket(demo):
+    alb = demo.named("updates-alb")
+    assert alb.props["accessLogs"] == {"bucket": demo.named("updates-logs").outputs["bucket"], "prefix": "alb",
+                                       "enabled": True}
+    assert demo.named("updates-logs-policy").urn in alb.dependencies
+    statements = {s["Sid"]: s for s in statements_of(demo.named("updates-logs-policy"))}
+    elb = statements["LoadBalancerAccessLogs"]
+    assert elb["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com",
+                                "AWS": "arn:aws:iam::156460612806:root"}  # eu-west-1 predates the service principal
+    assert elb["Resource"].endswith("/alb/AWSLogs/123456789012/*")
+    sources = statements["LogDeliveryWrite"]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert sources == ["arn:aws:logs:us-east-1:123456789012:delivery-source:*",
+                       "arn:aws:logs:eu-west-1:123456789012:*"]
+
+
+def test_demo_vpc_logs_its_flows_to_the_log_bucket(demo):
+    flow = one(demo, "aws:ec2/flowLog:FlowLog").props
+    assert flow["vpcId"] == demo.named("updates-vpc").outputs["id"]
+    assert (flow["trafficType"], flow["logDestinationType"]) == ("ALL", "s3")
+    assert flow["logDestination"] == demo.named("updates-logs").outputs["arn"]
+
+
+def test_demo_vpcs_default_security_group_has_no_rules(demo):
+    default = one(demo, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").props
+    assert default["vpcId"] == demo.named("updates-vpc").outputs["id"]
+    assert not default.get("ingress") and not default.get("egress")
+
+
+def test_every_demo_security_group_rule_says_what_it_is_for(demo):
+    rules = demo.of_type(INGRESS) + demo.of_type(EGRESS)
+    assert len(rules) == 3 + 5
+    assert all(r.props.get("description") for r in rules), [r.name for r in rules if not r.props.get("description")]
 
 
 def test_demo_origin_with_a_certificate_is_https_only_on_its_own_name():
     snapshot = build({"demo_origin": {
         "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
         "domain_name": "origin.dev.example.com", "hosted_zone_id": ZONE}})
-    assert origin(snapshot)["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    (vpc_origin,) = snapshot.of_type(VPC_ORIGIN)
+    assert vpc_origin.props["vpcOriginEndpointConfig"]["originProtocolPolicy"] == "https-only"
     assert origin(snapshot)["domainName"] == "origin.dev.example.com"
     listener = snapshot.named("updates-listener").props
     assert (listener["port"], listener["protocol"], listener["sslPolicy"]) == (
@@ -393,27 +477,18 @@ def test_demo_origin_with_a_certificate_is_https_only_on_its_own_name():
 def test_demo_vpc_spans_the_requested_availability_zones(demo):
     subnets = demo.of_type("aws:ec2/subnet:Subnet")
     assert {s.props["availabilityZone"] for s in subnets} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
-    assert {s.props["cidrBlock"] for s in subnets} == {"10.30.0.0/24", "10.30.1.0/24", "10.30.2.0/24",
-                                                       "10.30.100.0/24", "10.30.101.0/24", "10.30.102.0/24"}
+    # Private subnets only: nothing of the demo is on the internet.
+    assert {s.props["cidrBlock"] for s in subnets} == {"10.30.100.0/24", "10.30.101.0/24", "10.30.102.0/24"}
     assert all(s.props["mapPublicIpOnLaunch"] is False for s in subnets)
     assert len(demo.of_type("aws:efs/mountTarget:MountTarget")) == 3
 
 
-def test_demo_alb_admits_only_cloudfront(demo):
+def test_demo_alb_admits_only_the_vpc_origins_subnets_on_the_listener_port(demo):
     alb_sg = demo.named("updates-alb-sg").outputs["id"]
-    ingress = [r.props for r in demo.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-               if r.props["securityGroupId"] == alb_sg]
-    assert len(ingress) == 1 and ingress[0]["prefixListId"].startswith("pl-")
-    assert (ingress[0]["fromPort"], ingress[0]["toPort"]) == (80, 80)
-    assert not any("cidrIpv4" in r.props for r in demo.of_type(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"))
-
-
-def test_demo_listener_is_locked_down_with_the_header(demo):
-    forward = demo.named("updates-forward-verified").props
-    assert forward["listenerArn"] == demo.named("updates-listener").outputs["arn"]
-    assert forward["actions"][0]["targetGroupArn"] == demo.named("updates-tg").outputs["arn"]
-    assert demo.named("updates-reject-direct").props["priority"] == 50000
+    ingress = [r.props for r in demo.of_type(INGRESS) if r.props["securityGroupId"] == alb_sg]
+    assert sorted(r["cidrIpv4"] for r in ingress) == ["10.30.100.0/24", "10.30.101.0/24", "10.30.102.0/24"]
+    assert {(r["fromPort"], r["toPort"]) for r in ingress} == {(80, 80)}
+    assert not any(r.props.get("cidrIpv4") == "0.0.0.0/0" for r in demo.of_type(INGRESS))
 
 
 def test_demo_efs_is_encrypted_and_tls_only(demo):
@@ -442,7 +517,7 @@ def test_demo_servers_mount_efs_over_tls_and_serve_it(demo):
 
 def test_demo_asg_runs_in_private_subnets_after_the_mount_targets(demo):
     group = demo.named("updates-servers")
-    private = {r.outputs["id"] for r in demo.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    private = {r.outputs["id"] for r in demo.of_type("aws:ec2/subnet:Subnet")}
     assert set(group.props["vpcZoneIdentifiers"]) == private
     assert group.props["healthCheckType"] == "ELB"
     assert (group.props["minSize"], group.props["maxSize"]) == (1, 2)
@@ -477,27 +552,27 @@ BAD_ARGS = [  # (case, args, what the ArgsError says)
      "lock_down.listener_arn: required with lock_down on an existing origin"),
     ("lock-down-without-target-group", {**GOOD, "lock_down": {"listener_arn": LISTENER}},
      "lock_down.target_group_arn: required with lock_down on an existing origin"),
-    ("listener-arn", {**GOOD, "lock_down": {"listener_arn": "arn:aws:elasticloadbalancing:x",
-                                            "target_group_arn": TARGET_GROUP}},
+    ("lock-down-without-forward-priority", {**GOOD, "lock_down": {"listener_arn": LISTENER,
+                                                                  "target_group_arn": TARGET_GROUP}},
+     "lock_down.forward_rule_priority: required with lock_down on an existing origin.*a priority free on that "
+     "listener"),
+    ("listener-arn", {**GOOD, "lock_down": {**LOCK, "listener_arn": "arn:aws:elasticloadbalancing:x"}},
      "lock_down.listener_arn: expected an ALB listener ARN"),
-    ("security-group", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                              "security_group_id": "sg-xyz"}},
-     "lock_down.security_group_id: expected a security group id"),
-    ("header-value-wildcard", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                                     "header_value": "short*"}},
+    ("vpc-id", {**GOOD, "lock_down": {**LOCK, "vpc_id": "vpc-xyz"}}, "lock_down.vpc_id: expected a VPC id"),
+    ("old-security-group-arg", {**GOOD, "lock_down": {**LOCK, "security_group_id": "sg-0123456789abcdef0"}},
+     "lock_down.security_group_id: unknown arg"),
+    ("header-value-wildcard", {**GOOD, "lock_down": {**LOCK, "header_value": "short*"}},
      "lock_down.header_value: expected 32-128 characters"),
-    ("header-name-reserved", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                                    "header_name": "X-Amz-Secret"}},
+    ("header-name-reserved", {**GOOD, "lock_down": {**LOCK, "header_name": "X-Amz-Secret"}},
      "lock_down.header_name: expected an HTTP header name"),
-    ("rule-priorities", {**GOOD, "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
-                                               "forward_rule_priority": 50000}},
+    ("rule-priorities", {**GOOD, "lock_down": {**LOCK, "forward_rule_priority": 50000}},
      "lock_down.forward_rule_priority: 50000 must be below reject_rule_priority 50000"),
     ("custom-domain", {**GOOD, "custom_domain": {"domain_name": "not a domain"}},
      "custom_domain.domain_name: expected a hostname"),
     ("demo-and-origin", {**GOOD, "demo_origin": {}},
      "origin_domain_name: leave it out with demo_origin.*exclude each other"),
-    ("demo-with-listener", {"demo_origin": {}, "lock_down": {"listener_arn": LISTENER}},
-     "lock_down.listener_arn: leave it out with demo_origin"),
+    ("demo-with-lock-down", {"demo_origin": {}, "lock_down": {"listener_arn": LISTENER}},
+     "lock_down: leave it out with demo_origin"),
     ("demo-zones", {"demo_origin": {"availability_zones": 4}},
      "demo_origin.availability_zones: 4 is out of range; allowed 2 to 3"),
     ("demo-sizes", {"demo_origin": {"min_instances": 3, "max_instances": 2}},
@@ -523,13 +598,13 @@ def test_component_rejects_bad_args_naming_the_arg(args, message):
 def test_a_bad_header_secret_is_never_echoed():
     with pytest.raises(ArgsError) as error:
         resolve_args("updates", {**GOOD, "us_east_1_provider": object(), "lock_down": {
-            "listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "header_value": "tooshort*"}})
+            **LOCK, "header_value": "tooshort*"}})
     assert "tooshort" not in str(error.value)
 
 
 def test_the_header_secret_stays_out_of_the_resolved_repr():
     resolved = resolve_args("updates", {**GOOD, "us_east_1_provider": object(), "lock_down": {
-        "listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "header_value": "k" * 40}})
+        **LOCK, "header_value": "k" * 40}})
     assert resolved.lock_down.header_value == "k" * 40 and "k" * 40 not in repr(resolved)
 
 
@@ -550,7 +625,9 @@ def test_analyzer_accepts_the_component():
             "alarmActions", "cacheHitRateAlarmPercent", "errorRate5xxAlarmPercent",
             "deletionProtection"} == set(component.inputs) - required
     assert set(component.outputs) == {"distributionId", "domainName", "url", "originDomainName", "originProtocol",
-                                      "logBucketName", "dashboardName"}
+                                      "originSecurityGroupId", "logBucketName", "dashboardName"}
+    lock = result["type_definitions"]["LockDownArgs"]
+    assert "vpcId" in lock.properties and "securityGroupId" not in lock.properties
     assert {"LockDownArgs", "DemoOriginArgs", "CustomDomainArgs"} <= set(result["type_definitions"])
 
 
@@ -559,10 +636,10 @@ def test_analyzer_accepts_the_component():
 def test_dev_stack_enables_the_cdn_with_the_demo_origin(dev_stack):
     (component,) = dev_stack.of_type("serverless-blueprints:index:UpdateOffloadCdn")
     inside = dev_stack.descendants_of(component.urn)
-    assert any(r.resource_type == "aws:lb/loadBalancer:LoadBalancer" for r in inside)
-    assert origin(dev_stack)["customOriginConfig"]["originProtocolPolicy"] == "http-only"
-    assert any(r.name == "updates-reject-direct" for r in inside)
-    assert dev_stack.exports["updateCdn"]["originProtocol"] == "http-only"
+    assert [r.props["internal"] for r in inside if r.resource_type == "aws:lb/loadBalancer:LoadBalancer"] == [True]
+    assert "vpcOriginConfig" in origin(dev_stack) and "customOriginConfig" not in origin(dev_stack)
+    assert not any(r.resource_type == LISTENER_RULE for r in inside)
+    assert dev_stack.exports["updateCdn"]["originProtocol"] == "http-only"  # inside the VPC
 
 
 def test_prod_stack_points_at_the_existing_origin_locked_down(prod_stack):
@@ -572,7 +649,9 @@ def test_prod_stack_points_at_the_existing_origin_locked_down(prod_stack):
     assert origin(prod_stack)["customOriginConfig"]["originProtocolPolicy"] == "https-only"
     assert prod_stack.named("updates-forward-verified").props["listenerArn"].startswith(
         "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/updates-origin/")
-    assert prod_stack.named("updates-sg-from-cloudfront").props["securityGroupId"] == "sg-0123456789abcdef0"
+    assert prod_stack.named("updates-forward-verified").props["priority"] == 10
+    assert prod_stack.named("updates-origin-sg").props["vpcId"] == "vpc-0123456789abcdef0"
+    assert prod_stack.exports["updateCdn"]["originSecurityGroup"] == prod_stack.named("updates-origin-sg").outputs["id"]
     assert prod_stack.named("updates-logs").props["forceDestroy"] is False
     assert distribution(prod_stack)["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
     assert prod_stack.exports["updateCdn"]["url"] == "https://updates.example.com"
@@ -590,14 +669,15 @@ def parse(section: dict, env: str = "dev", region: str = "eu-west-1") -> stack_c
     return stack_config.parse({"environment": env, "updateCdn": {"enabled": True, **section}}, region)
 
 
-PROD_LOCK = {"listenerArn": LISTENER, "targetGroupArn": TARGET_GROUP}
+PROD_LOCK = {"listenerArn": LISTENER, "targetGroupArn": TARGET_GROUP, "forwardRulePriority": 10}
 EXISTING = {"originDomainName": "updates-origin.example.com", "lockDown": PROD_LOCK}
 
 
 def test_config_section_is_the_components_args_plus_what_the_stack_knows():
     args = parse(EXISTING, env="prod").update_cdn
     assert args == {"origin_domain_name": "updates-origin.example.com",
-                    "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP},
+                    "lock_down": {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP,
+                                  "forward_rule_priority": 10},
                     "deletion_protection": True, "origin_shield_region": "eu-west-1"}
     resolved = resolve_args("updates", {**args, "us_east_1_provider": object()})
     assert resolved.update_path_pattern == "/updates/*" and resolved.versioning_query_strings == ("version",)
@@ -632,7 +712,7 @@ def test_config_rejects_a_malformed_listener_arn():
 
 
 def test_config_rejects_listener_details_with_the_demo_origin():
-    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown\.listenerArn: leave it out"):
+    with pytest.raises(stack_config.ConfigError, match=r"updateCdn\.lockDown: leave it out with demoOrigin"):
         parse({"demoOrigin": {"enabled": True}, "lockDown": PROD_LOCK})
 
 
@@ -707,8 +787,8 @@ def test_config_leaves_the_us_east_1_provider_to_main():
 MALFORMED = [  # (key, section override, expected text)
     ("lockDown.targetGroupArn", {"lockDown": {**PROD_LOCK, "targetGroupArn": "arn:aws:elasticloadbalancing:x"}},
      "expected a target group ARN"),
-    ("lockDown.securityGroupId", {"lockDown": {**PROD_LOCK, "securityGroupId": "sg-xyz"}},
-     "expected a security group id"),
+    ("lockDown.vpcId", {"lockDown": {**PROD_LOCK, "vpcId": "sg-xyz"}},
+     "expected a VPC id"),
     ("lockDown.headerName", {"lockDown": {**PROD_LOCK, "headerName": "X-Amz-Secret"}}, "expected an HTTP header name"),
     ("versioningQueryStrings", {"versioningQueryStrings": ["v x"]}, "expected a list of query string names"),
     ("customDomain.domainName", {"customDomain": {"domainName": "not a domain"}}, "expected a hostname"),

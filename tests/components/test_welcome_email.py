@@ -1,4 +1,5 @@
-"""WelcomeEmail under Pulumi mocks: the home-stream filter, bounded retries, SES resources, a scoped role, config."""
+"""WelcomeEmail under Pulumi mocks: the double opt-in stream filters, bounded retries, SES resources, a scoped role,
+config."""
 import json
 
 import pulumi_aws as aws
@@ -13,7 +14,10 @@ from serverless_blueprints.welcome_email import (
     is_domain,
     is_email_address,
     load_template,
+    CONFIRMATION_TEMPLATE_FILE,
+    TEMPLATE_FILE,
     sender_covered_by,
+    stream_filter_patterns,
     ses_resource_name,
 )
 from offline.harness import evaluate_program
@@ -22,6 +26,9 @@ from tests.conftest import statements_of
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 RECORD = "aws:route53/record:Record"
 ZONE = "Z0123456789EXAMPLE"
+SITE = "https://blog.example.com"
+TOKEN_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:blog-api-token-key-AbCdEf"
+LINKS = {"site_url": SITE, "token_secret_arn": TOKEN_SECRET}
 
 
 def build(args: dict, kms: str = "customer-managed", replicas=("us-east-1",)):
@@ -30,7 +37,7 @@ def build(args: dict, kms: str = "customer-managed", replicas=("us-east-1",)):
         providers = {region: aws.Provider(f"replica-{region}", region=region) for region in replicas}
         table = GlobalTable("blog-table", {"kms": kms, "replica_providers": providers})
         WelcomeEmail("welcome", {"table_arn": table.arn, "table_stream_arn": table.stream_arn,
-                                 "table_kms_key_arn": table.home_kms_key_arn, **args})
+                                 "table_kms_key_arn": table.home_kms_key_arn, **LINKS, **args})
     return evaluate_program(program, region="eu-west-1")
 
 
@@ -54,9 +61,14 @@ def mapping(snapshot):
     return found.props
 
 
+def patterns(snapshot) -> tuple[dict, dict]:
+    """(pending: confirmation mail, confirmed: welcome mail)."""
+    pending, confirmed = mapping(snapshot)["filterCriteria"]["filters"]
+    return json.loads(pending["pattern"]), json.loads(confirmed["pattern"])
+
+
 def pattern(snapshot) -> dict:
-    (only,) = mapping(snapshot)["filterCriteria"]["filters"]
-    return json.loads(only["pattern"])
+    return patterns(snapshot)[0]
 
 
 def role_statements(snapshot) -> list[dict]:
@@ -69,18 +81,34 @@ def statement(snapshot, sid: str) -> dict:
 
 # --- the stream and its filter ---------------------------------------------------------------------
 
-def test_filter_passes_only_inserts(domain):
-    assert pattern(domain)["eventName"] == ["INSERT"]
+def test_filter_passes_new_pending_subscriptions_for_the_confirmation_mail(domain):
+    pending, _ = patterns(domain)
+    assert pending["eventName"] == ["INSERT", "MODIFY"]
+    assert pending["dynamodb"]["NewImage"]["status"] == {"S": ["pending"]}
+    assert "OldImage" not in pending["dynamodb"]
+
+
+def test_filter_passes_confirmations_only_for_the_welcome_mail(domain):
+    _, confirmed = patterns(domain)
+    assert confirmed["eventName"] == ["MODIFY"]
+    assert confirmed["dynamodb"]["NewImage"]["status"] == {"S": ["confirmed"]}
+    assert confirmed["dynamodb"]["OldImage"] == {"status": {"S": ["pending"]}}
+
+
+def test_filter_is_the_two_documented_patterns(domain):
+    assert list(patterns(domain)) == stream_filter_patterns("eu-west-1")
 
 
 def test_filter_passes_only_subscriber_items(domain):
-    image = pattern(domain)["dynamodb"]["NewImage"]
-    assert image["type"] == {"S": ["subscriber"]}
-    assert image["pk"] == {"S": [{"prefix": "SUBSCRIBER#"}]}
+    for each in patterns(domain):
+        image = each["dynamodb"]["NewImage"]
+        assert image["type"] == {"S": ["subscriber"]}
+        assert image["pk"] == {"S": [{"prefix": "SUBSCRIBER#"}]}
 
 
 def test_filter_drops_subscribers_replicated_from_other_regions(domain):
-    assert pattern(domain)["dynamodb"]["NewImage"]["originRegion"] == {"S": ["eu-west-1"]}
+    for each in patterns(domain):
+        assert each["dynamodb"]["NewImage"]["originRegion"] == {"S": ["eu-west-1"]}
 
 
 def test_filter_matches_the_items_the_api_writes():
@@ -89,6 +117,7 @@ def test_filter_matches_the_items_the_api_writes():
                                          subscribed_at="2024-01-01T00:00:00Z", origin_region="eu-west-1")
     assert item["type"] == {"S": "subscriber"} and item["pk"]["S"].startswith("SUBSCRIBER#")
     assert item["originRegion"] == {"S": "eu-west-1"}
+    assert item["status"] == {"S": subscriptions.PENDING} and subscriptions.CONFIRMED == "confirmed"
 
 
 def test_mapping_reads_the_home_regions_stream_only(domain):
@@ -191,9 +220,24 @@ def test_template_placeholders_are_all_filled_by_the_function():
     import re
 
     from welcome_email import welcome
-    template = load_template()
-    placeholders = set(re.findall(r"{{(\w+)}}", template["subject"] + template["html"] + template["text"]))
-    assert placeholders <= set(welcome.template_data(welcome.Subscriber("a@example.com", "Ann")))
+    for file, kind in ((TEMPLATE_FILE, welcome.WELCOME), (CONFIRMATION_TEMPLATE_FILE, welcome.CONFIRMATION)):
+        template = load_template(file)
+        placeholders = set(re.findall(r"{{(\w+)}}", template["subject"] + template["html"] + template["text"]))
+        assert placeholders <= set(welcome.template_data(welcome.Subscriber("a@example.com", "Ann", kind=kind)))
+
+
+def test_confirmation_template_carries_the_confirmation_link(domain):
+    props = domain.named("welcome-confirmation-template").props
+    template = load_template(CONFIRMATION_TEMPLATE_FILE)
+    assert (props["subject"], props["html"], props["text"]) == (template["subject"], template["html"],
+                                                               template["text"])
+    assert "{{confirmUrl}}" in props["html"] and "{{confirmUrl}}" in props["text"]
+    assert props["name"] != domain.named("welcome-template").props["name"]
+
+
+def test_welcome_template_carries_the_unsubscribe_link(domain):
+    props = domain.named("welcome-template").props
+    assert "{{unsubscribeUrl}}" in props["html"] and "{{unsubscribeUrl}}" in props["text"]
 
 
 def test_ses_names_are_per_stack_and_fit_the_64_character_limit():
@@ -210,16 +254,26 @@ def test_function_gets_the_environment_the_handler_reads(domain):
     assert env["SES_TEMPLATE_NAME"] == domain.named("welcome-template").props["name"]
     assert env["SES_CONFIGURATION_SET"] == domain.named("welcome-config").props["configurationSetName"]
     assert env["IDEMPOTENCY_TABLE"] == domain.named("welcome-idempotency").outputs["name"]
+    assert env["CONFIRMATION_TEMPLATE_NAME"] == domain.named("welcome-confirmation-template").props["name"]
+    assert env["SITE_URL"] == SITE and env["TOKEN_SECRET_ARN"] == TOKEN_SECRET
     assert domain.named("welcome-sender-fn").props["handler"] == "welcome_email.handler.handler"
 
 
-def test_role_sends_only_the_welcome_template_from_the_identity(domain):
-    send = statement(domain, "SendWelcomeTemplateOnly")
+def test_role_sends_only_its_two_templates_from_the_identity(domain):
+    send = statement(domain, "SendOwnTemplatesOnly")
     assert send["Action"] == ["ses:SendTemplatedEmail"]
     assert send["Resource"] == [domain.named("welcome-identity").outputs["arn"],
                                 domain.named("welcome-template").outputs["arn"],
+                                domain.named("welcome-confirmation-template").outputs["arn"],
                                 domain.named("welcome-config").outputs["arn"]]
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "news@myblog.example.com"}}
+
+
+def test_role_reads_only_the_token_key_secret(domain):
+    read = statement(domain, "ReadTokenKey")
+    assert read["Action"] == ["secretsmanager:GetSecretValue"] and read["Resource"] == [TOKEN_SECRET]
+    secret_actions = [a for s in role_statements(domain) for a in s["Action"] if a.startswith("secretsmanager:")]
+    assert secret_actions == ["secretsmanager:GetSecretValue"]
 
 
 def test_role_has_no_other_ses_permission(domain):
@@ -233,7 +287,7 @@ def test_role_only_wildcard_is_x_ray(domain):
 
 
 def test_sandbox_recipients_are_added_to_the_send_statement(address):
-    resources = statement(address, "SendWelcomeTemplateOnly")["Resource"]
+    resources = statement(address, "SendOwnTemplatesOnly")["Resource"]
     assert resources[-2:] == ["arn:aws:ses:eu-west-1:123456789012:identity/me@example.com",
                               "arn:aws:ses:eu-west-1:123456789012:identity/qa@example.org"]
 
@@ -269,7 +323,7 @@ def test_role_cannot_touch_the_blog_table_items(domain):
 
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/blog"
 GOOD = {"table_arn": TABLE_ARN, "table_stream_arn": f"{TABLE_ARN}/stream/2026-01-01T00:00:00.000",
-        "identity": "myblog.example.com", "sender_address": "news@myblog.example.com"}
+        "identity": "myblog.example.com", "sender_address": "news@myblog.example.com", **LINKS}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -285,9 +339,17 @@ GOOD = {"table_arn": TABLE_ARN, "table_stream_arn": f"{TABLE_ARN}/stream/2026-01
      "hosted_zone_id: only for a domain identity"),
     ({"hosted_zone_id": "zone-1"}, r"hosted_zone_id: expected a Route 53 hosted zone id \(Z...\)"),
     ({"sandbox_recipients": ["me"]}, "sandbox_recipients: expected a list of verified email addresses"),
-    ({"template": {"subject": "Hi", "html": "<p>Hello</p>", "text": "Hi {{name}}"}}, r"template.html must greet"),
-    ({"template": {"subject": "Hi", "html": "<p>{{name}}</p>", "text": "Hello"}}, r"template.text must greet"),
+    ({"template": {"subject": "Hi", "html": "<p>Hello {{unsubscribeUrl}}</p>",
+                   "text": "Hi {{name}} {{unsubscribeUrl}}"}},
+     r"template.html must use \{\{name\}\}, \{\{unsubscribeUrl\}\}"),
+    ({"template": {"subject": "Hi", "html": "<p>{{name}} {{unsubscribeUrl}}</p>", "text": "Hi {{name}}"}},
+     r"template.text must use"),
     ({"template": {"subject": "Hi", "html": "<p>{{name}}</p>"}}, r"template.text: required"),
+    ({"confirmation_template": {"subject": "Hi", "html": "<p>Confirm</p>", "text": "Confirm: {{confirmUrl}}"}},
+     r"confirmation_template.html must use \{\{confirmUrl\}\}"),
+    ({"site_url": "http://blog.example.com"}, r"site_url: expected the site's https:// origin"),
+    ({"site_url": "https://blog.example.com/api"}, r"site_url: expected the site's https:// origin"),
+    ({"token_secret_arn": "arn:aws:ssm:eu-west-1:1:parameter/x"}, r"token_secret_arn: expected a Secrets Manager"),
     ({"batch_size": 0}, "batch_size: 0 is out of range; allowed 1 to 100"),
     ({"maximum_retry_attempts": 11}, "maximum_retry_attempts: 11 is out of range; allowed 0 to 10"),
     ({"maximum_record_age_seconds": 30}, "maximum_record_age_seconds: 30 is out of range; allowed 60 to 86400"),
@@ -301,7 +363,7 @@ def test_component_rejects_bad_args(args, message):
         WelcomeEmail("welcome", {**GOOD, **args})
 
 
-@pytest.mark.parametrize("missing", ["table_arn", "table_stream_arn", "identity"])
+@pytest.mark.parametrize("missing", ["table_arn", "table_stream_arn", "identity", "site_url", "token_secret_arn"])
 def test_component_requires_the_table_and_the_identity(missing):
     with pytest.raises(ArgsError, match=rf"WelcomeEmail 'welcome': {missing}: required"):
         WelcomeEmail("welcome", {key: value for key, value in GOOD.items() if key != missing})
@@ -323,12 +385,14 @@ def test_analyzer_accepts_the_component_with_plain_table_inputs():
     result = Analyzer("serverless-blueprints").analyze([WelcomeEmail])
     component = result["component_definitions"]["WelcomeEmail"]
     required = {key for key, value in component.inputs.items() if not value.optional}
-    assert required == {"tableArn", "tableStreamArn", "identity"}
-    assert {"tableKmsKeyArn", "senderAddress", "hostedZoneId", "template", "sandboxRecipients", "memoryMb",
+    assert required == {"tableArn", "tableStreamArn", "identity", "siteUrl", "tokenSecretArn"}
+    assert {"tableKmsKeyArn", "senderAddress", "hostedZoneId", "template", "confirmationTemplate",
+            "sandboxRecipients", "memoryMb",
             "timeoutSeconds", "batchSize", "maximumRetryAttempts", "maximumRecordAgeSeconds",
             "iteratorAgeAlarmSeconds", "alarmActions", "logRetentionDays",
             "deletionProtection"} == set(component.inputs) - required
-    assert set(component.outputs) == {"identityArn", "configurationSetName", "templateName", "filterPattern",
+    assert set(component.outputs) == {"identityArn", "configurationSetName", "templateName",
+                                      "confirmationTemplateName", "filterPattern",
                                       "functionName", "failureQueueUrl", "idempotencyTableName"}
     assert all(not value.optional for value in component.outputs.values())
 
@@ -375,7 +439,7 @@ def parse(email: dict) -> stack_config.StackSettings:
 def test_config_email_is_the_components_args_plus_the_stacks_settings():
     args = parse({"identity": "blog@example.com"}).blog["email"]
     assert args == {"identity": "blog@example.com", "log_retention_days": 7, "deletion_protection": False}
-    table = {"table_arn": GOOD["table_arn"], "table_stream_arn": GOOD["table_stream_arn"]}
+    table = {"table_arn": GOOD["table_arn"], "table_stream_arn": GOOD["table_stream_arn"], **LINKS}
     assert resolve_args("blog-welcome", {**table, **args}).sender_address == "blog@example.com"
 
 

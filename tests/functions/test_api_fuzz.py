@@ -26,6 +26,11 @@ from moto import mock_aws
 REGION = "eu-west-1"
 USERS = ["3f0c6a1e-7d6b-4c1a-9a55-0d6a1b2c3d4e", "b7e2d9f0-1a2b-4c3d-8e9f-a0b1c2d3e4f5"]
 KEYS = ["key-1", "key-2", "retry/3=="]
+# blog_api: CloudFront's origin header and the subscription links' key, as Secrets Manager holds them.
+BLOG_ORIGIN_HEADER = "X-Origin-Verify"
+BLOG_ORIGIN_SECRET = "fuzz-origin-" + "s" * 36
+BLOG_TOKEN_KEY = "fuzz-token-" + "k" * 53
+BLOG_EMAILS = ["a@example.com", "b@example.org"]
 FUZZ = settings(
     max_examples=150,
     deadline=None,
@@ -121,6 +126,9 @@ def handlers() -> Iterator[dict[str, ModuleType]]:
         order = _load("order_service.handler")
         patch.setenv("TABLE_NAME", "fuzz-blog")
         patch.setenv("CORS_ALLOW_ORIGIN", "")
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        for variable, value in (("ORIGIN_SECRET_ARN", BLOG_ORIGIN_SECRET), ("TOKEN_SECRET_ARN", BLOG_TOKEN_KEY)):
+            patch.setenv(variable, secrets.create_secret(Name=f"fuzz-{variable.lower()}", SecretString=value)["ARN"])
         blog = _load("blog_api.handler")
         from blog_api import posts
 
@@ -324,7 +332,43 @@ TODO_ROUTES = [
     ("GET", "/todos"), ("POST", "/todos"), ("GET", "/todos/{todoId}"), ("PUT", "/todos/{todoId}"),
     ("DELETE", "/todos/{todoId}"), ("POST", "/files/upload-url"), ("GET", "/files/download-url"),
 ]
-BLOG_ROUTES = [("GET", "/api/posts"), ("GET", "/api/posts/{slug}"), ("POST", "/api/subscribe")]
+BLOG_ROUTES = [("GET", "/api/posts"), ("GET", "/api/posts/{slug}"), ("POST", "/api/subscribe"),
+               ("GET", "/api/subscriptions/confirm"), ("GET", "/api/subscriptions/unsubscribe")]
+
+
+def blog_token(action: str, email: str, expires_at: int = 0, key: str = BLOG_TOKEN_KEY) -> str:
+    import subscription_tokens
+
+    return subscription_tokens.sign(key.encode(), action, email, expires_at=expires_at)
+
+
+signed_tokens = st.builds(
+    blog_token, st.sampled_from(["confirm", "unsubscribe"]), st.sampled_from(BLOG_EMAILS) | text.filter(bool),
+    st.sampled_from([0, 1, 4_102_444_800]), st.sampled_from([BLOG_TOKEN_KEY, "another-key-" + "x" * 40]),
+)
+link_tokens = st.one_of(
+    signed_tokens,
+    signed_tokens.flatmap(lambda token: st.integers(0, len(token) - 1).map(lambda i: token[:i] + "A" + token[i + 1 :])),
+    text,
+    st.binary(max_size=80).map(lambda raw: base64.urlsafe_b64encode(raw).decode() + "." + "A" * 43),
+)
+
+
+@st.composite
+def blog_events(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly as CloudFront sends them (the origin header set), with signed, tampered or junk link tokens."""
+    event = draw(rest_events(BLOG_ROUTES, subscribe_bodies))
+    origin = draw(st.sampled_from(["secret", "secret", "secret", "wrong", "absent"]))
+    if origin != "absent":
+        value = BLOG_ORIGIN_SECRET if origin == "secret" else draw(text)
+        name = draw(st.sampled_from([BLOG_ORIGIN_HEADER, BLOG_ORIGIN_HEADER.lower()]))
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
+    if event["resource"].startswith("/api/subscriptions/") and draw(st.integers(0, 3)):
+        query = {**(event["queryStringParameters"] or {}), "token": draw(link_tokens)}
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    return event
 ORDER_ROUTES = [("POST", "/orders")]
 
 
@@ -362,7 +406,7 @@ def test_todo_api_answers_any_request_without_a_5xx(handlers: dict[str, ModuleTy
 
 
 @FUZZ
-@given(event=rest_events(BLOG_ROUTES, subscribe_bodies))
+@given(event=blog_events())
 def test_blog_api_answers_any_request_without_a_5xx(handlers: dict[str, ModuleType], event: dict) -> None:
     assert_answered_well(handlers["blog_api"].handler, event)
 
@@ -380,15 +424,25 @@ def test_order_service_answers_any_request_without_a_5xx(handlers: dict[str, Mod
                                 authorizer={"claims": {"sub": USERS[0]}}), 201),
         ("todo_api", rest_event("GET", "/todos", authorizer={"claims": {"sub": USERS[0]}}), 200),
         ("todo_api", rest_event("OPTIONS", "/todos", headers={"Origin": "https://app.example.com"}), 204),
-        ("blog_api", rest_event("GET", "/api/posts/{slug}", path_parameters={"slug": "hello-world"}), 200),
+        ("blog_api", rest_event("GET", "/api/posts/{slug}", path_parameters={"slug": "hello-world"},
+                                headers={BLOG_ORIGIN_HEADER: BLOG_ORIGIN_SECRET}), 200),
         ("blog_api", rest_event("POST", "/api/subscribe", body=base64.b64encode(b'{"email": "a@example.com"}').decode(),
-                                is_base64=True, headers={"Content-Type": "application/json"}), 202),
+                                is_base64=True, headers={"Content-Type": "application/json",
+                                                         BLOG_ORIGIN_HEADER: BLOG_ORIGIN_SECRET}), 202),
+        ("blog_api", rest_event("GET", "/api/subscriptions/unsubscribe",
+                                query={"token": blog_token("unsubscribe", "b@example.org")},
+                                headers={BLOG_ORIGIN_HEADER: BLOG_ORIGIN_SECRET}), 200),
+        ("blog_api", rest_event("GET", "/api/subscriptions/confirm",
+                                query={"token": blog_token("confirm", "nobody@example.com", 4_102_444_800)},
+                                headers={BLOG_ORIGIN_HEADER: BLOG_ORIGIN_SECRET}), 404),
+        ("blog_api", rest_event("GET", "/api/posts/{slug}", path_parameters={"slug": "hello-world"}), 403),
         ("order_service", rest_event("POST", "/orders", headers={"Idempotency-Key": "ok-1"},
                                      body='{"items": [{"sku": "A", "quantity": 2, "unitPrice": 5}], '
                                           '"currency": "EUR", "amount": 10}',
                                      authorizer={"claims": {"sub": USERS[0]}}), 201),
     ],
-    ids=["todo-create", "todo-list", "todo-preflight", "blog-post", "blog-subscribe", "order-create"],
+    ids=["todo-create", "todo-list", "todo-preflight", "blog-post", "blog-subscribe", "blog-unsubscribe",
+         "blog-confirm-unknown", "blog-without-origin-header", "order-create"],
 )
 def test_the_fuzzed_event_shape_reaches_success_paths(
     handlers: dict[str, ModuleType], api: str, event: dict, expected: int

@@ -15,12 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+import subscription_tokens as tokens
 from api_common import http
 from blog_api import posts, subscriptions
 
 REGION = "eu-west-1"
 TABLE = "blog"
 API_ID = "a1b2c3d4e5"
+ORIGIN_HEADER = "X-Origin-Verify"
+ORIGIN_SECRET = "cloudfront-only-" + "o" * 32
+TOKEN_KEY = "k" * 64
 
 
 @dataclass
@@ -69,12 +73,20 @@ def table(monkeypatch):
                 }
             ],
         )
+        secrets = boto3.client("secretsmanager")
+        for name, value in (("origin", ORIGIN_SECRET), ("token-key", TOKEN_KEY)):
+            monkeypatch.setenv(f"_ARN_{name}", secrets.create_secret(Name=f"blog-{name}", SecretString=value)["ARN"])
         yield boto3.resource("dynamodb").Table(TABLE)
 
 
 def load_handler(monkeypatch, **env: str):
+    import os
+
     settings = {
         "TABLE_NAME": TABLE,
+        "ORIGIN_HEADER_NAME": ORIGIN_HEADER,
+        "ORIGIN_SECRET_ARN": os.environ["_ARN_origin"],
+        "TOKEN_SECRET_ARN": os.environ["_ARN_token-key"],
         "POSTS_MAX_AGE": "60",
         "CORS_ALLOW_ORIGIN": "",
         "POWERTOOLS_SERVICE_NAME": "blog-api",
@@ -100,7 +112,7 @@ def rest_event(
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     body: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | None] | None = None,
     is_base64_encoded: bool = False,
 ) -> dict[str, Any]:
     """A REST API (v1) Lambda proxy event as CloudFront's /api/* behaviour delivers it (public: no authorizer)."""
@@ -117,8 +129,11 @@ def rest_event(
         "X-Forwarded-For": "203.0.113.10, 130.176.1.1",
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
+        # CloudFront's origin custom header: only the distribution knows it.
+        ORIGIN_HEADER: ORIGIN_SECRET,
         **(headers or {}),
     }
+    all_headers = {name: value for name, value in all_headers.items() if value is not None}
     return {
         "resource": resource,
         "path": path,
@@ -420,11 +435,11 @@ def test_get_malformed_slug_returns_400(api, table, slug):
 # --- POST /api/subscribe ----------------------------------------------------
 
 
-def test_subscribe_stores_the_subscriber_with_its_origin_region(api, table):
+def test_subscribe_stores_a_pending_subscriber_with_its_origin_region(api, table):
     status, headers, body = call(api, subscribe_event({"email": "  Ada.Lovelace@Example.COM ", "name": " Ada "}))
 
     assert status == 202
-    assert body == {"message": "Thanks! A welcome email is on its way."}
+    assert body == {"message": "Thanks! Please check your inbox for a link to confirm your subscription."}
     assert headers["Cache-Control"] == "no-store"
     [item] = subscriber_items(table)
     assert item["pk"] == "SUBSCRIBER#ada.lovelace@example.com"
@@ -432,6 +447,7 @@ def test_subscribe_stores_the_subscriber_with_its_origin_region(api, table):
     assert item["type"] == "subscriber"
     assert item["email"] == "ada.lovelace@example.com"
     assert item["name"] == "Ada"
+    assert item["status"] == "pending"
     assert item["originRegion"] == REGION
     assert item["subscribedAt"].endswith("Z") and item["subscribedAt"].startswith("20")
 
@@ -452,6 +468,180 @@ def test_subscribing_twice_keeps_the_first_subscriber_and_answers_the_same(api, 
 
     assert second == first
     assert subscriber_items(table) == [stored]
+
+
+def test_a_pending_subscription_whose_link_expired_may_be_asked_for_again(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+    stale = "2020-01-01T00:00:00.000Z"
+    table.update_item(Key={"pk": "SUBSCRIBER#ada@example.com", "sk": "PROFILE"},
+                      UpdateExpression="SET subscribedAt = :old", ExpressionAttributeValues={":old": stale})
+
+    status, _, _ = call(api, subscribe_event({"email": "ada@example.com"}))
+
+    assert status == 202
+    [item] = subscriber_items(table)
+    assert item["status"] == "pending" and item["subscribedAt"] > stale
+
+
+def test_subscribing_a_confirmed_address_again_changes_nothing(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+    assert call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com")))[0] == 200
+    [confirmed] = subscriber_items(table)
+    table.update_item(Key={"pk": "SUBSCRIBER#ada@example.com", "sk": "PROFILE"},
+                      UpdateExpression="SET subscribedAt = :old", ExpressionAttributeValues={":old": "2020-01-01"})
+    [confirmed] = subscriber_items(table)
+
+    status, _, _ = call(api, subscribe_event({"email": "ada@example.com"}))
+
+    assert status == 202
+    assert subscriber_items(table) == [confirmed]
+
+
+# --- signed links: confirm and unsubscribe ------------------------------------
+
+
+def link_token(action: str, email: str, *, expires_at: int | None = None, key: str = TOKEN_KEY) -> str:
+    if expires_at is None:
+        expires_at = 0 if action == tokens.UNSUBSCRIBE else int(__import__("time").time()) + 3600
+    return tokens.sign(key.encode(), action, email, expires_at=expires_at)
+
+
+def confirm_event(token: str | None, **kwargs: Any) -> dict[str, Any]:
+    query = None if token is None else {"token": token}
+    return rest_event("GET", "/api/subscriptions/confirm", "/api/subscriptions/confirm", query=query, **kwargs)
+
+
+def unsubscribe_event(token: str | None) -> dict[str, Any]:
+    query = None if token is None else {"token": token}
+    return rest_event("GET", "/api/subscriptions/unsubscribe", "/api/subscriptions/unsubscribe", query=query)
+
+
+def test_confirm_makes_the_pending_subscriber_confirmed(api, table):
+    call(api, subscribe_event({"email": "ada@example.com", "name": "Ada"}))
+
+    status, headers, body = call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com")))
+
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert "confirmed" in body["message"]
+    [item] = subscriber_items(table)
+    assert item["status"] == "confirmed"
+    assert item["confirmedAt"].endswith("Z") and item["originRegion"] == REGION
+
+
+def test_confirming_twice_is_harmless(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+    call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com")))
+    [first] = subscriber_items(table)
+
+    status, _, body = call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com")))
+
+    assert status == 200 and body == {"message": "Your subscription was already confirmed."}
+    assert subscriber_items(table) == [first]
+
+
+def test_confirm_of_an_address_never_subscribed_is_a_404(api, table):
+    status, _, body = call(api, confirm_event(link_token(tokens.CONFIRM, "nobody@example.com")))
+
+    assert status == 404 and body["reason"] == "subscription_not_found"
+    assert subscriber_items(table) == []
+
+
+def test_expired_confirmation_link_is_refused_with_410(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+
+    status, headers, body = call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com", expires_at=1)))
+
+    assert status == 410 and body["reason"] == "token_expired"
+    assert headers["Content-Type"] == "application/json"
+    assert subscriber_items(table)[0]["status"] == "pending"
+
+
+@pytest.mark.parametrize("token", [
+    None, "", "not-a-token", "a.b.c", "x" * 700,
+    link_token(tokens.CONFIRM, "ada@example.com", key="f" * 64),  # signed with another key
+    link_token(tokens.UNSUBSCRIBE, "ada@example.com"),  # the wrong action
+    link_token(tokens.CONFIRM, "ada@example.com")[:-2] + "AA",  # tampered signature
+], ids=["missing", "empty", "garbage", "three-parts", "huge", "forged-key", "unsubscribe-token", "tampered"])
+def test_forged_or_malformed_confirmation_link_is_refused_with_400(api, table, token):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+
+    status, _, body = call(api, confirm_event(token))
+
+    assert status == 400 and body["reason"] == "token_invalid"
+    assert subscriber_items(table)[0]["status"] == "pending"
+
+
+def test_a_payload_swapped_into_a_valid_signature_is_refused(api, table):
+    mine = link_token(tokens.CONFIRM, "mallory@example.com")
+    theirs = link_token(tokens.CONFIRM, "ada@example.com")
+    spliced = theirs.split(".")[0] + "." + mine.split(".")[1]
+
+    assert call(api, confirm_event(spliced))[0] == 400
+
+
+def test_unsubscribe_link_forgets_the_subscriber(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+    call(api, confirm_event(link_token(tokens.CONFIRM, "ada@example.com")))
+
+    status, headers, body = call(api, unsubscribe_event(link_token(tokens.UNSUBSCRIBE, "ada@example.com")))
+
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "unsubscribed" in body["message"]
+    assert subscriber_items(table) == []
+    # Idempotent: the same link again is fine.
+    assert call(api, unsubscribe_event(link_token(tokens.UNSUBSCRIBE, "ada@example.com")))[0] == 200
+
+
+def test_unsubscribe_refuses_a_confirmation_token_or_a_forged_one(api, table):
+    call(api, subscribe_event({"email": "ada@example.com"}))
+
+    for token in (link_token(tokens.CONFIRM, "ada@example.com"),
+                  link_token(tokens.UNSUBSCRIBE, "ada@example.com", key="e" * 64)):
+        status, _, body = call(api, unsubscribe_event(token))
+        assert status == 400 and body["reason"] == "token_invalid"
+    assert len(subscriber_items(table)) == 1
+
+
+# --- CloudFront's origin header -----------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, "", "wrong", ORIGIN_SECRET[:-1], ORIGIN_SECRET + "x", "é" + ORIGIN_SECRET[1:]],
+                         ids=["absent", "empty", "wrong", "prefix", "longer", "non-ascii"])
+def test_a_call_without_cloudfronts_origin_header_is_refused_with_403(api, table, value):
+    for event in (list_event(headers={ORIGIN_HEADER: value}),
+                  rest_event("POST", "/api/subscribe", "/api/subscribe", body='{"email": "a@example.com"}',
+                             headers={ORIGIN_HEADER: value, "Content-Type": "application/json"}),
+                  confirm_event(link_token(tokens.CONFIRM, "a@example.com"), headers={ORIGIN_HEADER: value})):
+        status, headers, body = call(api, event)
+
+        assert status == 403
+        assert body == {"message": "forbidden: call this API through the site", "reason": "origin_not_allowed"}
+        assert headers["Cache-Control"] == "no-store"
+    assert subscriber_items(table) == []
+
+
+def test_the_origin_header_name_is_case_insensitive(api, table):
+    event = list_event(headers={ORIGIN_HEADER: None, ORIGIN_HEADER.lower(): ORIGIN_SECRET})
+
+    assert call(api, event)[0] == 200
+
+
+def test_the_origin_secret_is_read_once_and_cached(api, table, monkeypatch):
+    calls = []
+    real = api.client("secretsmanager").get_secret_value
+    monkeypatch.setattr(api.client("secretsmanager"), "get_secret_value",
+                        lambda **kw: calls.append(kw["SecretId"]) or real(**kw))
+    for _ in range(3):
+        assert call(api, list_event())[0] == 200
+
+    assert calls.count(api.ORIGIN_SECRET_ARN) <= 1
+
+
+def test_the_secrets_are_not_in_the_environment(api, table):
+    import os
+
+    assert ORIGIN_SECRET not in os.environ.values() and TOKEN_KEY not in os.environ.values()
 
 
 def test_subscribe_accepts_a_base64_encoded_body(api, table):

@@ -1,4 +1,5 @@
-"""Welcome email on moto: one templated email per new home-region subscriber, whatever the stream redelivers."""
+"""Double opt-in mails on moto: one confirmation per pending home-region subscriber, one welcome per
+confirmation, whatever the stream redelivers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -17,16 +19,21 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+import subscription_tokens as tokens
 from welcome_email import welcome
 
 HOME = "eu-west-1"
 OTHER = "us-east-1"
 TEMPLATE = "blog-welcome"
+CONFIRM_TEMPLATE = "blog-confirm"
+SITE = "https://blog.example.com"
+TOKEN_KEY = "t" * 64
 CONFIG_SET = "blog-transactional"
 SENDER = "hello@myblog.example.com"
 IDEMPOTENCY_TABLE = "blog-idempotency"
 STREAM_ARN = f"arn:aws:dynamodb:{HOME}:123456789012:table/blog/stream/2024-05-01T00:00:00.000"
 TEMPLATE_FILE = Path(welcome.__file__).with_name("ses_template.json")
+CONFIRM_TEMPLATE_FILE = Path(welcome.__file__).with_name("confirmation_template.json")
 
 
 @dataclass
@@ -51,6 +58,8 @@ def aws(monkeypatch):
         "HOME_REGION": HOME,
         "SENDER_ADDRESS": SENDER,
         "SES_TEMPLATE_NAME": TEMPLATE,
+        "CONFIRMATION_TEMPLATE_NAME": CONFIRM_TEMPLATE,
+        "SITE_URL": SITE,
         "SES_CONFIGURATION_SET": CONFIG_SET,
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
         "POWERTOOLS_SERVICE_NAME": "welcome-email",
@@ -61,6 +70,9 @@ def aws(monkeypatch):
         ses.verify_domain_identity(Domain="myblog.example.com")
         ses.create_configuration_set(ConfigurationSet={"Name": CONFIG_SET})
         create_template(ses)
+        create_template(ses, CONFIRM_TEMPLATE, CONFIRM_TEMPLATE_FILE)
+        arn = boto3.client("secretsmanager").create_secret(Name="blog-token-key", SecretString=TOKEN_KEY)["ARN"]
+        monkeypatch.setenv("TOKEN_SECRET_ARN", arn)
         # Powertools' idempotency table layout: partition key "id", TTL on "expiration".
         boto3.client("dynamodb").create_table(
             TableName=IDEMPOTENCY_TABLE,
@@ -71,11 +83,11 @@ def aws(monkeypatch):
         yield ses
 
 
-def create_template(ses) -> None:
-    parts = json.loads(TEMPLATE_FILE.read_text())
+def create_template(ses, name: str = TEMPLATE, file: Path = TEMPLATE_FILE) -> None:
+    parts = json.loads(file.read_text())
     ses.create_template(
         Template={
-            "TemplateName": TEMPLATE,
+            "TemplateName": name,
             "SubjectPart": parts["subject"],
             "HtmlPart": parts["html"],
             "TextPart": parts["text"],
@@ -94,13 +106,18 @@ def sent_messages() -> list[Any]:
     return list(ses_backends[DEFAULT_ACCOUNT_ID][HOME].sent_messages)
 
 
-def subscriber_image(email: str, name: str | None = "Ada", origin: str = HOME) -> dict[str, Any]:
+SUBSCRIBED_AT = "2024-05-02T09:15:24.123Z"
+
+
+def subscriber_image(email: str, name: str | None = "Ada", origin: str = HOME, status: str = "pending",
+                     subscribed_at: str = SUBSCRIBED_AT) -> dict[str, Any]:
     image = {
         "pk": {"S": f"SUBSCRIBER#{email}"},
         "sk": {"S": "PROFILE"},
         "type": {"S": "subscriber"},
         "email": {"S": email},
-        "subscribedAt": {"S": "2024-05-02T09:15:24.123Z"},
+        "status": {"S": status},
+        "subscribedAt": {"S": subscribed_at},
         "originRegion": {"S": origin},
     }
     if name is not None:
@@ -145,6 +162,18 @@ def insert(email: str = "ada@example.com", **kwargs: Any) -> dict[str, Any]:
     return stream_record("INSERT", new_image=subscriber_image(email, **kwargs))
 
 
+def confirmation(email: str = "ada@example.com", **kwargs: Any) -> dict[str, Any]:
+    """The MODIFY the API's confirm writes: pending -> confirmed."""
+    return stream_record("MODIFY", old_image=subscriber_image(email, **kwargs),
+                         new_image={**subscriber_image(email, status="confirmed", **kwargs),
+                                    "confirmedAt": {"S": "2024-05-02T10:00:00.000Z"}})
+
+
+def link_token(url: str) -> str:
+    assert url.startswith(SITE + "/api/subscriptions/")
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
 def deliver(mailer, *records: dict[str, Any]) -> dict[str, Any]:
     return mailer.handler({"Records": list(records)}, LambdaContext())
 
@@ -152,42 +181,87 @@ def deliver(mailer, *records: dict[str, Any]) -> dict[str, Any]:
 # --- the email -------------------------------------------------------------------
 
 
-def test_new_subscriber_gets_one_templated_email(mailer):
+def test_new_pending_subscriber_gets_one_confirmation_email_and_no_welcome(mailer):
     response = deliver(mailer, insert("ada@example.com", name="Ada"))
 
     assert response == {"batchItemFailures": []}
     [message] = sent_messages()
-    assert message.template == TEMPLATE
+    assert message.template == CONFIRM_TEMPLATE
     assert message.source == SENDER
     assert message.destinations == {"ToAddresses": ["ada@example.com"]}
-    assert json.loads(message.template_data) == {"name": "Ada", "email": "ada@example.com"}
+    data = json.loads(message.template_data)
+    assert {k: v for k, v in data.items() if k != "confirmUrl"} == {"name": "Ada", "email": "ada@example.com"}
+    assert data["confirmUrl"].startswith(SITE + "/api/subscriptions/confirm?token=")
+
+
+def test_the_confirmation_link_is_signed_and_expires_48_hours_after_subscribing(mailer):
+    deliver(mailer, insert("ada@example.com"))
+
+    token = link_token(json.loads(sent_messages()[0].template_data)["confirmUrl"])
+    claims = tokens.verify(TOKEN_KEY.encode(), token, tokens.CONFIRM, now=0)
+
+    assert claims.email == "ada@example.com"
+    assert claims.expires_at == int(welcome._epoch(SUBSCRIBED_AT)) + 48 * 3600
+    with pytest.raises(tokens.TokenError, match="expired"):
+        tokens.verify(TOKEN_KEY.encode(), token, tokens.CONFIRM, now=claims.expires_at)
+    with pytest.raises(tokens.TokenError):
+        tokens.verify(TOKEN_KEY.encode(), token, tokens.UNSUBSCRIBE, now=0)
+
+
+def test_confirmation_gets_one_welcome_with_a_signed_unsubscribe_link(mailer):
+    response = deliver(mailer, confirmation("ada@example.com", name="Ada"))
+
+    assert response == {"batchItemFailures": []}
+    [message] = sent_messages()
+    assert message.template == TEMPLATE
+    data = json.loads(message.template_data)
+    assert data["name"] == "Ada"
+    assert data["unsubscribeUrl"].startswith(SITE + "/api/subscriptions/unsubscribe?token=")
+    claims = tokens.verify(TOKEN_KEY.encode(), link_token(data["unsubscribeUrl"]), tokens.UNSUBSCRIBE)
+    assert claims.email == "ada@example.com" and claims.expires_at == 0
+
+
+def test_subscribe_then_confirm_sends_one_confirmation_then_one_welcome(mailer):
+    deliver(mailer, insert("ada@example.com"), insert("ada@example.com"))
+    deliver(mailer, confirmation("ada@example.com"))
+    deliver(mailer, confirmation("ada@example.com"))
+
+    assert [m.template for m in sent_messages()] == [CONFIRM_TEMPLATE, TEMPLATE]
 
 
 def test_subscriber_without_a_name_is_greeted_generically(mailer):
     deliver(mailer, insert("grace@example.com", name=None))
 
     [message] = sent_messages()
-    assert json.loads(message.template_data) == {"name": "there", "email": "grace@example.com"}
+    assert json.loads(message.template_data)["name"] == "there"
 
 
-def test_template_renders_with_the_data_the_mailer_sends(aws):
-    data = welcome.template_data(welcome.Subscriber(email="ada@example.com", name="Ada"))
+@pytest.mark.parametrize(("template", "kind", "subject"), [
+    (TEMPLATE, welcome.WELCOME, "Welcome to MyBlog"),
+    (CONFIRM_TEMPLATE, welcome.CONFIRMATION, "Please confirm your MyBlog subscription"),
+])
+def test_template_renders_with_the_data_the_mailer_sends(aws, template, kind, subject):
+    data = welcome.template_data(welcome.Subscriber(email="ada@example.com", name="Ada", kind=kind),
+                                 f"{SITE}/api/subscriptions/x?token=abc")
 
-    rendered = aws.test_render_template(TemplateName=TEMPLATE, TemplateData=json.dumps(data))["RenderedTemplate"]
+    rendered = aws.test_render_template(TemplateName=template, TemplateData=json.dumps(data))["RenderedTemplate"]
 
-    assert "Subject: Welcome to MyBlog" in rendered
+    assert f"Subject: {subject}" in rendered
     assert "Hi Ada," in rendered
     assert "ada@example.com" in rendered
+    assert f"{SITE}/api/subscriptions/x?token=abc" in rendered
     assert "{{" not in rendered
 
 
-def test_template_uses_only_placeholders_the_mailer_supplies():
-    parts = json.loads(TEMPLATE_FILE.read_text())
+@pytest.mark.parametrize(("file", "kind", "link"), [(TEMPLATE_FILE, welcome.WELCOME, "unsubscribeUrl"),
+                                                    (CONFIRM_TEMPLATE_FILE, welcome.CONFIRMATION, "confirmUrl")])
+def test_template_uses_only_placeholders_the_mailer_supplies(file, kind, link):
+    parts = json.loads(file.read_text())
     placeholders = {name for part in parts.values() for name in re.findall(r"{{\s*([\w.]+)\s*}}", part)}
 
-    supplied = welcome.template_data(welcome.Subscriber(email="a@example.com", name=None))
+    supplied = welcome.template_data(welcome.Subscriber(email="a@example.com", name=None, kind=kind), "x")
 
-    assert placeholders == set(supplied) == {"name", "email"}
+    assert placeholders == set(supplied) == {"name", "email", link}
 
 
 # --- records that must not send ------------------------------------------------------
@@ -266,7 +340,7 @@ def test_same_record_twice_in_one_batch_sends_one_email(mailer):
 
 
 def test_a_second_insert_for_the_same_address_sends_no_second_email(mailer):
-    # e.g. the subscriber item was deleted and written again within the dedupe window
+    # e.g. a redelivery of the same pending subscription, the name tidied in between
     deliver(mailer, insert("ada@example.com", name="Ada"))
     deliver(mailer, insert("ada@example.com", name="Ada Lovelace"))
 
@@ -285,7 +359,7 @@ def test_marker_key_survives_a_replaced_function(mailer, monkeypatch):
 
 
 def test_a_batch_that_failed_entirely_is_retried_and_sends_exactly_once(mailer, aws):
-    aws.delete_template(TemplateName=TEMPLATE)  # SES now refuses every send
+    aws.delete_template(TemplateName=CONFIRM_TEMPLATE)  # SES now refuses every send
     batch = [insert("ada@example.com"), insert("grace@example.com"), insert("linus@example.com")]
 
     # Every record failed: Powertools fails the invocation, so Lambda retries (and bisects) the batch.
@@ -293,7 +367,7 @@ def test_a_batch_that_failed_entirely_is_retried_and_sends_exactly_once(mailer, 
         deliver(mailer, *batch)
     assert sent_messages() == []
 
-    create_template(aws)
+    create_template(aws, CONFIRM_TEMPLATE, CONFIRM_TEMPLATE_FILE)
     retried = deliver(mailer, *batch)
     redelivered = deliver(mailer, *batch)
 
@@ -361,10 +435,25 @@ def plain(image: dict[str, Any]) -> dict[str, Any]:
     return {name: value["S"] for name, value in image.items()}
 
 
-def test_decision_welcomes_a_home_region_subscriber_insert():
+def test_decision_asks_a_home_region_pending_insert_to_confirm():
     decision = welcome.decide_welcome("INSERT", plain(subscriber_image("ada@example.com")), HOME)
 
-    assert decision.subscriber == welcome.Subscriber(email="ada@example.com", name="Ada")
+    assert decision.subscriber == welcome.Subscriber(email="ada@example.com", name="Ada", kind=welcome.CONFIRMATION,
+                                                     subscribed_at=SUBSCRIBED_AT)
+
+
+def test_decision_welcomes_a_confirmation():
+    record = confirmation("ada@example.com")["dynamodb"]
+    decision = welcome.decide_welcome("MODIFY", plain(record["NewImage"]), HOME, plain(record["OldImage"]))
+
+    assert decision.subscriber.kind == welcome.WELCOME
+
+
+def test_decision_asks_again_when_an_expired_pending_subscription_is_renewed():
+    old = plain(subscriber_image("ada@example.com", subscribed_at="2024-01-01T00:00:00.000Z"))
+    decision = welcome.decide_welcome("MODIFY", plain(subscriber_image("ada@example.com")), HOME, old)
+
+    assert decision.subscriber.kind == welcome.CONFIRMATION and decision.subscriber.subscribed_at == SUBSCRIBED_AT
 
 
 @pytest.mark.parametrize(
@@ -372,6 +461,9 @@ def test_decision_welcomes_a_home_region_subscriber_insert():
     [
         ("MODIFY", subscriber_image("ada@example.com")),
         ("REMOVE", subscriber_image("ada@example.com")),
+        ("INSERT", subscriber_image("ada@example.com", status="confirmed")),
+        ("INSERT", {k: v for k, v in subscriber_image("ada@example.com").items() if k != "status"}),
+        ("INSERT", subscriber_image("ada@example.com", subscribed_at="yesterday")),
         (None, subscriber_image("ada@example.com")),
         ("INSERT", subscriber_image("ada@example.com", origin=OTHER)),
         ("INSERT", {**subscriber_image("ada@example.com"), "type": {"S": "post"}}),
@@ -380,7 +472,8 @@ def test_decision_welcomes_a_home_region_subscriber_insert():
         ("INSERT", {**subscriber_image("ada@example.com"), "email": {"S": "someone@else.example"}}),
         ("INSERT", {k: v for k, v in subscriber_image("ada@example.com").items() if k != "email"}),
     ],
-    ids=["modify", "remove", "no-event-name", "other-region", "not-subscriber-type", "other-sk", "other-pk",
+    ids=["modify", "remove", "confirmed-insert", "no-status", "bad-subscribed-at", "no-event-name", "other-region",
+         "not-subscriber-type", "other-sk", "other-pk",
          "email-key-mismatch", "no-email"],
 )
 def test_decision_skips_everything_else(event_name, image):

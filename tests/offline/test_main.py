@@ -56,11 +56,11 @@ def test_no_tree_prints_only_the_reports(stacks, capsys):
     assert out.startswith("policy report") and "├─" not in out
 
 
-def test_plan_shows_dev_suppressions_with_their_reasons(stacks, capsys):
+def test_plan_of_dev_accepts_no_finding(stacks, capsys):
+    """The dev demo origin is private (a VPC origin): nothing left to suppress."""
     plan.main(["dev", "--no-tree"])
     out = capsys.readouterr().out
-    assert "SB-CF-005  aws:cloudfront/distribution:Distribution 'updates-cdn'" in out
-    assert "reason: dev only: the demo origin" in out
+    assert "SB-CF-005" not in out and "suppressed (" not in out
 
 
 def test_a_name_over_its_limit_fails_the_plan_naming_the_resource_and_the_limit(
@@ -115,3 +115,41 @@ def test_check_docs_fails_when_the_diagrams_are_stale(stacks, monkeypatch, capsy
     monkeypatch.setattr(diagram_docs, "stale_docs", lambda arch: ["docs/diagrams/prod.dot is out of date"])
     assert plan.main(["prod", "--no-tree", "--check-docs"]) == 1
     assert "stale diagrams: docs/diagrams/prod.dot is out of date" in capsys.readouterr().err
+
+
+# --- secrets and placeholders in the stack config ---------------------------------------------------
+
+CIPHERTEXT = "v1:GtXf0pcdmOHK1CqD:Ylr1uPt2CL0D1iz2zdYhtF6Mh7xCwjHk8pS0Nw=="
+
+
+@pytest.fixture(scope="module")
+def prod_with_a_secret(tmp_path_factory):
+    """Pulumi.prod.yaml after the README's `pulumi config set --secret --path updateCdn.lockDown.headerValue`."""
+    import shutil
+
+    import yaml
+
+    folder = tmp_path_factory.mktemp("secure")
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", folder / "Pulumi.yaml")
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    document["config"]["serverless-blueprints:updateCdn"]["lockDown"]["headerValue"] = {"secure": CIPHERTEXT}
+    (folder / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    config = read_stack_config("prod", folder)
+    return config, evaluate_program(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
+                                    stack="prod", region=config["aws:region"], config=config)
+
+
+def test_a_secure_config_value_is_read_as_an_opaque_secret_not_rejected(prod_with_a_secret):
+    config, stack = prod_with_a_secret
+    stand_in = config["serverless-blueprints:updateCdn"]["lockDown"]["headerValue"]
+    assert CIPHERTEXT not in str(config) and stand_in.startswith("offline-secret-")
+    distribution = stack.named("updates-cdn")
+    [header] = distribution.props["origins"][0]["customHeaders"]
+    assert header["value"] == stand_in
+    assert [path for path in distribution.secret_inputs if path.startswith("origins")]
+    assert not [r for r in stack.resources if r.name == "updates-origin-secret"]  # the given secret, not a generated one
+
+
+def test_plan_of_prod_with_a_secure_value_exits_zero(prod_with_a_secret, monkeypatch, capsys):
+    monkeypatch.setattr(plan, "evaluate_stack", lambda name: prod_with_a_secret[1])
+    assert plan.main(["prod", "--no-tree"]) == 0

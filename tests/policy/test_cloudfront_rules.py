@@ -192,3 +192,9 @@ def test_trusted_key_groups_pass(violations):
 
 def test_trusted_signers_are_reported(violations):
     assert violations("SB-CF-008", distribution(behavior={"trustedSigners": ["self"]})) == ["default behavior uses trustedSigners"]
+
+
+def test_standard_logging_v2_counts_as_logging(violations):
+    source = Resource("aws:cloudwatch/logDeliverySource:LogDeliverySource",
+                      {"logType": "ACCESS_LOGS", "resourceArn": DIST_ARN}, name="cdn-access-logs-source")
+    assert violations("SB-CF-007", distribution(loggingConfig=None), source) == []

@@ -20,3 +20,11 @@ def test_dev_tables_have_no_deletion_protection(dev_stack):
 
 def test_dev_logs_are_kept_one_week(dev_stack):
     assert {g.props["retentionInDays"] for g in dev_stack.of_type("aws:cloudwatch/logGroup:LogGroup")} == {7}
+
+
+def test_dev_assumes_the_api_gateway_account_setting_and_declares_none(dev_stack):
+    """Prod manages the shared setting; destroying dev must not reset it, so dev doesn't own it."""
+    assert dev_stack.of_type("aws:apigateway/account:Account") == []
+    assert not [r.name for r in dev_stack.resources if r.name.startswith("apigateway-logging")]
+    stages = dev_stack.of_type("aws:apigateway/stage:Stage")
+    assert stages and not [d for stage in stages for d in stage.dependencies if "apigateway/account" in d]

@@ -7,7 +7,7 @@ import pytest
 
 from offline.harness import PROJECT_DIR, StackSnapshot, evaluate_program, read_stack_config
 from offline.report import evaluate_snapshot, render_policy_report
-from policy import SUPPRESSIONS, evaluate
+from policy import SUPPRESSIONS, Suppression, evaluate
 
 INTEGRATION = "aws:apigateway/integration:Integration"
 LONG_BUCKET = "photos-originals-kept-for-the-long-term-archive-of-uploads"
@@ -56,27 +56,30 @@ def test_report_environment_comes_from_the_stack(stack):
     assert evaluate_snapshot(stack).environment == stack.stack
 
 
-def test_dev_demo_origin_over_http_is_suppressed_with_its_reason(dev_stack):
+def test_dev_demo_origin_is_private_so_nothing_is_suppressed(dev_stack):
+    """The demo is a CloudFront VPC origin to an internal ALB: no HTTP across the internet to accept."""
     report = evaluate_snapshot(dev_stack)
-    [accepted] = [s for s in report.suppressed if s.finding.rule_id == "SB-CF-005"]
-    assert (accepted.finding.name, accepted.finding.message) == (
-        "updates-cdn", "origin 'update-origin' protocol policy is http-only")
-    assert "dev only" in accepted.reason and "certificateArn" in accepted.reason
+    assert report.for_rule("SB-CF-005") == [] and report.suppressed == []
 
 
-def test_suppressed_finding_is_printed_with_its_reason(dev_stack):
-    report = evaluate_snapshot(dev_stack)
+def test_suppressed_finding_is_printed_with_its_reason(prod_stack):
+    broken = _with_props(prod_stack, "updates-cdn", origins=[
+        {**prod_stack.named("updates-cdn").props["origins"][0],
+         "customOriginConfig": {"originProtocolPolicy": "http-only", "originSslProtocols": ["TLSv1.2"],
+                                "httpPort": 80, "httpsPort": 443}}])
+    accepted = Suppression("SB-CF-005", "updates-cdn", "a reviewer's reason", environments=("prod",))
+    report = evaluate_snapshot(broken, suppressions=[accepted])
     text = render_policy_report(report)
-    [accepted] = report.suppressed
+    assert [s.reason for s in report.suppressed] == ["a reviewer's reason"]
     assert "suppressed (1, accepted in policy/suppressions.py)" in text
-    assert f"reason: {accepted.reason}" in text
+    assert "reason: a reviewer's reason" in text
 
 
 def test_prod_accepts_no_finding(prod_stack):
     assert evaluate_snapshot(prod_stack).suppressed == []
 
 
-def test_dev_suppression_does_not_hide_the_same_finding_in_prod(prod_stack):
+def test_an_http_origin_is_a_mandatory_finding(prod_stack):
     broken = _with_props(prod_stack, "updates-cdn", origins=[
         {**prod_stack.named("updates-cdn").props["origins"][0],
          "customOriginConfig": {"originProtocolPolicy": "http-only", "originSslProtocols": ["TLSv1.2"],

@@ -18,3 +18,19 @@ def test_prod_buckets_survive_destroy(prod_stack):
 
 def test_prod_logs_are_kept_at_least_a_year(prod_stack):
     assert all(g.props["retentionInDays"] >= 365 for g in prod_stack.of_type("aws:cloudwatch/logGroup:LogGroup"))
+
+
+def test_api_gateway_logging_role_is_scoped_to_this_regions_log_groups(prod_stack):
+    import json
+    policy = json.loads(prod_stack.named("apigateway-logging-push-logs").props["policy"])
+    assert policy["Statement"][0]["Resource"] == ["arn:aws:logs:eu-west-1:123456789012:log-group:*"]
+
+
+def test_prod_manages_the_shared_api_gateway_account_setting_and_retains_it_on_delete(prod_stack):
+    """Deleting aws_api_gateway_account resets the account's CloudWatch role: destroying prod must not."""
+    [account] = prod_stack.of_type("aws:apigateway/account:Account")
+    assert account.retain_on_delete
+    role, policy = prod_stack.named("apigateway-logging-role"), prod_stack.named("apigateway-logging-push-logs")
+    assert role.retain_on_delete and policy.retain_on_delete
+    for stage in prod_stack.of_type("aws:apigateway/stage:Stage"):
+        assert account.urn in stage.dependencies, stage.name
