@@ -70,6 +70,10 @@ class StackFacts:
     """Secret name -> its ARN."""
     kms_aliases: dict[str, str] = field(default_factory=dict)
     """"alias/name" -> target key ARN."""
+    glue_tables: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(database, table) -> the s3:// location Athena reads it from (its projection template, else its location)."""
+    athena_results: dict[str, str] = field(default_factory=dict)
+    """Athena workgroup name -> its enforced s3:// query result location."""
 
     @classmethod
     def from_snapshot(cls, snapshot: StackSnapshot) -> "StackFacts":
@@ -95,6 +99,14 @@ class StackFacts:
         for alias in snapshot.of_type("aws:kms/alias:Alias"):
             target = alias.props.get("targetKeyId", "")
             facts.kms_aliases[alias.props.get("name")] = keys.get(target, target)
+        for table in snapshot.of_type("aws:glue/catalogTable:CatalogTable"):
+            location = (table.props.get("parameters") or {}).get("storage.location.template") or \
+                (table.props.get("storageDescriptor") or {}).get("location", "")
+            facts.glue_tables[(table.props["databaseName"], table.props.get("name") or table.outputs["name"])] = location
+        for workgroup in snapshot.of_type("aws:athena/workgroup:Workgroup"):
+            result = ((workgroup.props.get("configuration") or {}).get("resultConfiguration") or {})
+            if result.get("outputLocation"):
+                facts.athena_results[workgroup.props.get("name") or workgroup.outputs["name"]] = result["outputLocation"]
         return facts
 
 
@@ -625,7 +637,8 @@ def _kms(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
                     "kms:EncryptionAlgorithm": call.params.get("EncryptionAlgorithm")})]
 
 
-@_builds("secretsmanager", "GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecret")
+@_builds("secretsmanager", "GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecret",
+         "UpdateSecretVersionStage", "ListSecretVersionIds")
 def _secretsmanager(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
     secret = scope.recorded(call.params["SecretId"])
     if not secret.startswith("arn:"):
@@ -645,6 +658,14 @@ def _secretsmanager(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
 def _cloudfront(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
     distribution = scope.recorded(call.params.get("DistributionId") or call.params["Id"])
     return [_req(f"cloudfront:{call.operation}", f"arn:aws:cloudfront::{scope.account}:distribution/{distribution}")]
+
+
+# Public keys and key groups have no resource type in the Service Authorization Reference: "*" only.
+@_builds("cloudfront", "CreatePublicKey", "GetPublicKey", "GetPublicKeyConfig", "UpdatePublicKey", "DeletePublicKey",
+         "ListPublicKeys", "CreateKeyGroup", "GetKeyGroup", "GetKeyGroupConfig", "UpdateKeyGroup", "DeleteKeyGroup",
+         "ListKeyGroups")
+def _cloudfront_unscopable(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    return [_req(f"cloudfront:{call.operation}", "*")]
 
 
 @_builds("cognito-idp", "AdminGetUser", "AdminCreateUser", "AdminDeleteUser", "AdminUpdateUserAttributes",
@@ -692,3 +713,82 @@ def _logs(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
 @_builds("sts", "GetCallerIdentity")
 def _sts_identity(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
     return []  # AWS answers it for any principal, even under an explicit Deny
+
+
+# --- Athena, Glue ----------------------------------------------------------------------------------
+
+_QUERY_TABLE = re.compile(r'"(?P<database>[^"]+)"\s*\.\s*"(?P<table>[^"]+)"')
+_UNLOAD_TO = re.compile(r"\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'", re.I)
+
+
+def _s3_location(uri: str) -> str:
+    """s3://bucket/prefix/key=${key}/... -> arn:aws:s3:::bucket/prefix/ (the folders before any placeholder)."""
+    path = uri.removeprefix("s3://")
+    if "$" in path:
+        path = path.split("$", 1)[0].rsplit("/", 1)[0] + "/"
+    return "arn:aws:s3:::" + path
+
+
+def _glue_table(scope: CallScope, region: str, database: str, table: str) -> list[str]:
+    """glue:GetTable & co. authorize the catalog, the database and the table."""
+    glue = f"arn:aws:glue:{region}:{scope.account}"
+    return [f"{glue}:catalog", f"{glue}:database/{database}", f"{glue}:table/{database}/{table}"]
+
+
+def _workgroup(call: AwsCallLike, scope: CallScope, workgroup: Optional[str] = None) -> str:
+    workgroup = workgroup or call.params.get("WorkGroup")
+    if not workgroup:
+        raise UnmappedOperation(f"athena:{call.operation}: the workgroup can't be derived from a query execution "
+                                f"id; the twin records WorkGroup in the call's params (AthenaStandIn.with_workgroups)")
+    return scope.recorded(f"arn:aws:athena:{call.region}:{scope.account}:workgroup/{workgroup}")
+
+
+@_builds("athena", "GetQueryExecution", "StopQueryExecution", "GetQueryResults", "GetWorkGroup")
+def _athena(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    return [_req(f"athena:{call.operation}", _workgroup(call, scope))]
+
+
+@_builds("athena", "StartQueryExecution")
+def _athena_start(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    """The workgroup, and what Athena then does with the caller's own permissions: read the Glue catalog
+    and the tables' S3 data, write an UNLOAD's destination, and write the workgroup's query results."""
+    query = call.params.get("QueryString", "")
+    workgroup = call.params.get("WorkGroup") or "primary"
+    requirements = [_req("athena:StartQueryExecution", _workgroup(call, scope, workgroup))]
+    athena = "Athena runs the query with the caller's permissions"
+    for database, table in sorted(set(_QUERY_TABLE.findall(query))):
+        database, table = scope.recorded(database), scope.recorded(table)
+        for action in ("glue:GetDatabase", "glue:GetTable"):
+            resources = _glue_table(scope, call.region, database, table)
+            for resource in (resources[:2] if action == "glue:GetDatabase" else resources):
+                requirements.append(_req(action, resource, implied_by=athena))
+        location = scope.facts.glue_tables.get((database, table))
+        if location:
+            data = _s3_location(location)
+            requirements += [_req("s3:ListBucket", data.split("/", 1)[0], implied_by=athena),
+                             _req("s3:GetObject", data, implied_by=athena)]
+    unload = _UNLOAD_TO.search(query)
+    if unload and query.lstrip().upper().startswith("UNLOAD"):
+        bucket = scope.recorded(unload["bucket"])
+        requirements += [_req("s3:ListBucket", f"arn:aws:s3:::{bucket}", implied_by=athena),
+                         _req("s3:PutObject", f"arn:aws:s3:::{bucket}/{unload['prefix']}", implied_by=athena)]
+    results = (call.params.get("ResultConfiguration") or {}).get("OutputLocation") or \
+        scope.facts.athena_results.get(scope.recorded(workgroup))
+    if results:
+        requirements.append(_req("s3:PutObject", _s3_location(results), implied_by=athena))
+    return requirements
+
+
+@_builds("glue", "GetTable", "GetTables", "GetTableVersion", "GetTableVersions", "GetPartition", "GetPartitions",
+         "GetDatabase")
+def _glue(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    p = call.params
+    database = scope.recorded(p.get("DatabaseName") or p["Name"])
+    table = p.get("TableName") or (p.get("Name") if call.operation != "GetDatabase" else None)
+    resources = _glue_table(scope, call.region, database, scope.recorded(table) if table else "")
+    if call.operation == "GetDatabase":
+        resources = resources[:2]
+    elif call.operation == "GetTables":
+        resources = [*resources[:2], f"arn:aws:glue:{call.region}:{scope.account}:table/{database}/*"]
+    return [_req(f"glue:{call.operation}", resource) for resource in resources]
+

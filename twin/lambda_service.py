@@ -6,6 +6,10 @@
   bisect on error, bounded retries, maximum record age and the on-failure destination.
 - S3 / SNS / EventBridge -> Lambda: moto delivers into a private shim queue (see twin.stack),
   drained here into the function with the event shape that service would send.
+- Firehose (Kinesis source, Lambda transform, Parquet): twin/firehose.py, polled like a mapping
+  (`FirehoseDelivery`); EventBridge Scheduler schedules fire on demand (`LambdaService.fire_schedule`).
+- Deploy-time invocations (`aws:lambda/invocation:Invocation`): run once, in graph order, with the
+  recorded input, as `pulumi up` runs them before anyone calls the stack (`LambdaService.deploy`).
 - API Gateway REST (v1) proxy integrations, from the recorded RestApi, Resource (path from the
   parent chain), Method, Integration, Authorizer, Model, Stage and MethodSettings: Cognito user-pool
   authorization with real ID tokens from the twin's Cognito, required parameters and body models,
@@ -30,7 +34,8 @@ from typing import Any, Callable, Optional
 from moto.events.models import EventPattern
 
 from offline.harness import ACCOUNT_ID, RecordedResource, StackSnapshot
-from twin.stack import DataPlane, LambdaShim, functions_of
+from twin.stack import KEY_GROUP, DataPlane, LambdaShim, PlaneNote, functions_of, key_group
+from twin.stack import FIREHOSE_DELIVERY_STREAM, GLUE_TABLE, ScheduledTarget
 
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 REST_API = "aws:apigateway/restApi:RestApi"
@@ -42,6 +47,8 @@ API_AUTHORIZER = "aws:apigateway/authorizer:Authorizer"
 API_MODEL = "aws:apigateway/model:Model"
 API_STAGE = "aws:apigateway/stage:Stage"
 API_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+INVOCATION = "aws:lambda/invocation:Invocation"
+FUNCTION_EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 
 DAX_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
                             "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
@@ -116,6 +123,10 @@ class LambdaService:
         self.ledger: list[Invocation] = []
         self.mappings = [_mapping(self, esm) for esm in self.snapshot.of_type(ESM)]
         self.shims = [ShimPump(self, shim) for shim in plane.shims]
+        self.deliveries = [FirehoseDelivery(self, stream) for stream in self.snapshot.of_type(FIREHOSE_DELIVERY_STREAM)
+                           if FirehoseDelivery.emulated(stream)]
+        self.deployments: Optional[dict[str, Invocation]] = None
+        """Recorded Invocation logical name -> the deploy-time invocation; None until `deploy()` ran."""
 
     # -- functions ----------------------------------------------------------------------------------
     def function_name(self, reference: str) -> str:
@@ -146,6 +157,38 @@ class LambdaService:
         processes = [self.process(name) for name in self.functions]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda p: p.start() if hasattr(p, "start") else None, processes))
+        # The stack is up once `pulumi up` has run its deploy-time invocations: do them before any caller.
+        self.deploy()
+
+    def deploy(self) -> dict[str, Invocation]:
+        """Run the stack's `aws:lambda/invocation:Invocation`s once, as `pulumi up` creates them.
+
+        In registration order (an Invocation registers after what it depends on), each function gets its
+        recorded input in the twin's names, plus the provider's `tf` block for a CRUD lifecycle. A
+        CloudFront key group whose items are Invocation results is created from the twin's results."""
+        if self.deployments is not None:
+            return self.deployments
+        self.deployments = {}
+        results: dict[str, Any] = {}
+        for resource in self.snapshot.resources:
+            if resource.resource_type == INVOCATION:
+                event = self.plane.names.twin(json.loads(resource.props["input"]))
+                if resource.props.get("lifecycleScope") == "CRUD":
+                    event[resource.props.get("terraformKey") or "tf"] = {"action": "create", "prev_input": None}
+                invocation = self.invoke(resource.props["functionName"], event, source=f"pulumi:{resource.name}")
+                self.deployments[resource.name] = invocation
+                results[resource.urn] = invocation.result.response
+                step = f" ({event['step']})" if isinstance(event.get("step"), str) else ""
+                outcome = "failed: " + str(invocation.result.error.get("errorMessage", ""))[:200] \
+                    if invocation.failed else "ok"
+                self.plane.notes.append(PlaneNote(resource.name, f"deploy-time invocation{step} of "
+                                                                 f"{invocation.function} before the scenarios: {outcome}"))
+            elif resource.resource_type == KEY_GROUP:
+                sources = resource.property_dependencies.get("items") or []
+                if sources and all(urn in results for urn in sources):
+                    key_ids = [r["keyId"] for urn in sources if isinstance(r := results[urn], dict) and r.get("keyId")]
+                    key_group(self.plane, resource, key_ids)
+        return self.deployments
 
     def invoke(self, reference: str, event: dict, *, source: str) -> Invocation:
         name = self.function_name(reference)
@@ -157,6 +200,8 @@ class LambdaService:
             if name in self.plane.dax_functions:
                 calls = [dataclasses.replace(c, service="dax") if c.service == "dynamodb" and c.operation
                          in DAX_OPERATIONS else c for c in calls]
+            for stand_in in self.plane.athena.values():
+                calls = stand_in.with_workgroups(calls)
             try:
                 report = self.judge(self.snapshot, self.functions[name], calls,
                                     names=self.plane.names.to_recorded())
@@ -173,11 +218,41 @@ class LambdaService:
         """Poll every mapping and shim until nothing moves; returns the number of invocations made."""
         before = len(self.ledger)
         for _ in range(max_rounds):
-            sources: list[EventSourceMapping | ShimPump] = [*self.mappings, *self.shims]
+            sources: list[EventSourceMapping | ShimPump | FirehoseDelivery] = [*self.mappings, *self.shims,
+                                                                               *self.deliveries]
             moved = sum(source.poll() for source in sources)
             if not moved:
                 return len(self.ledger) - before
         raise RuntimeError(f"event sources still busy after {max_rounds} rounds: a retry loop?")
+
+    def fire_schedule(self, schedule: ScheduledTarget) -> list[Invocation]:
+        """One run of an EventBridge Scheduler schedule: Scheduler invokes its target function asynchronously
+        with the recorded input. A function error is then Lambda's to retry (the function's recorded
+        FunctionEventInvokeConfig, else Lambda's default of 2) and to send to its on-failure destination, as
+        Lambda's record; the schedule's own retry policy and DLQ are for deliveries Lambda refused."""
+        event = json.loads(schedule.input) if schedule.input else {}
+        name = self.function_name(schedule.function_arn)
+        refs = {name, self.functions[name].outputs.get("arn")}
+        config = next((c.props for c in self.snapshot.of_type(FUNCTION_EVENT_INVOKE_CONFIG)
+                       if c.props.get("functionName") in refs), {})
+        retries = int(config.get("maximumRetryAttempts", ASYNC_RETRIES))
+        attempts: list[Invocation] = []
+        for _ in range(1 + retries):
+            attempts.append(self.invoke(schedule.function_arn, event, source=f"scheduler:{schedule.name}"))
+            if not attempts[-1].failed:
+                return attempts
+        destination = ((config.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
+        if destination:
+            error = attempts[-1].result.error or {}
+            _send_to_destination(self.plane, self.plane.names.twin(destination), {
+                "version": "1.0", "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "requestContext": {"requestId": attempts[-1].request_id,
+                                   "functionArn": f"{self.functions[name].outputs['arn']}:$LATEST",
+                                   "condition": "RetriesExhausted", "approximateInvokeCount": len(attempts)},
+                "requestPayload": event,
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                "responsePayload": error})
+        return attempts
 
     def mapping_for(self, function_reference: str) -> list["EventSourceMapping"]:
         name = self.function_name(function_reference)
@@ -511,6 +586,90 @@ class ShimPump:
 
 
 # ----------------------------------------------------------------------------------------------------
+# Firehose delivery streams with a Kinesis source (twin/firehose.py)
+
+class FirehoseDelivery:
+    """A recorded Kinesis-sourced delivery stream, emulated by twin/firehose.py: each poll reads the stream,
+    invokes the transform through the Lambda service (the real runner, judged like any invocation) and, as
+    time is compressed, flushes its buffers to the twin's S3 at once (a buffering interval elapsing)."""
+
+    def __init__(self, service: LambdaService, stream: RecordedResource):
+        from twin.firehose import DeliveryConfig, FirehoseEmulator
+
+        self.service, self.resource, self.name = service, stream, stream.outputs["name"]
+        names, props = service.plane.names, stream.props
+        schema = props["extendedS3Configuration"]["dataFormatConversionConfiguration"]["schemaConfiguration"]
+        table = next(t for t in service.snapshot.of_type(GLUE_TABLE) if t.props["databaseName"] ==
+                     schema["databaseName"] and (t.props.get("name") or t.outputs["name"]) == schema["tableName"])
+        self.region = stream.region or service.plane.region
+        self.kinesis_stream_arn = names.twin(props["kinesisSourceConfiguration"]["kinesisStreamArn"])
+        config = DeliveryConfig.from_recorded(props, table.props, region=self.region, delivery_stream_name=self.name)
+        self.config = dataclasses.replace(config, bucket=names.twin(config.bucket),
+                                          kinesis_stream_arn=self.kinesis_stream_arn)
+        self.emulator = FirehoseEmulator.at_endpoint(self.config, service.plane.endpoint_url, self._transform)
+
+    @staticmethod
+    def emulated(stream: RecordedResource) -> bool:
+        """What twin/firehose.py reproduces: a Kinesis source, a Lambda processor, Parquet from a Glue table."""
+        s3 = stream.props.get("extendedS3Configuration") or {}
+        processors = ((s3.get("processingConfiguration") or {}).get("processors")) or []
+        return bool(stream.props.get("kinesisSourceConfiguration") and any(p.get("type") == "Lambda" for p in processors)
+                    and (s3.get("dataFormatConversionConfiguration") or {}).get("schemaConfiguration"))
+
+    def _transform(self, event: dict) -> dict:
+        invocation = self.service.invoke(self.config.lambda_arn, event, source=f"firehose:{self.name}")
+        if invocation.failed:
+            raise RuntimeError(f"Lambda.FunctionError: {invocation.result.error.get('errorMessage', '')}")
+        return invocation.result.response
+
+    def poll(self) -> int:
+        kinesis = self.service.plane.client("kinesis", self.region)
+        read = self.emulator.pump_kinesis(kinesis, self.kinesis_stream_arn.rsplit("/", 1)[1])
+        if read:
+            self.emulator.flush()
+        return read
+
+    def role_checks(self) -> list:
+        """Firehose's own access so far, judged against the delivery role (twin.permissions `Check`s): reading
+        the stream, invoking the transform, reading the table's schema, each object written, and the KMS
+        keys behind the encrypted stream and bucket. Firehose is no Lambda function: nothing here is in the
+        ledger, so a scenario asserts these."""
+        from twin.arns import Requirement
+        from twin.permissions import judge_for
+
+        props, snapshot, region = self.resource.props, self.service.snapshot, self.region
+        s3 = props["extendedS3Configuration"]
+        fake_function = dataclasses.replace(self.resource, props={"role": s3["roleArn"]})
+        judge = judge_for(snapshot, fake_function)
+        stream = props["kinesisSourceConfiguration"]["kinesisStreamArn"]
+        schema = s3["dataFormatConversionConfiguration"]["schemaConfiguration"]
+        glue = f"arn:aws:glue:{schema.get('region') or region}:{schema.get('catalogId') or ACCOUNT_ID}"
+        bucket = s3["bucketArn"]
+        why = f"Firehose ({self.name}) with its delivery role"
+
+        def need(action: str, resource: str, via: Optional[str] = None) -> Requirement:
+            context = {"kms:viaservice": (f"{via}.{region}.amazonaws.com",)} if via else {}
+            return Requirement(action, resource, {"aws:requestedregion": (region,), **context},
+                               frozenset(context), implied_by=why)
+
+        required = [need(f"kinesis:{a}", stream) for a in ("DescribeStream", "ListShards", "GetShardIterator",
+                                                            "GetRecords")]
+        required += [need(f"lambda:{a}", self.config.lambda_arn) for a in ("InvokeFunction", "GetFunctionConfiguration")]
+        required += [need("glue:GetTableVersions", f"{glue}:{kind}") for kind in (
+            "catalog", f"database/{schema['databaseName']}", f"table/{schema['databaseName']}/{schema['tableName']}")]
+        required.append(need("s3:ListBucket", bucket))
+        report = self.emulator.report
+        required += [need("s3:PutObject", f"{bucket}/{key}") for key in [*report.objects, *report.error_objects]]
+        stream_key = next((k.props.get("kmsKeyId") for k in snapshot.of_type("aws:kinesis/stream:Stream")
+                           if k.outputs.get("arn") == stream and k.props.get("encryptionType") == "KMS"), None)
+        if stream_key:
+            required.append(need("kms:Decrypt", stream_key, via="kinesis"))
+        if s3.get("kmsKeyArn"):
+            required.append(need("kms:GenerateDataKey", s3["kmsKeyArn"], via="s3"))
+        return [judge.decide(r) for r in required]
+
+
+# ----------------------------------------------------------------------------------------------------
 # API Gateway REST (v1)
 
 @dataclass
@@ -521,6 +680,8 @@ class HttpResponse:
     invocation: Optional[Invocation] = None
     """The function invocation behind it; None when the gateway answered (401, cache hit, MOCK)."""
     cached: bool = False
+    header_values: dict[str, list[str]] = field(default_factory=dict)
+    """Each header's values as sent, one per header line (Set-Cookie can't be joined with commas)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -665,7 +826,8 @@ class RestApiGateway:
             if hit and hit[0] > time.time():
                 self.cache_hits += 1
                 cached = hit[1]
-                return HttpResponse(cached.status, dict(cached.headers), cached.body, None, cached=True)
+                return HttpResponse(cached.status, dict(cached.headers), cached.body, None, cached=True,
+                                    header_values=dict(cached.header_values))
         if route.function_arn is None:
             return _gateway_error(500, f"{route.integration_type or 'no'} integration: the twin serves AWS_PROXY and MOCK")
         event = self._proxy_event(route, method, path, headers, query, body, path_parameters, claims)
@@ -680,9 +842,12 @@ class RestApiGateway:
         if answer.get("isBase64Encoded"):
             response_body = base64.b64decode(response_body).decode("utf-8", "replace")
         response_headers = {k: str(v) for k, v in (answer.get("headers") or {}).items()}
+        header_values = {k: [str(v)] for k, v in response_headers.items()}
         for k, v in (answer.get("multiValueHeaders") or {}).items():
             response_headers[k] = ",".join(map(str, v))
-        response = HttpResponse(int(answer["statusCode"]), response_headers, response_body, invocation)
+            header_values[k] = [str(one) for one in v]
+        response = HttpResponse(int(answer["statusCode"]), response_headers, response_body, invocation,
+                                header_values=header_values)
         if cache_key is not None and route.cache_ttl is not None and response.status == 200:
             self._cache[cache_key] = (time.time() + route.cache_ttl, response)
         return response
@@ -714,9 +879,10 @@ class RestApiGateway:
             return None
         if claims.get("token_use") != "id" or float(claims.get("exp", 0)) <= time.time():
             return None
-        # API Gateway hands the function every claim as a string.
-        return {k: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
-                for k, v in claims.items()}
+        # API Gateway hands the function every claim as a string; a REST API's Cognito authorizer joins a
+        # list claim (cognito:groups) with commas: "premium-admins" or "editors,premium-admins".
+        return {k: v if isinstance(v, str) else ",".join(map(str, v)) if isinstance(v, list)
+                else json.dumps(v) if isinstance(v, dict) else str(v) for k, v in claims.items()}
 
     def _keys(self, issuer: str) -> Any:
         from joserfc.jwk import KeySet

@@ -29,6 +29,7 @@ from twin.stack import (BUCKET_NOTIFICATION, LAMBDA_FUNCTION, QUEUE, USER_POOL, 
 
 COMPONENT_PREFIX = "serverless-blueprints:index:"
 REST_API = "aws:apigateway/restApi:RestApi"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 PASSWORD = "Twin-Passw0rd!2026"
 
 
@@ -287,54 +288,130 @@ def post_item(slug: str, title: str, published_at: str, *, status: str = "publis
 
 
 def blog_scenario(run: ScenarioRun) -> None:
+    """The blog API as CloudFront calls it (with the origin header), refused without it, and the double
+    opt-in: subscribe -> one confirmation mail -> confirm via its link -> one welcome -> unsubscribe."""
     twin, component = run.twin, run.component
     api = twin.api_under(component)
     table = twin.env(twin.function(api_function(api)))["TABLE_NAME"]
+    cloudfront = _cloudfront_origin_headers(run, api)
     posts = [post_item("hello-world", "Hello, world", "2026-01-02T09:00:00Z", tags=["news"]),
              post_item("second-post", "Second", "2026-02-03T09:00:00Z"),
              post_item("unfinished", "Draft", "2026-03-01T09:00:00Z", status="draft")]
     for post in posts:
         twin.put_item(table, post)
-    listed = api.request("GET", "/api/posts")
+    listed = api.request("GET", "/api/posts", headers=cloudfront)
     run.require("list posts: 200", listed.status == 200, _describe(listed))
     run.check("published posts only, newest first",
               [p["slug"] for p in listed.json()["posts"]] == ["second-post", "hello-world"], listed.body)
-    read = api.request("GET", "/api/posts/hello-world")
+    read = api.request("GET", "/api/posts/hello-world", headers=cloudfront)
     run.check("read a post: its body", read.status == 200 and read.json().get("body") == "<p>Hello, world</p>",
               _describe(read))
-    draft = api.request("GET", "/api/posts/unfinished")
+    draft = api.request("GET", "/api/posts/unfinished", headers=cloudfront)
     run.check("a draft is not served: 404", draft.status == 404, _describe(draft))
+
+    address = f"reader-{uuid.uuid4().hex[:6]}@example.com"
+    _blog_direct_calls(run, api, table, address)
 
     stream_mappings = twin.mappings_from(f"table/{table}/stream")
     run.require("a mapping reads the blog table's stream", stream_mappings, table)
     welcome = twin.service.function_name(stream_mappings[0].props["functionName"])
+    settings = twin.env(twin.function(welcome))
     destination = (stream_mappings[0].props.get("destinationConfig") or {}).get("onFailure", {}).get("destinationArn")
-    address = f"reader-{uuid.uuid4().hex[:6]}@example.com"
     sent_before = len(twin.plane.ses_sent_messages())
+
+    def mails(template: str | None = None) -> list:
+        return [m for m in twin.plane.ses_sent_messages()[sent_before:] if address in json.dumps(m.destinations)
+                and (template is None or getattr(m, "template", None) == template)]
+
     mark = run.ledger_mark()
-    subscribed = api.request("POST", "/api/subscribe", body={"email": address, "name": "Reader"},
-                             headers={"Content-Type": "application/json"})
-    run.require("subscribe: 202", subscribed.status == 202, _describe(subscribed))
+    for attempt, email in enumerate((address, address.upper())):
+        subscribed = api.request("POST", "/api/subscribe", body={"email": email, "name": "Reader"},
+                                 headers={"Content-Type": "application/json", **cloudfront})
+        run.require(f"subscribe (attempt {attempt + 1}): 202", subscribed.status == 202, _describe(subscribed))
+        twin.service.pump()
+    run.check("the stream record reached the mail function", run.invoked_since(mark, welcome), welcome)
+    stored = [i for i in twin.table_items(table) if i.get("email") == address]
+    run.check("the subscriber is stored pending", [i.get("status") for i in stored] == ["pending"], stored)
+    confirmations = mails(settings["CONFIRMATION_TEMPLATE_NAME"])
+    run.check("exactly one confirmation email (SES), even for two subscribes", len(confirmations) == 1,
+              f"{len(confirmations)} sent")
+    run.check("no welcome before the confirmation", len(mails()) == len(confirmations), f"{len(mails())} sent")
+    run.require("a confirmation to follow", confirmations)
+    link = json.loads(getattr(confirmations[0], "template_data", "{}") or "{}").get("confirmUrl", "")
+    run.check("sent from the configured sender", confirmations[0].source == settings["SENDER_ADDRESS"],
+              vars(confirmations[0]))
+    run.check("the link points at the site's /api/subscriptions/confirm",
+              link.startswith(settings["SITE_URL"] + "/api/subscriptions/confirm?token="), link)
+    token = _link_token(link)
+
+    forged = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront,
+                         query={"token": token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")})
+    run.check("a forged confirmation link: 400 JSON", forged.status == 400 and
+              (forged.json() or {}).get("reason") == "token_invalid", _describe(forged))
+    confirmed = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront, query={"token": token})
+    run.require("confirm via the link: 200", confirmed.status == 200, _describe(confirmed))
     twin.service.pump()
-    sends = [m for m in twin.plane.ses_sent_messages()[sent_before:] if address in json.dumps(m.destinations)]
-    run.check("the stream record reached the welcome function", run.invoked_since(mark, welcome), welcome)
-    run.check("exactly one welcome email (SES)", len(sends) == 1, f"{len(sends)} sent")
-    if sends:
-        settings = twin.env(twin.function(welcome))
-        run.check("sent from the configured sender with the configured template",
-                  sends[0].source == settings["SENDER_ADDRESS"]
-                  and getattr(sends[0], "template", None) == settings["SES_TEMPLATE_NAME"], vars(sends[0]))
-        run.check("the template greets the subscriber by name",
-                  json.loads(getattr(sends[0], "template_data", "{}") or "{}").get("name") == "Reader", vars(sends[0]))
+    welcomes = mails(settings["SES_TEMPLATE_NAME"])
+    run.check("exactly one welcome email (SES) after the confirmation", len(welcomes) == 1, f"{len(welcomes)} sent")
+    if welcomes:
+        data = json.loads(getattr(welcomes[0], "template_data", "{}") or "{}")
+        run.check("the welcome greets the subscriber by name", data.get("name") == "Reader", data)
+        run.check("the welcome carries a signed unsubscribe link",
+                  data.get("unsubscribeUrl", "").startswith(settings["SITE_URL"] + "/api/subscriptions/unsubscribe?"),
+                  data)
+
+    before = len(mails())
     again = api.request("POST", "/api/subscribe", body={"email": address.upper(), "name": "Reader"},
-                        headers={"Content-Type": "application/json"})
-    run.check("second subscribe of the same address: same 202", again.status == 202, _describe(again))
+                        headers={"Content-Type": "application/json", **cloudfront})
+    run.check("subscribe of a confirmed address: same 202", again.status == 202, _describe(again))
+    twice = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront, query={"token": token})
+    run.check("the confirmation link again: 200, already confirmed", twice.status == 200, _describe(twice))
     twin.service.pump()
-    total = [m for m in twin.plane.ses_sent_messages()[sent_before:] if address in json.dumps(m.destinations)]
-    run.check("a second subscribe sends nothing more", len(total) == 1, f"{len(total)} sent")
+    run.check("a second subscribe or confirmation sends nothing more", len(mails()) == before == 2,
+              f"{len(mails())} sent in all")
+
+    if welcomes:
+        unsubscribe = _link_token(json.loads(welcomes[0].template_data)["unsubscribeUrl"])
+        gone = api.request("GET", "/api/subscriptions/unsubscribe", headers=cloudfront, query={"token": unsubscribe})
+        run.check("unsubscribe via the welcome's link: 200", gone.status == 200, _describe(gone))
+        twin.service.pump()
+        run.check("unsubscribed: the address is forgotten",
+                  not [i for i in twin.table_items(table) if i.get("email") == address])
+        run.check("unsubscribing sends nothing", len(mails()) == 2, f"{len(mails())} sent in all")
     if destination:
-        run.check("nothing in the welcome mapping's on-failure destination",
+        run.check("nothing in the mail mapping's on-failure destination",
                   twin.plane.queue_depth(destination) == 0, destination)
+
+
+def _cloudfront_origin_headers(run: ScenarioRun, api: RestApiGateway) -> dict[str, str]:
+    """The custom headers the distribution in front of this API sends it: what CloudFront adds to every call."""
+    rest_api = run.twin.one_under(run.component, REST_API)
+    fronting = [origin for distribution in run.twin.snapshot.of_type(DISTRIBUTION)
+                for origin in distribution.props.get("origins") or []
+                if rest_api.outputs["id"] in str(origin.get("domainName"))]
+    run.require("a CloudFront distribution fronts the API", fronting)
+    headers = {h["name"]: h["value"] for origin in fronting for h in origin.get("customHeaders") or []}
+    settings = run.twin.env(run.twin.function(api_function(api)))
+    run.require("CloudFront sends the origin header the function checks",
+                settings.get("ORIGIN_HEADER_NAME") in headers, sorted(headers))
+    return headers
+
+
+def _blog_direct_calls(run: ScenarioRun, api: RestApiGateway, table: str, address: str) -> None:
+    """Around CloudFront (and its WAF), straight to the execute-api URL: refused, nothing stored."""
+    direct = api.request("POST", "/api/subscribe", body={"email": address, "name": "Direct"},
+                         headers={"Content-Type": "application/json"})
+    run.check("a direct subscribe without CloudFront's header: 403", direct.status == 403 and
+              (direct.json() or {}).get("reason") == "origin_not_allowed", _describe(direct))
+    wrong = api.request("GET", "/api/posts/direct-call", headers={"X-Origin-Verify": "guessed-" + "x" * 40})
+    run.check("a direct read with a guessed header: 403", wrong.status == 403, _describe(wrong))
+    run.check("a refused call stores nothing", not [i for i in run.twin.table_items(table) if i.get("email") == address])
+
+
+def _link_token(link: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return (parse_qs(urlsplit(link).query).get("token") or [""])[0]
 
 
 def thumbnails_scenario(run: ScenarioRun) -> None:
@@ -477,11 +554,16 @@ class ScenarioSpec:
     """A known bug in a function or component (file, line, fix) that makes this scenario fail for now."""
 
 
+from twin.scenarios_paid import paid_content_scenario  # noqa: E402  (its module imports this one lazily)
+from twin.scenarios_ingestion import ingestion_scenario  # noqa: E402  (likewise)
+
 SCENARIOS = (
     ScenarioSpec("todo", COMPONENT_PREFIX + "ServerlessRestApi", todo_scenario),
     ScenarioSpec("blog", COMPONENT_PREFIX + "BlogApi", blog_scenario),
     ScenarioSpec("thumbnails", COMPONENT_PREFIX + "ThumbnailPipeline", thumbnails_scenario),
     ScenarioSpec("outbox", COMPONENT_PREFIX + "OutboxRelay", outbox_scenario),
+    ScenarioSpec("paid content", COMPONENT_PREFIX + "PaidContent", paid_content_scenario),
+    ScenarioSpec("ingestion", COMPONENT_PREFIX + "IngestionPipeline", ingestion_scenario),
 )
 
 

@@ -63,7 +63,7 @@ def test_stream_filter_that_excludes_the_record_invokes_nothing(dev_stack):
     runner = ScriptedRunner(no_failures)
     with twin_of(dev_stack, runner) as twin:
         table = table_of_stream(mapping)
-        replicated = {"pk": "SUBSCRIBER#a@example.com", "sk": "PROFILE", "type": "subscriber",
+        replicated = {"pk": "SUBSCRIBER#a@example.com", "sk": "PROFILE", "type": "subscriber", "status": "pending",
                       "email": "a@example.com", "originRegion": "us-east-1"}
         twin.put_item(table, replicated)
         twin.service.pump()
