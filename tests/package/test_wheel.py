@@ -26,7 +26,11 @@ pytestmark = pytest.mark.network  # the build fetches setuptools, the venv pulum
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 PROBE = Path(__file__).with_name("example_probe.py")
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "components", "functions")
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "components", "functions", "services")
+# Left out of the copy as a fresh clone would be without them: caches, build output, local virtualenvs.
+# Hidden files stay (services/catalog/.dockerignore is part of the image's build context).
+NOT_SOURCES = ("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".venv", "build", "dist",
+               "*.egg-info")
 FUNCTIONS = sorted(p.parent.name for p in (REPO / "functions").glob("*/handler.py"))
 PIP = ("-m", "pip", "--disable-pip-version-check", "--quiet")
 
@@ -42,7 +46,7 @@ def start_wheel_build(source: Path, out: Path) -> subprocess.Popen:
     for name in WHEEL_SOURCES:
         path = REPO / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns(*NOT_SOURCES))
         else:
             shutil.copy(path, source / name)
     return subprocess.Popen([sys.executable, *PIP, "wheel", "--no-deps", "--wheel-dir", str(out), str(source)],
@@ -185,6 +189,40 @@ def test_wheel_holds_the_typed_marker_every_function_and_its_data(wheel):
                if p.is_file() and (p.suffix in (".py", ".json") or p.name == "requirements.txt")
                and not any(part.startswith((".", "__pycache__")) for part in p.relative_to(REPO).parts)]
     assert not [s for s in sources if f"serverless_blueprints/functions/{s}" not in names]
+    # a nested package: the catalog client generated into cart_api
+    assert "serverless_blueprints/functions/cart_api/catalog_client/__init__.py" in names
+    assert "serverless_blueprints/functions/cart_api/catalog_client/api/products/list_products.py" in names
+
+
+def service_files() -> list[str]:
+    """Every file of services/ a wheel must carry: what the image and the checkout wheel are built from."""
+    root = REPO / "services"
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+                  and not any(part.startswith((".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", "build"))
+                              or part.endswith(".egg-info") for part in p.relative_to(root).parts)
+                  and p.suffix not in (".pyc", ".pyo") and p.name != ".gitignore")
+
+
+def test_wheel_holds_the_services_sources_their_dockerfile_and_unit(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for shipped in ("catalog/Dockerfile", "catalog/.dockerignore", "catalog/requirements.txt",
+                    "catalog/catalog_app/main.py", "checkout/pyproject.toml", "checkout/checkout-app.service",
+                    "checkout/checkout_app/migrations/0001_orders.sql",
+                    "checkout/checkout_app/cart_client/api/carts/get_cart.py"):
+        assert f"serverless_blueprints/services/{shipped}" in names
+    files = service_files()
+    assert "catalog/Dockerfile" in files
+    assert not [f for f in files if f"serverless_blueprints/services/{f}" not in names]
+
+
+def test_the_installed_package_finds_the_services_sources(venv_python):
+    found = run([venv_python, "-I", "-c", "from serverless_blueprints.catalog_service import catalog_source; "
+                                          "from serverless_blueprints.checkout_service import checkout_source; "
+                                          "print(catalog_source()); print(checkout_source())"])
+    catalog, checkout = (Path(line) for line in found.stdout.split())
+    assert (catalog / "Dockerfile").is_file() and (catalog / "catalog_app" / "main.py").is_file()
+    assert (checkout / "pyproject.toml").is_file() and (checkout / "checkout-app.service").is_file()
+    assert not is_under(str(catalog), REPO)
 
 
 def test_wheel_holds_no_tests_bytecode_or_top_level_components(wheel):

@@ -1,0 +1,1 @@
+"""Sources of the services that run outside Lambda (container image, instance wheel), as package data."""
