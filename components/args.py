@@ -129,7 +129,7 @@ class ArgsReader:
             self.fail(key, f"{value!r} is not allowed; allowed values: {', '.join(map(str, allowed))}")
         return value
 
-    def string(self, key: str, *, check: Optional[Callable[[str], bool]] = None, expected: str = "a string",
+    def string(self, key: str, *, check: Optional[Callable[[str], object]] = None, expected: str = "a string",
             default: Any = _MISSING) -> Any:
         """A string (or a Pulumi output, passed through); a non-empty `check` failure names `expected`."""
         value = self.get(key, default)
@@ -139,12 +139,12 @@ class ArgsReader:
             self.fail(key, f"expected {expected}, got {value!r}")
         return value
 
-    def optional_string(self, key: str, *, check: Optional[Callable[[str], bool]] = None,
+    def optional_string(self, key: str, *, check: Optional[Callable[[str], object]] = None,
                      expected: str = "a string", default: Any = _MISSING) -> Any:
         return None if self.get(key, default) is None else self.string(key, check=check, expected=expected,
                                                                     default=default)
 
-    def strings(self, key: str, *, check: Optional[Callable[[str], bool]] = None,
+    def strings(self, key: str, *, check: Optional[Callable[[str], object]] = None,
                  expected: str = "a list of strings", default: Any = _MISSING, min_items: int = 0,
                  max_items: int = 1000, distinct: bool = False) -> list:
         value = self.get(key, default)

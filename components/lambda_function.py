@@ -115,11 +115,11 @@ class ResolvedLambdaFunction:
     code: str
     memory_mb: int
     timeout_seconds: int
-    environment: dict
+    environment: dict[str, pulumi.Input[str]]
     policy_statements: list
     log_retention_days: int
     architecture: str
-    vpc_config: Optional[dict]
+    vpc_config: Optional[aws.lambda_.FunctionVpcConfigArgsDict]
     reserved_concurrency: Optional[int]
     async_on_failure_destination_arn: Any
     invoked_by_api_gateway: bool
@@ -202,8 +202,10 @@ class LambdaFunction(pulumi.ComponentResource):
                 opts=child)
             layers.append(layer.arn)
 
-        environment = {"POWERTOOLS_SERVICE_NAME": name, **s.environment}
-        vpc = s.vpc_config
+        environment: aws.lambda_.FunctionEnvironmentArgsDict = {
+            "variables": {"POWERTOOLS_SERVICE_NAME": name, **s.environment}}
+        logging_config: aws.lambda_.FunctionLoggingConfigArgsDict = {
+            "log_format": "JSON", "log_group": self.log_group.name}
         self.function = aws.lambda_.Function(
             f"{name}-fn",
             runtime=defaults.LAMBDA_RUNTIME,
@@ -214,10 +216,10 @@ class LambdaFunction(pulumi.ComponentResource):
             memory_size=s.memory_mb,
             timeout=s.timeout_seconds,
             layers=layers,
-            environment={"variables": environment},
+            environment=environment,
             tracing_config={"mode": "Active"},
-            logging_config={"log_format": "JSON", "log_group": self.log_group.name},
-            vpc_config=vpc,
+            logging_config=logging_config,
+            vpc_config=s.vpc_config,
             reserved_concurrent_executions=s.reserved_concurrency,
             # The role's permissions must exist before the first invocation can use them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))

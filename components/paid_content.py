@@ -31,7 +31,8 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence, TypedDict
+from types import SimpleNamespace
+from typing import Any, NamedTuple, Optional, Sequence, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -200,9 +201,12 @@ class ResolvedPaidContent:
 def resolve_args(name: str, args: Optional[PaidContentArgs]) -> ResolvedPaidContent:
     """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
     r = ArgsReader(COMPONENT, name, args, PaidContentArgs, DEFAULTS)
-    prefix_check = {"check": lambda v: _PREFIX.fullmatch(v) is not None,
-                    "expected": "one path segment of lower-case letters, digits and hyphens, such as premium"}
-    premium, preview = r.string("premium_prefix", **prefix_check), r.string("preview_prefix", **prefix_check)
+
+    def prefix(key: str) -> str:
+        return r.string(key, check=lambda v: _PREFIX.fullmatch(v) is not None,
+                        expected="one path segment of lower-case letters, digits and hyphens, such as premium")
+
+    premium, preview = prefix("premium_prefix"), prefix("preview_prefix")
     if premium == preview:
         r.fail("preview_prefix", f"{preview!r} is the premium prefix too: previews would need a signature")
     max_ttl = r.integer("max_url_ttl_seconds", low=MAX_URL_TTL_RANGE[0], high=MAX_URL_TTL_RANGE[1])
@@ -426,7 +430,8 @@ class PaidContent(pulumi.ComponentResource):
         self.key_group_id = keys.key_group.id
         self.signing_secret_arn = signing.secret.arn
         self.key_generation = s.keys.generation
-        self.signing_key_activated_at = activation.result.apply(activated_at)
+        # None only where the invocation has no result yet (previews, mocks); deployed, the key's activation time.
+        self.signing_key_activated_at = cast(pulumi.Output[int], activation.result.apply(activated_at))
         self.signer_url = self.signer.api.url
         self.registration_url = self.registration.api.url
         self.user_pool_id, self.user_pool_client_id = users.pool_id, users.client_id
@@ -588,44 +593,53 @@ class PaidContent(pulumi.ComponentResource):
     def _certificate(self, s: ResolvedPaidContent) -> Optional[pulumi.Output[str]]:
         if s.custom_domain is None:
             return None
+        assert s.us_east_1_provider is not None  # resolve_args requires it with custom_domain
         return cdn.dns_validated_certificate(self._name, s.custom_domain.domain_name, s.custom_domain.hosted_zone_id,
                                              parent=self, us_east_1=s.us_east_1_provider)
 
     def _web_acl_arn(self, s: ResolvedPaidContent) -> Optional[pulumi.Output[str]]:
         if s.waf_rate_limit is None:
             return None
-        # StaticSite's web ACL, reused as it is; it only takes `self` as the parent (see the docs page: it
-        # belongs in cloudfront_defaults).
-        return StaticSite._web_acl(self, self._name, s.waf_rate_limit, s.us_east_1_provider).arn  # type: ignore[arg-type]
+        # StaticSite's web ACL, reused as it is: it takes `self` as the parent and reads only these settings of
+        # its site (see the docs page: it belongs in cloudfront_defaults).
+        site = SimpleNamespace(waf_rate_limit=s.waf_rate_limit, us_east_1_provider=s.us_east_1_provider,
+                               log_retention_days=s.log_retention_days)
+        return StaticSite._web_acl(self, self._name, site).arn  # type: ignore[arg-type]
 
     def _distribution(self, s: ResolvedPaidContent, buckets: _Buckets, edge: _Edge,
                       key_group: aws.cloudfront.KeyGroup,
                       certificate_arn: Optional[pulumi.Output[str]]) -> aws.cloudfront.Distribution:
         """Public default and previews; /<premium>/* only with a signature from the key group."""
-        cached = {"target_origin_id": CONTENT_ORIGIN, "viewer_protocol_policy": "redirect-to-https",
-                  "cache_policy_id": cdn.CACHING_OPTIMIZED_POLICY_ID, "allowed_methods": ["GET", "HEAD"],
-                  "cached_methods": ["GET", "HEAD"], "compress": True,
-                  "response_headers_policy_id": edge.security_headers.id}
-        guarded = {**cached, "function_associations": [{"event_type": "viewer-request",
-                                                        "function_arn": edge.public_guard.arn}]}
+        cached: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            "target_origin_id": CONTENT_ORIGIN, "viewer_protocol_policy": "redirect-to-https",
+            "cache_policy_id": cdn.CACHING_OPTIMIZED_POLICY_ID, "allowed_methods": ["GET", "HEAD"],
+            "cached_methods": ["GET", "HEAD"], "compress": True,
+            "response_headers_policy_id": edge.security_headers.id}
+        guarded: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            **cached, "function_associations": [{"event_type": "viewer-request", "function_arn": edge.public_guard.arn}]}
+        # Signed requests only; the query strings that carry a signature are not part of the cache key.
+        premium: aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict = {
+            **cached, "path_pattern": f"/{s.premium_prefix}/*", "trusted_key_groups": [key_group.id]}
+        previews: aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict = {
+            **guarded, "path_pattern": f"/{s.preview_prefix}/*"}
+        origin: aws.cloudfront.DistributionOriginArgsDict = {
+            "origin_id": CONTENT_ORIGIN, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
+            "origin_access_control_id": edge.access_control.id}
+        logging_config: aws.cloudfront.DistributionLoggingConfigArgsDict = {
+            "bucket": buckets.logs.bucket.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
+        restrictions: aws.cloudfront.DistributionRestrictionsArgsDict = {"geo_restriction": {"restriction_type": "none"}}
         return aws.cloudfront.Distribution(
             f"{self._name}-cdn", comment=f"{self._name}: premium content (signed) and previews",
             enabled=True, is_ipv6_enabled=True, http_version=cdn.HTTP_VERSION, price_class=s.price_class,
             default_root_object="index.html",
-            origins=[{"origin_id": CONTENT_ORIGIN, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
-                      "origin_access_control_id": edge.access_control.id}],
+            origins=[origin],
             default_cache_behavior=guarded,
-            ordered_cache_behaviors=[
-                # Signed requests only; the query strings that carry a signature are not part of the cache key.
-                {**cached, "path_pattern": f"/{s.premium_prefix}/*", "trusted_key_groups": [key_group.id]},
-                {**guarded, "path_pattern": f"/{s.preview_prefix}/*"},
-            ],
+            ordered_cache_behaviors=[premium, previews],
             aliases=[s.custom_domain.domain_name] if s.custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             web_acl_id=self.web_acl_arn,
-            logging_config={"bucket": buckets.logs.bucket.bucket_domain_name, "prefix": "cloudfront/",
-                            "include_cookies": False},
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            logging_config=logging_config,
+            restrictions=restrictions,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[buckets.logs]))
 
     def _grant_distribution_reads(self, buckets: _Buckets) -> None:

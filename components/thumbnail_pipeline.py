@@ -30,7 +30,7 @@ transient is retried by SQS and parked in the DLQ after `max_receive_count` rece
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence, TypedDict
+from typing import Any, Callable, NamedTuple, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -135,6 +135,11 @@ def notification_suffixes() -> list[str]:
     return [variant for suffix in IMAGE_SUFFIXES for variant in (suffix, suffix.upper())]
 
 
+def _objects_under(prefix: str) -> Callable[[str], str]:
+    """The ARN pattern of a bucket's objects under `prefix`, from the bucket's ARN."""
+    return lambda arn: f"{arn}/{prefix}*"
+
+
 def thumbnail_prefixes(sizes: Sequence[int], failure_prefix: str) -> list[str]:
     """Every key prefix the function writes under: `<size>/` per size, and the failure records'."""
     return [f"{size}/" for size in sorted(set(sizes))] + [failure_prefix]
@@ -195,7 +200,7 @@ class ThumbnailPipelineArgs(TypedDict, total=False):
     notifications: bool
     """Create an SNS topic that gets one message per thumbnail set."""
     topic_kms_key_arn: Optional[pulumi.Input[str]]
-    """Customer managed KMS key for the topic; None uses the AWS managed key alias/aws/sns."""
+    """Customer managed KMS key for the topic (its policy: kms_keys.sns_topic_key_statements); None: alias/aws/sns."""
     thumbnail_bucket_name: Optional[str]
     """Write into this existing bucket instead of creating one (not managed here)."""
     thumbnails_in_upload_bucket: bool
@@ -421,6 +426,7 @@ class ThumbnailPipeline(pulumi.ComponentResource):
         self.thumbnail_bucket_name = buckets.thumbnail_name
         self.queue_url = queue.url
         self.queue_arn = queue.arn
+        assert queue.dead_letter_queue is not None and queue.dlq_arn is not None  # _queue keeps dead_letter on
         self.dlq_url = queue.dead_letter_queue.url
         self.dlq_arn = queue.dlq_arn
         self.topic_arn = topic.topic.arn if topic.topic else None
@@ -524,7 +530,7 @@ class ThumbnailPipeline(pulumi.ComponentResource):
                       sid="ReadUploads"),
                 # Without it a deleted upload reads as 403, not 404, and is retried into the DLQ.
                 allow(["s3:ListBucket"], [buckets.upload.arn], sid="TellMissingUploadsFrom403"),
-                allow(["s3:PutObject"], [buckets.thumbnail_arn.apply(lambda arn, p=p: f"{arn}/{p}*")
+                allow(["s3:PutObject"], [buckets.thumbnail_arn.apply(_objects_under(p))
                                          for p in thumbnail_prefixes(s.sizes, s.failure_prefix)],
                       sid="WriteThumbnailsAndFailureRecords"),
                 *topic.publish_statements,
@@ -582,13 +588,13 @@ class ThumbnailPipeline(pulumi.ComponentResource):
             "Sid": "ThumbnailSetsFromTopic", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
             "Action": "sqs:SendMessage", "Condition": {"ArnEquals": {"aws:SourceArn": self.topic.arn}},
         }
-        queue_args = dict(queue_args or {})
-        statements = [*queue_args.pop("policy_statements", []), from_topic]
+        options = SecureQueueArgs(**queue_args) if queue_args else SecureQueueArgs()  # a copy, as pop() follows
+        statements = [*options.pop("policy_statements", []), from_topic]
         queue = SecureQueue(f"{self._name}-{subscriber}", SecureQueueArgs(
-            **queue_args, policy_statements=statements), opts=child)
+            **options, policy_statements=statements), opts=child)
         undeliverable = SecureQueue(f"{self._name}-{subscriber}-undelivered", SecureQueueArgs(
             dead_letter=False, policy_statements=[from_topic],
-            alarm_actions=list(queue_args.get("alarm_actions", []))), opts=child)
+            alarm_actions=list(options.get("alarm_actions", []))), opts=child)
         aws.sns.TopicSubscription(
             f"{self._name}-{subscriber}-subscription", topic=self.topic.arn, protocol="sqs", endpoint=queue.arn,
             raw_message_delivery=True,

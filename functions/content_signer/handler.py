@@ -98,8 +98,9 @@ def signed_cookies() -> Response:
     values = signing.signed_cookie_values(keys.get(), CONTENT_DOMAIN, folder, expires_at)
     cookies = signing.set_cookie_headers(values, domain=CONTENT_DOMAIN, path=PREMIUM_PREFIX,
                                          expires_at=expires_at, now=now, same_site=COOKIE_SAME_SITE)
+    # Whole Set-Cookie values: powertools sends each as str(cookie), and its Cookie would reorder the attributes.
     return Response(200, content_types.APPLICATION_JSON, {"folder": folder, "expiresAt": expires_at},
-                    headers=NO_STORE, cookies=cookies)
+                    headers=NO_STORE, cookies=cookies)  # type: ignore[arg-type]
 
 
 @app.exception_handler(signing.Refused)

@@ -26,7 +26,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from api_common.http import ApiError
 
@@ -82,7 +82,7 @@ class OrderRequest:
         }
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     # bool is an int subclass in Python; JSON true must not pass as 1.
     return isinstance(value, int) and not isinstance(value, bool)
 

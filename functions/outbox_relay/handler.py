@@ -67,6 +67,9 @@ def handler(event: dict, context) -> dict:
     skipped = 0
     for record in stream_event.records:
         change = record.dynamodb
+        if change is None or change.sequence_number is None:
+            # Every DynamoDB stream record has both; without a sequence number no failure can be reported.
+            raise ValueError(f"stream record {record.event_id} has no dynamodb.SequenceNumber")
         sequence_number = change.sequence_number
         in_stream_order.append(sequence_number)
         # The mapping filters on INSERT; MODIFY/REMOVE (TTL expiry) are not new events.

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
@@ -25,7 +26,9 @@ _client_config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "st
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
 # All-failed batches are reported item by item too, rather than raised as one error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
+# powertools' Logger has the logging.Logger methods the processor calls, though not its type.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False,
+                           logger=logger)  # type: ignore[arg-type]
 
 
 # Clients are created on first use, not at import (each costs about half a bare `import boto3`
@@ -71,5 +74,5 @@ def _log(upload: events.UploadedObject, outcome: uploads.Outcome) -> None:
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -250,6 +250,7 @@ def reduce_in_strips(image: Image.Image, factor: int) -> Image.Image:
         if reduced is None:
             reduced = Image.new(strip.mode, (-(-image.width // factor), -(-image.height // factor)))
         reduced.paste(strip, (0, top // factor))
+    assert reduced is not None, "an image with no rows"  # decode() reduces only images of `factor` rows or more
     return reduced
 
 
