@@ -18,7 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 plan: $(STAMP)
 	$(PY) -m offline $(STACK)$(if $(BASE), --base $(BASE))$(if $(FORMAT), --format $(FORMAT))
 
+# The services tests run real Redis and PostgreSQL (Debian's packages, installed here if missing).
 test: $(STAMP)
+	bash tests/services/services.sh install
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)

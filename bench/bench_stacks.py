@@ -30,13 +30,13 @@ from bench import tiny_mode  # noqa: E402
 STACK_TARGET_SECONDS = 3.0
 IMPORT_TARGET_RATIO = 1.5
 # Dummy configuration so every handler module can be imported outside Lambda: every variable a
-# function reads as os.environ["NAME"] (found in its source, so a new handler needs no edit here),
+# function reads as os.environ["NAME"] or env["NAME"] (found in its source, so a new handler needs no edit here),
 # plus those that settings modules validate and the AWS region and credentials.
 _REQUIRED_BY_SOURCE = sorted(
     {
         name
         for path in (ROOT / "functions").glob("*/*.py")
-        for name in re.findall(r'os\.environ\["(\w+)"\]', path.read_text())
+        for name in re.findall(r'(?:os\.environ|\benv)\["(\w+)"\]', path.read_text())
     }
 )
 HANDLER_ENV = {name: "bench" for name in (

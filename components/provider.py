@@ -11,10 +11,16 @@ from typing import Any
 import pulumi
 
 from .blog_api import BlogApi
+from .cart_service import CartService
+from .catalog_service import CatalogService
+from .checkout_service import CheckoutService
 from .global_table import GlobalTable
+from .ingestion_pipeline import IngestionPipeline
 from .outbox_relay import OutboxRelay
 from .paid_content import PaidContent
 from .serverless_rest_api import ServerlessRestApi
+from .service_domain import ServiceDomain
+from .service_network import ServiceNetwork
 from .static_site import StaticSite
 from .thumbnail_pipeline import ThumbnailPipeline
 from .update_offload_cdn import UpdateOffloadCdn
@@ -23,7 +29,8 @@ from .welcome_email import WelcomeEmail
 NAME = "serverless-blueprints"
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     ServerlessRestApi, StaticSite, GlobalTable, BlogApi, WelcomeEmail, ThumbnailPipeline, UpdateOffloadCdn,
-    OutboxRelay, PaidContent,
+    OutboxRelay, PaidContent, IngestionPipeline, ServiceNetwork, ServiceDomain, CatalogService, CartService,
+    CheckoutService,
 ]
 
 

@@ -604,7 +604,8 @@ def render_cost_markdown(estimate: CostEstimate) -> str:
 
 # --- the README snippet (docs/cost.md "## For the README") ------------------------------------------
 
-README_BEGIN = "<!-- cost-totals:begin (generated: python -m offline.cost --readme) -->"
+PROJECT_README = Path(__file__).resolve().parent.parent / "README.md"
+README_BEGIN = "<!-- cost-totals:begin (generated: python -m offline.cost --write-readme) -->"
 README_END = "<!-- cost-totals:end -->"
 
 
@@ -627,10 +628,17 @@ def main() -> int:
 
     from offline.harness import evaluate_stack
 
-    if sys.argv[1:] != ["--readme"]:
-        print("usage: python -m offline.cost --readme   (prints the README cost snippet for dev and prod)")
+    if sys.argv[1:] not in (["--readme"], ["--write-readme"]):
+        print("usage: python -m offline.cost --readme | --write-readme   (print, or rewrite in README.md, the "
+              "cost totals of dev and prod)")
         return 2
-    print(render_readme_snippet([estimate_stack(evaluate_stack(stack)) for stack in ("dev", "prod")]))
+    snippet = render_readme_snippet([estimate_stack(evaluate_stack(stack)) for stack in ("dev", "prod")])
+    if sys.argv[1] == "--readme":
+        print(snippet)
+        return 0
+    readme = PROJECT_README.read_text()
+    begin, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
+    PROJECT_README.write_text(readme[:begin] + snippet + readme[end:])
     return 0
 
 

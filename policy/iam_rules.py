@@ -21,6 +21,7 @@ UNSCOPABLE_ACTIONS = {
     "cloudfront:DeletePublicKey": "CloudFront public keys have no resource type to scope to",
     "cloudfront:GetPublicKey": "CloudFront public keys have no resource type to scope to",
     "cloudfront:ListPublicKeys": "List* calls take no resource ARN",
+    "ecr:GetAuthorizationToken": "a registry login token is account level; no resource type",
     "cloudwatch:PutMetricData": "no resource ARN; scope with the cloudwatch:namespace condition key",
     "ec2:CreateNetworkInterface": "Lambda in a VPC creates its ENIs before their ARNs exist",
     "ec2:DescribeNetworkInterfaces": "Describe* calls take no resource ARN",

@@ -31,9 +31,12 @@ RULE_MODULES = (
     "cloudfront_rules",
     "cloudfront_signed_rules",
     "apigateway_rules",
+    "apigateway_hardening_rules",
     "cognito_rules",
     "iam_rules",
     "analytics_rules",
+    "hardening_rules",
+    "microservice_rules",
     "limits",
 )
 

@@ -164,10 +164,10 @@ def test_plan_prints_a_cost_table_before_the_verdict(dev_stack, prod_stack):
         assert "  total " in table
 
 
-def test_readme_snippet_in_docs_cost_md_is_current(dev_stack, prod_stack):
+def test_readme_cost_totals_are_current(dev_stack, prod_stack):
     snippet = cost.render_readme_snippet([cost.estimate_stack(s) for s in (dev_stack, prod_stack)])
-    docs = (PROJECT_DIR / "docs" / "cost.md").read_text()
-    assert snippet in docs, "docs/cost.md is stale: paste `python -m offline.cost --readme` under 'For the README'"
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert snippet in readme, "README.md's cost totals are stale: run `python -m offline.cost --write-readme`"
 
 
 def test_readme_snippet_names_each_stack_total_and_three_biggest_items(dev_stack):
