@@ -435,10 +435,12 @@ class ServerlessRestApi(pulumi.ComponentResource):
                                        description="DAX: TLS port from the todo API function only", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-dax-from-fn", security_group_id=dax_sg.id,
                                          referenced_security_group_id=lambda_sg.id, ip_protocol="tcp",
-                                         from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT, opts=child)
+                                         from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT,
+                                         description="DAX TLS from the todo API function", opts=child)
         aws.vpc.SecurityGroupEgressRule(f"{name}-fn-to-dax", security_group_id=lambda_sg.id,
                                         referenced_security_group_id=dax_sg.id, ip_protocol="tcp",
-                                        from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT, opts=child)
+                                        from_port=DAX_TLS_PORT, to_port=DAX_TLS_PORT,
+                                        description="todo API function to the DAX cluster (TLS)", opts=child)
         region = self.region
         if route_table_ids:
             # Gateway endpoints (free, via the route table). The function itself talks only to DAX and
@@ -450,7 +452,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
                     route_table_ids=route_table_ids, opts=child)
                 aws.vpc.SecurityGroupEgressRule(
                     f"{name}-fn-to-{service}", security_group_id=lambda_sg.id, ip_protocol="tcp",
-                    from_port=443, to_port=443, prefix_list_id=endpoint.prefix_list_id, opts=child)
+                    from_port=443, to_port=443, prefix_list_id=endpoint.prefix_list_id,
+                    description=f"todo API function to {service} through its gateway endpoint", opts=child)
         return DaxNetwork(subnet_ids, lambda_sg, dax_sg)
 
     def _dax(self, name: str, dax: ResolvedDax, table: aws.dynamodb.Table, network: DaxNetwork,

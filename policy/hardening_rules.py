@@ -46,7 +46,6 @@ SECURITY_GROUP_INBOUND_QUOTA = 60   # default inbound rules per security group
     description="Every security group rule says what it admits and why (a description).",
     remediation="Set description= on each aws.vpc.SecurityGroupIngressRule/EgressRule (or inline ingress/egress entry): "
                 "who the peer is and what for.",
-    level=ADVISORY,
 )
 def security_group_rule_descriptions(resource: Resource):
     if resource.resource_type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):

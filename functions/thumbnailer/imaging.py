@@ -81,7 +81,7 @@ _ICC_SPACE_TO_MODE = {"RGB": "RGB", "CMYK": "CMYK", "GRAY": "L"}
 # Building a transform costs more than applying it to a thumbnail (~40 ms for a CMYK
 # profile), and uploads from one camera or press workflow share a profile.
 ICC_TRANSFORM_CACHE_SIZE = 16
-_icc_transforms: OrderedDict[tuple[bytes, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
+_icc_transforms: OrderedDict[tuple[int, int, int, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
 
 
 class RejectedImage(Exception):
@@ -291,12 +291,11 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
 
 
 def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    """The transform from an embedded profile to sRGB, kept per profile digest (the digest, not
-    the bytes, so the cache never holds on to uploads' profiles); None if the profile is unusable
-    or for another colour space, and then sRGB is assumed."""
-    import hashlib  # here, not at import: OpenSSL costs ~4 MB RSS (boto3 loads it in the Lambda anyway)
-
-    key = (hashlib.sha256(icc_profile).digest(), mode)
+    """The transform from an embedded profile to sRGB, kept per profile digest (a digest, not the
+    bytes, so the cache never holds on to uploads' profiles); None if the profile is unusable or for
+    another colour space, and then sRGB is assumed. The digest is Python's own 64-bit bytes hash with
+    the length and a CRC-32: hashlib would load OpenSSL (~4 MB of RSS) for an in-process cache key."""
+    key = (hash(icc_profile), len(icc_profile), zlib.crc32(icc_profile), mode)
     if key in _icc_transforms:
         _icc_transforms.move_to_end(key)
         return _icc_transforms[key]

@@ -51,8 +51,8 @@ def test_a_default_security_group_without_rules_passes(violations):
     assert violations("SB-HARD-001", Resource(DEFAULT_SECURITY_GROUP, {"vpcId": "vpc-1"}, name="default")) == []
 
 
-def test_description_rule_is_advisory():
-    assert rule_by_id("SB-HARD-001").level == "advisory"
+def test_description_rule_is_mandatory():
+    assert rule_by_id("SB-HARD-001").level == "mandatory"
 
 
 # SB-HARD-002 customer-managed keys have an explicit policy
