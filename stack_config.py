@@ -174,7 +174,12 @@ class ComponentSection:
                                  ("deletion_protection", stack.deletion_protection)):
             if stack_key in declared and stack_key not in args:
                 args[stack_key] = value
-        return checked_args(key, args, lambda checked: module.resolve_args(self.name, checked))
+        placeholders = self.completion(key, args, stack)
+        return checked_args(key, args, lambda checked: module.resolve_args(self.name, {**checked, **placeholders}))
+
+    def completion(self, key: str, args: dict, stack: "StackSettings") -> dict:
+        """The args __main__ adds, as placeholders for the check (none: the YAML is all of them)."""
+        return {}
 
 
 COMPONENT_ARGS: dict[str, ComponentSection] = {
@@ -217,23 +222,7 @@ class WiredComponentSection(ComponentSection):
     stack_args: Optional[Callable[[str, dict, "StackSettings"], None]] = None
     """Stack rules and stack-derived args: (YAML key, args, stack), may raise ConfigError."""
 
-    def args(self, key: str, raw: Any, stack: "StackSettings") -> Optional[dict]:
-        import importlib
-
-        from serverless_blueprints.args import arg_names
-
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{yaml_key(key, ())}: expected an object (the {self.args_type[:-4]} args, or "
-                              f"enabled: false), got {type(raw).__name__} {raw!r}")
-        args = to_args(raw, key)
-        if args is None:
-            return None
-        module = importlib.import_module(f"serverless_blueprints.{self.module}")
-        declared, _ = arg_names(getattr(module, self.args_type))
-        for stack_key, value in (("log_retention_days", stack.log_retention_days),
-                                 ("deletion_protection", stack.deletion_protection)):
-            if stack_key in declared and stack_key not in args:
-                args[stack_key] = value
+    def completion(self, key: str, args: dict, stack: "StackSettings") -> dict:
         if self.stack_args is not None:
             self.stack_args(key, args, stack)
         placeholders = self.wired(args)
@@ -241,7 +230,7 @@ class WiredComponentSection(ComponentSection):
         if clash:
             raise ConfigError(f"{yaml_key(key, (clash[0],))}: set by __main__ (wired from another resource), not in "
                               f"the stack config")
-        return checked_args(key, args, lambda checked: module.resolve_args(self.name, {**checked, **placeholders}))
+        return placeholders
 
 
 def _update_cdn_stack_args(key: str, args: dict, stack: "StackSettings") -> None:
