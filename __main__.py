@@ -1,4 +1,6 @@
 """serverless-blueprints: compose the components this stack enables, and export their outputs."""
+from typing import Optional, TypedDict
+
 import pulumi
 import pulumi_aws as aws
 
@@ -14,6 +16,13 @@ from serverless_blueprints.static_site import StaticSite
 from serverless_blueprints.thumbnail_pipeline import ThumbnailPipeline
 from serverless_blueprints.update_offload_cdn import UpdateOffloadCdn
 from serverless_blueprints.welcome_email import WelcomeEmail
+
+
+class _TableOutputs(TypedDict):
+    """The blog table's outputs its API and its mails read."""
+    table_arn: pulumi.Input[str]
+    table_kms_key_arn: Optional[pulumi.Input[str]]
+
 
 settings = stack_config.load()
 tags = {"project": pulumi.get_project(), "stack": pulumi.get_stack(), "environment": settings.environment}
@@ -71,9 +80,10 @@ if settings.blog:
         for region in blog["table"].get("replica_regions", [])}
     blog_table = GlobalTable("blog-table", {**blog["table"], "global_secondary_indexes": [PUBLISHED_POSTS_INDEX],
                                             "replica_providers": replica_providers}, opts=in_home)
-    table_outputs = {"table_arn": blog_table.arn, "table_kms_key_arn": blog_table.home_kms_key_arn}
+    table_outputs: _TableOutputs = {"table_arn": blog_table.arn, "table_kms_key_arn": blog_table.home_kms_key_arn}
     # The site's own origin may call the API cross-site; without a custom domain, any origin may (it's public).
-    site_domain = (blog["site"].get("custom_domain") or {}).get("domain_name")
+    custom_domain = blog["site"].get("custom_domain")
+    site_domain = custom_domain.get("domain_name") if custom_domain else None
     blog_api = BlogApi("blog-api", {"cors_allow_origin": f"https://{site_domain}" if site_domain else "*",
                                     **blog["api"], **table_outputs, "table_name": blog_table.name,
                                     "cloudwatch_account": cloudwatch_account}, opts=in_home)

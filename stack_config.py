@@ -17,9 +17,17 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypedDict
 
 from serverless_blueprints import defaults
+
+if TYPE_CHECKING:  # the components import pulumi: only their args types are needed here
+    from serverless_blueprints.blog_api import BlogApiArgs
+    from serverless_blueprints.global_table import GlobalTableArgs
+    from serverless_blueprints.ingestion_pipeline import IngestionPipelineArgs
+    from serverless_blueprints.static_site import StaticSiteArgs
+    from serverless_blueprints.thumbnail_pipeline import ThumbnailPipelineArgs
+    from serverless_blueprints.welcome_email import WelcomeEmailArgs
 
 NAMESPACE = "serverless-blueprints"
 ENVIRONMENTS = ("dev", "prod")
@@ -42,7 +50,8 @@ class Section:
     def __init__(self, path: str, raw: Any):
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected an object, got {type(raw).__name__} {raw!r}")
-        self.path, self.raw, self._known = path, raw, []
+        self.path, self.raw = path, raw
+        self._known: list[str] = []
 
     def _get(self, key: str, default: Any) -> Any:
         self._known.append(key)
@@ -321,6 +330,14 @@ COMPONENT_ARGS["ingestion"] = ComponentSection("ingestion", "ingestion_pipeline"
 
 # --- the stack -----------------------------------------------------------------------------------
 
+class BlogSettings(TypedDict):
+    """StackSettings.blog: each part's args, without what __main__ wires (see BLOG)."""
+    site: StaticSiteArgs
+    api: BlogApiArgs
+    table: GlobalTableArgs
+    email: WelcomeEmailArgs
+
+
 @dataclass(frozen=True)
 class StackSettings:
     environment: str
@@ -330,15 +347,15 @@ class StackSettings:
     """This stack owns the account and region's API Gateway CloudWatch role setting (exactly one stack may)."""
     todo_api: Optional[dict] = None
     """ServerlessRestApiArgs (without cloudwatch_account, which __main__ adds)."""
-    thumbnails: Optional[dict] = None
+    thumbnails: Optional[ThumbnailPipelineArgs] = None
     """ThumbnailPipelineArgs."""
-    blog: Optional[dict] = None
+    blog: Optional[BlogSettings] = None
     """{site: StaticSiteArgs, api: BlogApiArgs, table: GlobalTableArgs, email: WelcomeEmailArgs} (see BLOG)."""
     outbox: Optional[dict] = None
     """OutboxRelayArgs (without cloudwatch_account, which __main__ adds)."""
     update_cdn: Optional[dict] = None
     """UpdateOffloadCdnArgs (without us_east_1_provider, which __main__ adds)."""
-    ingestion: Optional[dict] = None
+    ingestion: Optional[IngestionPipelineArgs] = None
     """IngestionPipelineArgs."""
     paid_content: Optional[dict] = None
     """PaidContentArgs (without us_east_1_provider and cloudwatch_account, which __main__ adds)."""
@@ -364,7 +381,7 @@ def check_region(region: Any) -> str:
     return region
 
 
-def parse(raw: dict[str, Any], region: str) -> StackSettings:
+def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     """Validate this project's config (keys without the namespace) into StackSettings."""
     region = check_region(region)
     root = Section(NAMESPACE, raw)
@@ -377,7 +394,7 @@ def parse(raw: dict[str, Any], region: str) -> StackSettings:
         raise ConfigError(f"{root.key('manageApiGatewayAccount')}: expected true or false, got {manage_account!r}")
     stack = StackSettings(environment=environment, region=region, log_retention_days=retention,
                           manage_api_gateway_account=manage_account)
-    enabled = {}
+    enabled: dict[str, Any] = {}
     for key, section in COMPONENT_ARGS.items():
         value = root.optional(key)
         if value is not None:

@@ -90,7 +90,7 @@ def security_headers_policy(name: str, opts: pulumi.ResourceOptions, *, comment:
                             content_security_policy: Optional[str] = None) -> aws.cloudfront.ResponseHeadersPolicy:
     """HSTS (2 years, subdomains) and nosniff always win; frame, referrer and CSP headers win too
     unless `override_origin=False` (an application that sets its own keeps them)."""
-    security = {
+    security: aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgsDict = {
         "strict_transport_security": {"access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
                                       "include_subdomains": True, "preload": False, "override": True},
         "content_type_options": {"override": True},
@@ -127,7 +127,8 @@ def dns_validated_certificate(name: str, domain_name: str, hosted_zone_id: Optio
                                          validation_record_fqdns=fqdns, opts=in_us_east_1).certificate_arn
 
 
-def viewer_certificate(certificate_arn: Optional[pulumi.Input[str]]) -> dict:
+def viewer_certificate(
+        certificate_arn: Optional[pulumi.Input[str]]) -> aws.cloudfront.DistributionViewerCertificateArgsDict:
     """SNI with TLSv1.2_2021 for a custom certificate; the *.cloudfront.net certificate otherwise."""
     if certificate_arn is None:
         return {"cloudfront_default_certificate": True}

@@ -42,7 +42,15 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _MEDIA_TYPE = re.compile(r"^[\w.+*-]+/[\w.+*-]+$")
 _PREFLIGHT_TEMPLATES = {"application/json": '{"statusCode": 200}'}
 _GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
-_VALIDATOR = {"validate_request_body": True, "validate_request_parameters": True}
+
+
+class _ValidatorArgs(TypedDict):
+    """The RequestValidator's args (also part of the redeploy digest)."""
+    validate_request_body: bool
+    validate_request_parameters: bool
+
+
+_VALIDATOR: _ValidatorArgs = {"validate_request_body": True, "validate_request_parameters": True}
 PUBLIC_API_TAG = ("api-access", "public")
 """Tag on a `public` API's RestApi, saying its methods skip authorization on purpose."""
 
@@ -472,7 +480,7 @@ class LambdaRestApi(pulumi.ComponentResource):
             f"{name}-{key}-invoke", action="lambda:InvokeFunction",
             function=route.function.function.name, principal="apigateway.amazonaws.com",
             source_arn=self.rest_api.execution_arn.apply(
-                lambda arn, m=method, p=path: f"{arn}/*/{m}{re.sub(r'{[^}]+}', '*', p)}"),
+                lambda arn: f"{arn}/*/{method}{re.sub(r'{[^}]+}', '*', path)}"),
             opts=child)
         return RouteResources(api_method, integration)
 
@@ -504,9 +512,9 @@ class LambdaRestApi(pulumi.ComponentResource):
     def _method_settings(self, s: ResolvedLambdaRestApi) -> list[aws.apigateway.MethodSettings]:
         """Stage-wide throttling and metrics; a method override for each cached or throttled route."""
         name, api_id, stage_name = self._name, self.rest_api.id, self.stage.stage_name
-        throttle = {"throttling_rate_limit": s.throttle.rate_limit,
-                    "throttling_burst_limit": s.throttle.burst_limit}
-        operations = {"metrics_enabled": True, "logging_level": "ERROR", "data_trace_enabled": False}
+        throttle: aws.apigateway.MethodSettingsSettingsArgsDict = {
+            "throttling_rate_limit": s.throttle.rate_limit, "throttling_burst_limit": s.throttle.burst_limit}
+        operations: aws.apigateway.MethodSettingsSettingsArgsDict = {"metrics_enabled": True, "logging_level": "ERROR", "data_trace_enabled": False}
         settings = [aws.apigateway.MethodSettings(
             f"{name}-all-methods", rest_api=api_id, stage_name=stage_name, method_path="*/*",
             settings={**operations, **throttle, "caching_enabled": False, "cache_data_encrypted": bool(s.cache)},
@@ -520,8 +528,8 @@ class LambdaRestApi(pulumi.ComponentResource):
             if route.throttle:
                 route_throttle = {"throttling_rate_limit": route.throttle.rate_limit,
                                   "throttling_burst_limit": route.throttle.burst_limit}
-            cache_settings: dict[str, Any] = {"caching_enabled": False}
-            if cached:
+            cache_settings: aws.apigateway.MethodSettingsSettingsArgsDict = {"caching_enabled": False}
+            if cached and s.cache is not None:  # cached implies a cache
                 cache_settings = {"caching_enabled": True, "cache_ttl_in_seconds": s.cache.ttl_seconds,
                                   "cache_data_encrypted": True,
                                   "require_authorization_for_cache_control": True,

@@ -407,9 +407,12 @@ class ServerlessRestApi(pulumi.ComponentResource):
     def _network(self, name: str, dax: ResolvedDax, child: pulumi.ResourceOptions) -> DaxNetwork:
         """Private subnets for DAX and the function, with gateway endpoints and no route to the internet."""
         given = list(dax.subnet_ids)
+        subnet_ids: list[pulumi.Input[str]]
+        route_table_ids: list[pulumi.Input[str]]
+        vpc_id: pulumi.Output[str]
         if given:
-            subnet = aws.ec2.get_subnet_output(id=given[0], opts=pulumi.InvokeOutputOptions(parent=self))
-            vpc_id, subnet_ids, route_table_ids = subnet.vpc_id, given, []
+            looked_up = aws.ec2.get_subnet_output(id=given[0], opts=pulumi.InvokeOutputOptions(parent=self))
+            vpc_id, subnet_ids, route_table_ids = looked_up.vpc_id, list(given), []
         else:
             vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=dax.vpc_cidr,
                               enable_dns_hostnames=True, enable_dns_support=True, opts=child)

@@ -73,8 +73,12 @@ def read_email(r: ArgsReader, key: str = "email") -> Optional[ResolvedUserPoolEm
                           expected="an SES identity ARN (arn:aws:ses:<region>:<account>:identity/<domain or address>)")
     from_address = e.string("from_address", check=lambda v: _address(v) is not None,
                             expected="an email address, optionally with a name: 'Name <user@domain>'")
-    identity = _SES_IDENTITY_ARN.match(source_arn).group("identity").lower()
-    address = _address(from_address).lower()
+    # Both checks above passed: neither match can be None here.
+    identity_match = _SES_IDENTITY_ARN.match(source_arn)
+    bare_address = _address(from_address)
+    assert identity_match is not None and bare_address is not None
+    identity = identity_match.group("identity").lower()
+    address = bare_address.lower()
     domain = address.rsplit("@", 1)[1]
     if identity != address and not (domain == identity or domain.endswith(f".{identity}")):
         e.fail("from_address", f"{address} is not sent by the SES identity {identity} of source_arn; use an address "
@@ -87,7 +91,7 @@ def read_email(r: ArgsReader, key: str = "email") -> Optional[ResolvedUserPoolEm
                                             expected="an SES configuration set name"))
 
 
-def email_configuration(email: ResolvedUserPoolEmail) -> dict:
+def email_configuration(email: ResolvedUserPoolEmail) -> aws.cognito.UserPoolEmailConfigurationArgsDict:
     """The pool's email_configuration: sent through your SES identity."""
     return {"email_sending_account": "DEVELOPER", "source_arn": email.source_arn,
             "from_email_address": email.from_address, "reply_to_email_address": email.reply_to_address,

@@ -22,16 +22,23 @@ CHECKED: dict[str, list[str]] = {
     # Python 3.11: the library (components/, the import package serverless_blueprints) and the program.
     "3.11": [
         "components/args.py",
+        "components/cloudfront_defaults.py",
         "components/iam.py",
         "components/lambda_function.py",
         "components/lambda_packaging.py",
         "components/lambda_runtime.py",
         "components/outbox_relay.py",
+        "components/paid_content.py",
         "components/provider.py",
+        "components/rest_api.py",
         "components/secure_bucket.py",
         "components/secure_queue.py",
+        "components/serverless_rest_api.py",
         "components/testing.py",
         "components/thumbnail_pipeline.py",
+        "components/user_pool.py",
+        "stack_config.py",
+        "__main__.py",
     ],
     # Python 3.13 (Lambda's runtime): each function package, as the top-level package of its zip.
     "3.13": [
