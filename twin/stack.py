@@ -36,6 +36,8 @@ from botocore.config import Config
 
 from offline.harness import ACCOUNT_ID, RecordedResource, StackSnapshot
 
+from .athena_sql import UNLOAD, athena_to_duckdb
+
 TABLE = "aws:dynamodb/table:Table"
 QUEUE = "aws:sqs/queue:Queue"
 TOPIC = "aws:sns/topic:Topic"
@@ -686,8 +688,6 @@ class AthenaStandIn:
     the UNLOAD would write it (nothing for no rows). A query that fails here is FAILED in `GetQueryExecution`, as in Athena, and
     `failures` says why. Any other statement is left to moto (SUCCEEDED, nothing run).
     """
-    UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'\s*"
-                        r"WITH\s*\((?P<options>[^)]*)\)\s*$", re.S | re.I)
     TABLE = re.compile(r'"(?P<database>[^"]+)"\s*\.\s*"(?P<table>[^"]+)"')
 
     def __init__(self, plane: DataPlane, region: str):
@@ -738,20 +738,18 @@ class AthenaStandIn:
         return out
 
     def run(self, execution_id: str, query: str) -> None:
-        match = self.UNLOAD.match(query)
+        match = UNLOAD.match(query)
         if match is None:
             return
         if "'PARQUET'" not in match["options"].upper().replace(" ", ""):
             raise ValueError("the twin runs UNLOAD ... WITH (format = 'PARQUET') only")
         import duckdb
-        import sqlglot
 
         from moto.backends import get_backend
 
         if any(k.startswith(match["prefix"]) for k in get_backend("s3")[ACCOUNT_ID]["aws"].get_bucket(match["bucket"]).keys):
             raise ValueError("HIVE_PATH_ALREADY_EXISTS: UNLOAD's destination must be empty")
-        [select] = sqlglot.transpile(match["select"], read="athena", write="duckdb",
-                                     unsupported_level=sqlglot.ErrorLevel.RAISE)
+        select = athena_to_duckdb(match["select"])
         with self._lock, tempfile.TemporaryDirectory(prefix="twin-athena-") as tmp:
             if self._duckdb is None:  # one connection per stand-in: connecting costs more than a small query
                 self._duckdb = duckdb.connect()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -103,22 +101,3 @@ def build(now: datetime, total: int = 10_000, seed: int = 14, sources=("sensor",
     return data
 
 
-def nearest_rank(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def hourly_reports(stored: list[dict]) -> dict[tuple[str, str], dict]:
-    """The report, computed in plain Python: per (source, hour), events de-duplicated by event_id."""
-    once: dict[str, dict] = {}
-    for row in stored:
-        once.setdefault(row["event_id"], row)
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in once.values():
-        groups[(row["source"], row["hour"])].append(row)
-    return {key: {"events": len(rows), "devices": len({r["device_id"] for r in rows}),
-                  "p50_value": nearest_rank([r["value"] for r in rows], 0.5),
-                  "p95_value": nearest_rank([r["value"] for r in rows], 0.95),
-                  "max_value": max(r["value"] for r in rows),
-                  "first_event_time": min(r["event_time_ms"] for r in rows),
-                  "last_event_time": max(r["event_time_ms"] for r in rows)} for key, rows in groups.items()}

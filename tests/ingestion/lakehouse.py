@@ -3,23 +3,14 @@ files the Firehose emulation wrote to moto S3, found through the table's project
 
 from __future__ import annotations
 
-import re
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import sqlglot
 
-_UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'\s*"
-                     r"WITH\s*\((?P<options>[^)]*)\)\s*$", re.S | re.I)
-
-
-def athena_to_duckdb(sql: str) -> str:
-    """Athena (Trino) SQL as DuckDB SQL; raises if sqlglot can't read it."""
-    [statement] = sqlglot.transpile(sql, read="athena", write="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
-    return statement
+from twin.athena_sql import UNLOAD, athena_to_duckdb
 
 
 def projected_prefixes(parameters: dict, hours: list[str]) -> list[tuple[str, str, dict]]:
@@ -82,7 +73,7 @@ class DuckAthena:
         return {"QueryExecution": {"Status": self.queries[QueryExecutionId]["status"]}}
 
     def _unload(self, statement: str, query_id: str) -> None:
-        match = _UNLOAD.match(statement)
+        match = UNLOAD.match(statement)
         if not match or "'PARQUET'" not in match["options"].upper():
             raise ValueError("only UNLOAD (...) TO 's3://...' WITH (format = 'PARQUET') is emulated")
         with tempfile.TemporaryDirectory() as tmp:

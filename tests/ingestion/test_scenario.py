@@ -22,7 +22,8 @@ from moto import mock_aws
 from ingest_reports import reports
 from ingest_reports.settings import Settings
 from serverless_blueprints.ingestion_producer import Entry, put_records
-from tests.ingestion.dataset import build, hourly_reports
+from tests.ingestion.dataset import build
+from twin.scenarios_ingestion import reference_reports
 from tests.ingestion.lakehouse import DuckAthena, download_projected
 from twin.firehose import DeliveryConfig, FirehoseEmulator
 
@@ -127,7 +128,7 @@ def test_parquet_files_have_the_glue_tables_columns_and_types(delivered, recorde
 def test_hourly_reports_equal_the_plain_python_reference(delivered, data):
     assert all(isinstance(o, reports.Refreshed) for o in delivered["outcomes"].values()), delivered["outcomes"]
     got, _ = _report_rows(delivered["s3"], delivered["tmp"], "reports")
-    reference = hourly_reports(data.stored)
+    reference = reference_reports(data.stored)
     assert set(got) == set(reference)
     for key, want in reference.items():
         row = got[key]
