@@ -16,14 +16,14 @@ one key per region, each created with that region's provider, each with an expli
 through DynamoDB in that region (stream readers included) when their own role names the key.
 """
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from . import kms_keys
+from . import kms_keys, monitoring
 from .args import ArgsReader
 
 # How the table (and every replica) is encrypted at rest.
@@ -75,12 +75,17 @@ class GlobalTableArgs(TypedDict, total=False):
     """Deletion protection on the table and every replica; customer-managed keys are kept for 30 days."""
     ttl_attribute: Optional[str]
     """Attribute holding an epoch-seconds expiry, if items expire."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.GLOBAL_TABLE)
+"""Throttled reads/writes, and replication latency to each replica."""
 
 DEFAULTS: dict[str, Any] = {
     "hash_key": "pk", "range_key": "sk", "global_secondary_indexes": [], "replica_providers": {},
     "min_replica_regions": 0, "home_region": None, "kms": "aws-managed", "deletion_protection": False,
-    "ttl_attribute": None,
+    "ttl_attribute": None, "alarms": None,
 }
 INDEX_DEFAULTS: dict[str, Any] = {"range_key": None, "projection_type": "ALL", "non_key_attributes": []}
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
@@ -106,16 +111,26 @@ class ResolvedGlobalTable:
     kms: str
     deletion_protection: bool
     ttl_attribute: Optional[str]
+    alarms: Optional[monitoring.ResolvedAlarms] = None
 
 
 def _is_attribute_name(value: str) -> bool:
     return ATTRIBUTE_NAME.fullmatch(value) is not None
 
 
+class _StringCheck(TypedDict):
+    """The check and expected keyword arguments of ArgsReader.string and its kin."""
+    check: Callable[[str], object]
+    expected: str
+
+
+ATTRIBUTE_CHECK = _StringCheck(check=_is_attribute_name, expected="an attribute name")
+
+
 def resolve_args(name: str, args: Optional[GlobalTableArgs]) -> ResolvedGlobalTable:
     """The caller's args merged over DEFAULTS and checked; raises ArgsError naming the arg."""
     r = ArgsReader("GlobalTable", name, args, GlobalTableArgs, DEFAULTS)
-    attribute = {"check": _is_attribute_name, "expected": "an attribute name"}
+    attribute = ATTRIBUTE_CHECK
     # None is meaningful here (a hash-only table), so it is not replaced by the default.
     range_key = r.args["range_key"] if "range_key" in r.args else DEFAULTS["range_key"]
     if range_key is not None:
@@ -125,7 +140,8 @@ def resolve_args(name: str, args: Optional[GlobalTableArgs]) -> ResolvedGlobalTa
         hash_key=r.string("hash_key", **attribute), range_key=range_key, indexes=_indexes(r),
         replica_regions=regions, replica_providers=providers, kms=r.choice("kms", KMS_CHOICES),
         deletion_protection=r.flag("deletion_protection"),
-        ttl_attribute=r.optional_string("ttl_attribute", **attribute))
+        ttl_attribute=r.optional_string("ttl_attribute", **attribute),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS))
 
 
 def _replicas(r: ArgsReader) -> tuple[tuple[str, ...], dict[str, aws.Provider]]:
@@ -163,7 +179,7 @@ def _indexes(r: ArgsReader) -> tuple[ResolvedIndex, ...]:
     for position, raw in enumerate(given):
         index = ArgsReader(r.component, r.name, raw, GlobalTableIndex, INDEX_DEFAULTS,
                            (*r.path, "global_secondary_indexes", str(position)))
-        attribute = {"check": _is_attribute_name, "expected": "an attribute name"}
+        attribute = ATTRIBUTE_CHECK
         projection = index.choice("projection_type", PROJECTIONS)
         non_key = index.strings("non_key_attributes", **attribute, max_items=100)
         if bool(non_key) != (projection == "INCLUDE"):
@@ -200,6 +216,8 @@ class GlobalTable(pulumi.ComponentResource):
     home_kms_key_arn: Optional[pulumi.Output[str]]
     """The home region's customer-managed key (readers of the table and stream decrypt with it); None with the
     other kms choices."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The table's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: GlobalTableArgs, opts: Optional[pulumi.ResourceOptions] = None):
         table = resolve_args(name, args)
@@ -213,8 +231,17 @@ class GlobalTable(pulumi.ComponentResource):
         self.stream_arn = self.table.stream_arn
         self.home_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.replica_regions = list(table.replica_regions)
+        monitored = monitoring.watch(name, table.alarms, self.watches(table.alarms.thresholds if table.alarms else
+                                                                      ALARM_THRESHOLDS), parent=self)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
         self.register_outputs({"name": self.name, "arn": self.arn, "stream_arn": self.stream_arn,
                                "home_region": self.home_region, "replica_regions": self.replica_regions})
+
+    def watches(self, thresholds: Mapping[str, float]) -> list[monitoring.Watch]:
+        """Throttled reads and writes, and replication latency to each replica."""
+        return [*monitoring.table_watches(self._name, self.table.name, thresholds),
+                *(monitoring.replication_latency_watch(self._name, self.table.name, region, thresholds)
+                  for region in self.replica_regions)]
 
     def _keys(self, name: str, table: ResolvedGlobalTable) -> dict[str, aws.kms.Key]:
         """customer-managed: one key in the home region and one in each replica region (keys are regional)."""
@@ -237,33 +264,36 @@ class GlobalTable(pulumi.ComponentResource):
         key_names = [table.hash_key, *([table.range_key] if table.range_key else [])]
         for index in table.indexes:
             key_names += [index.hash_key, *([index.range_key] if index.range_key else [])]
-        attributes = [{"name": attribute, "type": "S"} for attribute in dict.fromkeys(key_names)]
+        attributes: list[aws.dynamodb.TableAttributeArgsDict] = [
+            {"name": attribute, "type": "S"} for attribute in dict.fromkeys(key_names)]
         protect = table.deletion_protection
+        indexes: list[aws.dynamodb.TableGlobalSecondaryIndexArgsDict] = [{
+            "name": index.name, "hash_key": index.hash_key, "range_key": index.range_key,
+            "projection_type": index.projection_type,
+            "non_key_attributes": list(index.non_key_attributes) or None,
+        } for index in table.indexes]
+        replicas: list[aws.dynamodb.TableReplicaArgsDict] = [{
+            "region_name": region,
+            "point_in_time_recovery": True,
+            "deletion_protection_enabled": protect,
+            # aws-managed: each replica uses its own region's alias/aws/dynamodb.
+            "kms_key_arn": self.kms_keys[region].arn if region in self.kms_keys else None,
+            "propagate_tags": True,
+        } for region in table.replica_regions]
+        ttl: Optional[aws.dynamodb.TableTtlArgsDict] = (
+            {"attribute_name": table.ttl_attribute, "enabled": True} if table.ttl_attribute else None)
         return aws.dynamodb.Table(
             name,
             billing_mode="PAY_PER_REQUEST",
             hash_key=table.hash_key, range_key=table.range_key, attributes=attributes,
-            global_secondary_indexes=[{
-                "name": index.name, "hash_key": index.hash_key, "range_key": index.range_key,
-                "projection_type": index.projection_type,
-                "non_key_attributes": list(index.non_key_attributes) or None,
-            } for index in table.indexes] or None,
+            global_secondary_indexes=indexes or None,
             stream_enabled=True, stream_view_type=STREAM_VIEW_TYPE,
             point_in_time_recovery={"enabled": True},
             server_side_encryption=self._encryption(table.kms),
-            deletion_protection_enabled=protect,
-            ttl={"attribute_name": table.ttl_attribute, "enabled": True} if table.ttl_attribute else None,
-            replicas=[{
-                "region_name": region,
-                "point_in_time_recovery": True,
-                "deletion_protection_enabled": protect,
-                # aws-managed: each replica uses its own region's alias/aws/dynamodb.
-                "kms_key_arn": self.kms_keys[region].arn if region in self.kms_keys else None,
-                "propagate_tags": True,
-            } for region in table.replica_regions],
+            deletion_protection_enabled=protect, ttl=ttl, replicas=replicas,
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _encryption(self, kms: str) -> dict:
+    def _encryption(self, kms: str) -> aws.dynamodb.TableServerSideEncryptionArgsDict:
         if kms == "customer-managed":
             return {"enabled": True, "kms_key_arn": self.kms_keys["home"].arn}
         # enabled=False is DynamoDB's default encryption with an AWS owned key.

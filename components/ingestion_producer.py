@@ -63,7 +63,8 @@ def event_entry(event: dict) -> Entry:
 
 def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
     """Consecutive batches within 500 records and 5 MiB per call."""
-    batch, size = [], 0
+    batch: list[Entry] = []
+    size = 0
     for entry in entries:
         if entry.size > MAX_BYTES_PER_RECORD:
             raise RecordTooLarge(f"record for partition key {entry.partition_key!r} is {entry.size} bytes, over "

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
@@ -28,7 +29,9 @@ TIME_RESERVE_MS = 10_000
 _client_config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
+# Powertools' Logger has the logging.Logger methods the processor calls; its annotation names only the latter.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False,
+                           logger=logger)  # type: ignore[arg-type]
 
 
 @cache
@@ -55,8 +58,8 @@ def _refresh(hours, context: LambdaContext) -> dict:
     return outcomes
 
 
-def _sqs_batch(event: dict, context: LambdaContext) -> dict:
-    hours_by_message = {}
+def _sqs_batch(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+    hours_by_message: dict[str, set[str] | None] = {}
     for message in event["Records"]:
         try:
             hours_by_message[message["messageId"]] = reports.hours_in_notification(message["body"])
@@ -77,7 +80,7 @@ def _sqs_batch(event: dict, context: LambdaContext) -> dict:
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse | dict[str, list[str]]:
     if "Records" in event:
         return _sqs_batch(event, context)
     hours = reports.scheduled_hours(event, datetime.now(timezone.utc))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import json.scanner
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,9 @@ from ingest_transform.schema import IDENTIFIER, HOUR_FORMAT, Settings
 OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
 MS_PER_HOUR = 3_600_000
 
-_scan = json.scanner.c_make_scanner(json.JSONDecoder())  # the C scanner json.loads ends up in
+# The C scanner json.loads ends up in (make_scanner is _json's when CPython has it, as Lambda's does). typeshed
+# types its context as a scanner, not the decoder it really takes (its TODO).
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _identifier = IDENTIFIER.fullmatch
 _a2b = binascii.a2b_base64
 _b2a = binascii.b2a_base64
