@@ -76,6 +76,7 @@ REPLACE_ON_CHANGES: dict[str, tuple[str, ...]] = {
     "aws:apigateway/response:Response": ("restApi", "responseType"),
     "aws:cognito/userPoolClient:UserPoolClient": ("userPoolId", "generateSecret"),
     "aws:cognito/identityPool:IdentityPool": (),
+    "aws:cognito/userPoolDomain:UserPoolDomain": ("domain", "userPoolId"),
     "aws:cloudfront/function:Function": ("name",),
     "aws:wafv2/webAcl:WebAcl": ("name", "namePrefix", "scope"),
     "aws:acm/certificate:Certificate": ("domainName", "subjectAlternativeNames", "keyAlgorithm"),
