@@ -6,7 +6,7 @@ and their checks live here too.
 """
 import re
 from dataclasses import dataclass
-from typing import Optional, Required, TypedDict
+from typing import Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -77,8 +77,11 @@ class ResolvedCustomDomain:
 def read_custom_domain(reader: ArgsReader, key: str = "custom_domain") -> Optional[ResolvedCustomDomain]:
     """The `custom_domain` arg of a distribution, checked (None when left out)."""
     domain = reader.section(key, CustomDomainArgs)
-    if domain is None:
-        return None
+    return None if domain is None else resolve_custom_domain(domain)
+
+
+def resolve_custom_domain(domain: ArgsReader) -> ResolvedCustomDomain:
+    """The name and zone of a custom-domain section (a component may add its own keys beside them)."""
     return ResolvedCustomDomain(
         domain_name=domain.string("domain_name", check=is_hostname, expected="a hostname such as blog.example.com"),
         hosted_zone_id=domain.optional_string("hosted_zone_id", check=is_hosted_zone_id,
@@ -105,24 +108,30 @@ def security_headers_policy(name: str, opts: pulumi.ResourceOptions, *, comment:
 
 
 def dns_validated_certificate(name: str, domain_name: str, hosted_zone_id: Optional[pulumi.Input[str]], *,
-                              parent: pulumi.Resource, us_east_1: pulumi.ProviderResource) -> pulumi.Output[str]:
+                              parent: pulumi.Resource, us_east_1: pulumi.ProviderResource,
+                              subject_alternative_names: Sequence[str] = ()) -> pulumi.Output[str]:
     """An ACM certificate in us-east-1 (the only region CloudFront reads), validated through Route 53.
 
-    Without a hosted zone the validation record is left to you; the deployment waits until it exists.
-    The returned ARN resolves once the certificate is issued.
+    `subject_alternative_names` (e.g. the www name) share the certificate, each with its own validation
+    record. Without a hosted zone the validation records are left to you; the deployment waits until they
+    exist. The returned ARN resolves once the certificate is issued.
     """
     in_us_east_1 = pulumi.ResourceOptions(parent=parent, provider=us_east_1)
     certificate = aws.acm.Certificate(f"{name}-cert", domain_name=domain_name, validation_method="DNS",
+                                      subject_alternative_names=list(subject_alternative_names) or None,
                                       opts=in_us_east_1)
     fqdns = None
     if hosted_zone_id is not None:
-        option = certificate.domain_validation_options[0]
-        record = aws.route53.Record(
-            f"{name}-cert-validation-record", zone_id=hosted_zone_id,
-            name=option.resource_record_name, type=option.resource_record_type,
-            records=[option.resource_record_value], ttl=300, allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=parent))
-        fqdns = [record.fqdn]
+        # One record per name; the options list has one entry per name (its order is ACM's).
+        records = []
+        for index in range(1 + len(subject_alternative_names)):
+            option = certificate.domain_validation_options[index]
+            records.append(aws.route53.Record(
+                f"{name}-cert-validation-record" + (f"-{index}" if index else ""), zone_id=hosted_zone_id,
+                name=option.resource_record_name, type=option.resource_record_type,
+                records=[option.resource_record_value], ttl=300, allow_overwrite=True,
+                opts=pulumi.ResourceOptions(parent=parent)))
+        fqdns = [record.fqdn for record in records]
     return aws.acm.CertificateValidation(f"{name}-cert-validation", certificate_arn=certificate.arn,
                                          validation_record_fqdns=fqdns, opts=in_us_east_1).certificate_arn
 

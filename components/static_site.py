@@ -1,7 +1,7 @@
 """StaticSite: a private S3 site behind CloudFront (OAC), with an optional API on the same host.
 
     viewers ──HTTPS (HTTP redirects), HTTP/2+3, IPv6──▶ CloudFront ── WAF web ACL (us-east-1, optional):
-       │  custom domain: ACM cert (us-east-1, DNS-validated) + A/AAAA alias       managed rules + rate limit,
+       │  custom domain [+ www]: one ACM cert (SAN, us-east-1) + A/AAAA each      managed rules + rate limit,
        │                                                                         logs ▶ aws-waf-logs-* (us-east-1)
        │  every response: HSTS, nosniff, X-Frame-Options DENY, referrer policy, CSP
        ▼
@@ -9,33 +9,43 @@
        /api/subscribe ─ CachingDisabled, POST allowed, Content-Type forwarded ─┐
        /api/*         ─ key: limit, cursor only; no cookies, no headers ───────┴▶ API Gateway REST (REGIONAL,
        /assets/*      ─ managed CachingOptimized (objects are immutable)            origin path = stage), https-only
-       default (*)    ─ HTML: short TTLs; CloudFront Function: /path/ → /path/index.html     TLSv1.2 [+ secret header]
+       default (*)    ─ HTML: short TTLs, key = path only; viewer-request CloudFront Function:   TLSv1.2 [+ secret header]
+       │                  other name → 301 canonical; /x/ → /<lang>/x/ (lang cookie, Accept-Language);
+       │                  /x/ → /x/index.html
        │ Origin Access Control (SigV4, always)
        ▼
     S3 content bucket (private, PAB, BucketOwnerEnforced, SSE, versioning, TLS-only; policy: this
        distribution only, GetObject + ListBucket) ──server access logs──▶ S3 log bucket (BucketOwnerEnforced)
                                         ◀──standard logs v2 (CloudWatch Logs delivery, us-east-1)── CloudFront
+    pulumi up ──Invocation (CRUD)──▶ Lambda invalidator ──CreateInvalidation (changed pages' paths)──▶ CloudFront
 
 Content: every file of `content_dir` is uploaded with its Content-Type and a Cache-Control:
-fingerprinted names (app.72fc2586.js) are immutable for a year, HTML lives `html_max_age_seconds`,
+fingerprinted names (app.c5579a60.js) are immutable for a year, HTML lives `html_max_age_seconds`,
 anything else `other_max_age_seconds`. `content_dir` resolves against the Pulumi program's working
 directory; an absent or empty folder fails at preview. The distribution may list the bucket (through
 OAC), so a missing object answers 404 from S3, which the distribution turns into the 404 page. A 403
 (a WAF block, an API's refusal) stays a 403. Custom error responses are per distribution, so an API
-404 also gets the 404 page's body (its status stays 404).
+404 also gets the 404 page's body (its status stays 404). With `languages`, each language is a folder
+(en/, fr/) and the edge picks one per viewer; the cache key is the rewritten path, so it holds the
+chosen language and never the raw header or cookie. A deployment invalidates the viewer paths of the
+HTML pages whose bytes changed (never `/*`, never fingerprinted files).
 """
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
+from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
 
 from . import cloudfront_defaults as cdn
-from . import defaults
+from . import defaults, lambda_packaging, monitoring
 from .args import ArgsReader, is_output
+from .iam import allow
+from .lambda_function import LambdaFunction
 from .secure_bucket import SecureBucket
 
 ASSETS_PATH_PATTERN = "/assets/*"
@@ -66,16 +76,17 @@ WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"  # WAF delivers only to log groups named 
 WAF_REDACTED_HEADERS = ("authorization", "cookie", "x-id-token")
 # A header value CloudFront sends to an origin: visible ASCII, no spaces (CloudFront allows up to 1783).
 ORIGIN_HEADER_VALUE = re.compile(r"[!-~]{16,1783}")
-REWRITE_FUNCTION_CODE = """\
-// Directory URLs: /posts/hello/ -> /posts/hello/index.html (S3 has no index documents behind OAC).
-function handler(event) {
-  var request = event.request;
-  if (request.uri.endsWith('/')) {
-    request.uri += 'index.html';
-  }
-  return request;
-}
-"""
+# The viewer-request CloudFront Function (canonical-host redirect, language, directory index): one template,
+# rendered per site with its settings in place of the marker (CloudFront Functions have no environment).
+VIEWER_REQUEST_TEMPLATE = ("site_edge", "viewer_request.js")
+VIEWER_REQUEST_CONFIG_MARKER = "__SITE_CONFIG__"
+CLOUDFRONT_FUNCTION_MAX_BYTES = 10_240  # CloudFront Functions' code size quota
+# Languages are lowercase primary subtags (en, fr, pt): the function matches fr-CA and fr_ca to fr.
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+MAX_LANGUAGES = 20
+CANONICAL_HOSTS = ("apex", "www")
+# The invalidation manifest travels in the Invocation's input (and its previous one): Lambda takes 6 MB a request.
+MAX_MANIFEST_BYTES = 2_500_000
 
 
 def content_type_for(key: str) -> str:
@@ -99,6 +110,52 @@ def site_files(content_dir: Path) -> list[tuple[str, Path]]:
     """(object key, file) for every file under content_dir, hidden files and folders left out, sorted."""
     return [(path.relative_to(content_dir).as_posix(), path) for path in sorted(content_dir.rglob("*"))
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(content_dir).parts)]
+
+
+def viewer_request_code(*, languages: Sequence[str] = (), default_language: Optional[str] = None,
+                        canonical_host: str = "", redirect_hosts: Sequence[str] = (),
+                        index_document: str = "index.html") -> str:
+    """The viewer-request function's code for one site: the template with this site's settings in it."""
+    template = (lambda_packaging.functions_root().joinpath(*VIEWER_REQUEST_TEMPLATE)).read_text()
+    config = {"canonicalHost": canonical_host, "redirectHosts": list(redirect_hosts), "languages": list(languages),
+              "defaultLanguage": default_language or "", "indexDocument": index_document}
+    return template.replace(VIEWER_REQUEST_CONFIG_MARKER, json.dumps(config, separators=(",", ":")), 1)
+
+
+def page_cache_paths(key: str, index_document: str, languages: Sequence[str] = ()) -> list[str]:
+    """Every viewer path CloudFront may have cached a page under, URL-encoded.
+
+    AWS's advice for a viewer-request function that rewrites the URI: invalidate the URI as viewers ask
+    for it and as the function rewrote it. So `fr/posts/x/index.html` is also `/fr/posts/x/`, and, as
+    the function adds the language, `/posts/x/` and `/posts/x/index.html`."""
+    def with_directory(path: str) -> list[str]:
+        if path == "/" + index_document or path.endswith("/" + index_document):
+            return [path, path[:-len(index_document)]]
+        return [path]
+
+    paths = with_directory("/" + key)
+    language, _, rest = key.partition("/")
+    if language in languages and rest:
+        paths += with_directory("/" + rest)
+        if rest == index_document:
+            paths.append("/" + language)
+    return [quote(path) for path in dict.fromkeys(paths)]
+
+
+def invalidation_manifest(files: Sequence[tuple[str, Path]], index_document: str,
+                          languages: Sequence[str] = ()) -> dict[str, str]:
+    """{viewer path: hash of the pages behind it} for every HTML page; fingerprinted files never change
+    under their name, and other files live `other_max_age_seconds`. A path some language's page may
+    answer (/posts/x/) hashes all of them."""
+    pages: dict[str, list[str]] = {}
+    for key, path in files:
+        if is_fingerprinted(key) or not content_type_for(key).startswith("text/html"):
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        for cache_path in page_cache_paths(key, index_document, languages):
+            pages.setdefault(cache_path, []).append(digest)
+    return {path: hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()[:32]
+            for path, digests in sorted(pages.items())}
 
 
 class WafArgs(TypedDict, total=False):
@@ -132,6 +189,19 @@ class ApiOriginArgs(TypedDict, total=False):
     """Custom header CloudFront sends the API on every request, so the API can refuse calls around CloudFront."""
 
 
+class SiteDomainArgs(TypedDict, total=False):
+    domain_name: Required[str]
+    """The site's name, e.g. myblog.com (a hostname: no scheme, path or port); with `www`, the apex."""
+    hosted_zone_id: Optional[pulumi.Input[str]]
+    """Route 53 zone (Z...): certificate validation and the A/AAAA aliases go there. Absent: do both yourself
+    (the deployment waits for the certificate)."""
+    www: bool
+    """Also serve www.<domain_name>, on the same certificate (a SAN) and with its own A/AAAA aliases
+    (default false)."""
+    canonical: str
+    """apex or www: the name the site is served on; the other one answers 301 to it (default apex)."""
+
+
 class StaticSiteArgs(TypedDict, total=False):
     content_dir: Required[str]
     """Folder uploaded as the site (relative to the program's working directory, or absolute); it must exist
@@ -148,8 +218,16 @@ class StaticSiteArgs(TypedDict, total=False):
     """PriceClass_100, PriceClass_200 or PriceClass_All (default PriceClass_100)."""
     content_security_policy: str
     """Content-Security-Policy for every response (default: same-origin only)."""
-    custom_domain: Optional[cdn.CustomDomainArgs]
-    """Viewer-facing custom domain; None uses the *.cloudfront.net name."""
+    custom_domain: Optional[SiteDomainArgs]
+    """Viewer-facing custom domain (and its www name); None uses the *.cloudfront.net name."""
+    languages: Sequence[str]
+    """The site's languages, each a folder of content_dir (en/, fr/) holding its pages: lowercase primary
+    subtags such as en, fr (at most 20). Pages are then chosen per viewer at the edge; [] for none."""
+    default_language: Optional[str]
+    """The language served when neither the `lang` cookie nor Accept-Language names one of `languages`
+    (default: the first)."""
+    invalidate_changed_pages: bool
+    """After a deployment, invalidate the viewer paths of the HTML pages whose bytes changed (default true)."""
     waf: Optional[WafArgs]
     """WAF web ACL (us-east-1): AWS managed rule groups + a per-IP rate limit; None for none."""
     api: Optional[ApiOriginArgs]
@@ -160,14 +238,22 @@ class StaticSiteArgs(TypedDict, total=False):
     """Keep the buckets (content and logs) on destroy."""
     log_retention_days: int
     """Days the WAF log group keeps its events (default 365)."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topics (CloudFront's alarms notify us_east_1_topic_arn) and threshold overrides
+    (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.CLOUDFRONT, monitoring.LAMBDA)
+"""The distribution's 5xx rate (the API behind /api has its own, in BlogApi), the page invalidator's errors."""
 
 DEFAULTS: dict[str, Any] = {
     "index_document": "index.html", "not_found_document": "404.html",
     "html_max_age_seconds": 60, "other_max_age_seconds": 3600, "price_class": "PriceClass_100",
-    "content_security_policy": DEFAULT_CONTENT_SECURITY_POLICY, "custom_domain": None, "waf": None, "api": None,
-    "us_east_1_provider": None, "deletion_protection": False, "log_retention_days": 365,
+    "content_security_policy": DEFAULT_CONTENT_SECURITY_POLICY, "custom_domain": None, "languages": [],
+    "default_language": None, "invalidate_changed_pages": True, "waf": None, "api": None,
+    "us_east_1_provider": None, "deletion_protection": False, "log_retention_days": 365, "alarms": None,
 }
+SITE_DOMAIN_DEFAULTS: dict[str, Any] = {"www": False, "canonical": "apex"}
 WAF_DEFAULTS: dict[str, Any] = {"rate_limit": 1000}
 API_DEFAULTS: dict[str, Any] = {"cache_key_query_strings": [], "default_ttl_seconds": 60, "max_ttl_seconds": 60,
                                 "uncached_path_patterns": [], "origin_header": None}
@@ -187,6 +273,29 @@ class ResolvedApiOrigin:
 
 
 @dataclass(frozen=True)
+class ResolvedSiteDomain:
+    domain_name: str
+    hosted_zone_id: Optional[pulumi.Input[str]]
+    www: bool
+    canonical: str
+    """apex or www."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the distribution answers: the domain, then its www name."""
+        return (self.domain_name, f"www.{self.domain_name}") if self.www else (self.domain_name,)
+
+    @property
+    def canonical_host(self) -> str:
+        return self.names[-1] if self.canonical == "www" else self.names[0]
+
+    @property
+    def redirect_hosts(self) -> tuple[str, ...]:
+        """The names that answer 301 to the canonical one."""
+        return tuple(name for name in self.names if name != self.canonical_host)
+
+
+@dataclass(frozen=True)
 class ResolvedStaticSite:
     files: tuple[tuple[str, Path], ...]
     """(object key, file) of every file to upload."""
@@ -196,13 +305,25 @@ class ResolvedStaticSite:
     other_max_age_seconds: int
     price_class: str
     content_security_policy: str
-    custom_domain: Optional[cdn.ResolvedCustomDomain]
+    custom_domain: Optional[ResolvedSiteDomain]
+    languages: tuple[str, ...]
+    """() : no language routing."""
+    default_language: Optional[str]
+    invalidation_manifest: Optional[dict[str, str]]
+    """{viewer path: hash} of the pages, for the deploy-time invalidation; None: invalidation off."""
     waf_rate_limit: Optional[int]
     """None: no web ACL."""
     api: Optional[ResolvedApiOrigin]
     us_east_1_provider: Optional[aws.Provider]
     deletion_protection: bool
     log_retention_days: int
+    alarms: Optional[monitoring.ResolvedAlarms] = None
+
+
+def canonical_host(custom_domain: SiteDomainArgs) -> str:
+    """The name a custom domain's site is served on (the other one redirects), from its args as given."""
+    domain_name = custom_domain["domain_name"]
+    return f"www.{domain_name}" if custom_domain.get("canonical") == "www" else domain_name
 
 
 def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSite:
@@ -211,8 +332,18 @@ def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSit
     index_document = r.string("index_document", check=_is_object_key, expected="an object key such as index.html")
     not_found_document = r.string("not_found_document", check=_is_object_key,
                                   expected="an object key such as 404.html")
-    files = _content_files(r, {"index_document": index_document, "not_found_document": not_found_document})
-    custom_domain = cdn.read_custom_domain(r)
+    languages, default_language = _languages(r)
+    # With languages, each language folder holds its own index; the 404 page stays at the root.
+    documents = {"not_found_document": not_found_document}
+    if not languages:
+        documents["index_document"] = index_document
+    files = _content_files(r, documents)
+    keys = {key for key, _ in files}
+    for language in languages:
+        if f"{language}/{index_document}" not in keys:
+            r.fail("languages", f"{language!r} has no {language}/{index_document} in content_dir: each language is "
+                                f"a folder of the site holding its pages")
+    custom_domain = _site_domain(r)
     waf = r.section("waf", WafArgs, WAF_DEFAULTS)
     waf_rate_limit = None if waf is None else waf.integer("rate_limit", low=WAF_RATE_LIMIT_RANGE[0],
                                                           high=WAF_RATE_LIMIT_RANGE[1])
@@ -220,6 +351,9 @@ def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSit
     if (custom_domain is not None or waf is not None) and us_east_1 is None:
         r.fail("us_east_1_provider", "required with custom_domain or waf: CloudFront takes certificates and web "
                                      "ACLs from us-east-1 only")
+    alarms = monitoring.read_alarms(r, ALARM_THRESHOLDS, us_east_1=True)
+    if alarms is not None and us_east_1 is None:
+        r.fail("us_east_1_provider", "required with alarms: CloudFront's metrics, and their alarms, are in us-east-1")
     return ResolvedStaticSite(
         files=files, index_document=index_document, not_found_document=not_found_document,
         html_max_age_seconds=r.integer("html_max_age_seconds", low=0, high=HTML_EDGE_MAX_TTL_SECONDS),
@@ -227,9 +361,56 @@ def resolve_args(name: str, args: Optional[StaticSiteArgs]) -> ResolvedStaticSit
         price_class=r.choice("price_class", cdn.PRICE_CLASSES),
         content_security_policy=r.string("content_security_policy", check=bool,
                                          expected="a Content-Security-Policy"),
-        custom_domain=custom_domain, waf_rate_limit=waf_rate_limit, api=_api_origin_args(r),
+        custom_domain=custom_domain, languages=languages, default_language=default_language,
+        invalidation_manifest=_invalidation_manifest(r, files, index_document, languages),
+        waf_rate_limit=waf_rate_limit,
+        api=_api_origin_args(r),
         us_east_1_provider=us_east_1, deletion_protection=r.flag("deletion_protection"),
-        log_retention_days=defaults.read_log_retention(r))
+        log_retention_days=defaults.read_log_retention(r), alarms=alarms)
+
+
+def _languages(r: ArgsReader) -> tuple[tuple[str, ...], Optional[str]]:
+    languages = tuple(r.strings("languages", check=lambda v: LANGUAGE.fullmatch(v) is not None, distinct=True,
+                                max_items=MAX_LANGUAGES,
+                                expected="lowercase language subtags such as en, fr (the site's folders)"))
+    default = r.optional_string("default_language")
+    if default is None:
+        return languages, languages[0] if languages else None
+    if default not in languages:
+        r.fail("default_language", f"{default!r} is not one of languages {list(languages)}"
+               if languages else "needs languages: the site has no language folders")
+    return languages, default
+
+
+def _invalidation_manifest(r: ArgsReader, files: tuple[tuple[str, Path], ...], index_document: str,
+                           languages: tuple[str, ...]) -> Optional[dict[str, str]]:
+    if not r.flag("invalidate_changed_pages"):
+        return None
+    manifest = invalidation_manifest(files, index_document, languages)
+    size = len(json.dumps(manifest))
+    if 2 * size > MAX_MANIFEST_BYTES:  # the provider sends the previous manifest along
+        r.fail("invalidate_changed_pages",
+               f"the site's {len(manifest)} page paths make a {size:,}-byte manifest; the deploy-time invalidation "
+               f"takes {MAX_MANIFEST_BYTES // 2:,} (Lambda's request limit): set it to false and invalidate from "
+               f"your pipeline")
+    return manifest
+
+
+def _site_domain(r: ArgsReader) -> Optional[ResolvedSiteDomain]:
+    """custom_domain: the shared name and zone checks, plus the www name and which name is canonical."""
+    domain = r.section("custom_domain", SiteDomainArgs, SITE_DOMAIN_DEFAULTS)
+    if domain is None:
+        return None
+    named = cdn.resolve_custom_domain(domain)
+    www = domain.flag("www")
+    canonical = domain.choice("canonical", CANONICAL_HOSTS)
+    if www and named.domain_name.lower().startswith("www."):
+        domain.fail("www", f"domain_name {named.domain_name!r} is already a www name; give the apex "
+                           f"({named.domain_name[4:]}) and www: true")
+    if canonical == "www" and not www:
+        domain.fail("canonical", "'www' needs www: true (the www name must be served to be canonical)")
+    return ResolvedSiteDomain(domain_name=named.domain_name, hosted_zone_id=named.hosted_zone_id, www=www,
+                              canonical=canonical)
 
 
 def _is_object_key(value: str) -> bool:
@@ -258,11 +439,13 @@ def _api_origin_args(r: ArgsReader) -> Optional[ResolvedApiOrigin]:
     api = r.section("api", ApiOriginArgs, API_DEFAULTS)
     if api is None:
         return None
-    pattern_check = {"check": lambda v: cdn.is_path_pattern(v) and v != ASSETS_PATH_PATTERN,
-                     "expected": f"an api path pattern: a CloudFront path pattern such as /api/*, not /* or "
-                                 f"{ASSETS_PATH_PATTERN}"}
-    path_pattern = api.string("path_pattern", **pattern_check)
-    uncached = api.strings("uncached_path_patterns", **pattern_check, max_items=10)
+
+    def is_api_pattern(value: str) -> bool:
+        return cdn.is_path_pattern(value) and value != ASSETS_PATH_PATTERN
+
+    expected = f"an api path pattern: a CloudFront path pattern such as /api/*, not /* or {ASSETS_PATH_PATTERN}"
+    path_pattern = api.string("path_pattern", check=is_api_pattern, expected=expected)
+    uncached = api.strings("uncached_path_patterns", check=is_api_pattern, expected=expected, max_items=10)
     if len({path_pattern, *uncached}) != 1 + len(uncached):
         api.fail("uncached_path_patterns", f"api path patterns {[path_pattern, *uncached]} must be distinct")
     default_ttl = api.integer("default_ttl_seconds", low=1, high=cdn.ONE_YEAR_SECONDS)
@@ -306,9 +489,15 @@ class _Buckets(NamedTuple):
     logs: SecureBucket
 
 
+class _SecureBehaviour(TypedDict):
+    """What every behaviour of the distribution carries: the security headers, compression."""
+    response_headers_policy_id: pulumi.Input[str]
+    compress: bool
+
+
 class _EdgePolicies(NamedTuple):
     access_control: aws.cloudfront.OriginAccessControl
-    index_rewrite: aws.cloudfront.Function
+    viewer_request: aws.cloudfront.Function
     html_cache: aws.cloudfront.CachePolicy
     security_headers: aws.cloudfront.ResponseHeadersPolicy
 
@@ -333,6 +522,8 @@ class StaticSite(pulumi.ComponentResource):
     logs (s3/)."""
     web_acl_arn: Optional[pulumi.Output[str]]
     """WAF web ACL, when on."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: StaticSiteArgs, opts: Optional[pulumi.ResourceOptions] = None):
         site = resolve_args(name, args)
@@ -343,35 +534,28 @@ class StaticSite(pulumi.ComponentResource):
         self.content_bucket, self.log_bucket = buckets.content, buckets.logs
         self.objects = self._upload(name, site, buckets.content, child)
         edge = self._edge_policies(name, site, child)
-        certificate_arn = None
-        if site.custom_domain is not None:
-            certificate_arn = cdn.dns_validated_certificate(
-                name, site.custom_domain.domain_name, site.custom_domain.hosted_zone_id, parent=self,
-                us_east_1=site.us_east_1_provider)
         self.web_acl_arn = None
         if site.waf_rate_limit is not None:
             self.web_acl_arn = self._web_acl(name, site).arn
-        self.distribution = self._distribution(name, site, buckets, edge, certificate_arn, child)
-        # ListBucket too: S3 then answers 404 (not 403) for a missing key, and only 404 becomes the 404 page.
-        only_this_distribution = {"StringEquals": {"AWS:SourceArn": self.distribution.arn}}
-        buckets.content.attach_policy([
-            {"Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
-             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-             "Resource": buckets.content.arn.apply(lambda arn: f"{arn}/*"), "Condition": only_this_distribution},
-            {"Sid": "CloudFrontListsThroughOac", "Effect": "Allow",
-             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:ListBucket",
-             "Resource": buckets.content.arn, "Condition": only_this_distribution},
-        ])
+        self.distribution = self._distribution(name, site, buckets, edge, self._certificate(name, site), child)
+        self._grant_distribution_reads(buckets)
         self.access_logs = cdn.standard_logging(name, self.distribution, buckets.logs.arn, parent=self,
                                                 us_east_1=site.us_east_1_provider,
                                                 depends_on=[buckets.logs.policy])
-        if site.custom_domain is not None and site.custom_domain.hosted_zone_id is not None:
-            cdn.alias_records(name, site.custom_domain.hosted_zone_id, site.custom_domain.domain_name,
-                              self.distribution, child)
+        self._alias_records(name, site, child)
+        self.invalidator: Optional[LambdaFunction] = None
+        self.invalidation = (self._invalidate_changed_pages(name, site.invalidation_manifest, site)
+                             if site.invalidation_manifest is not None else None)
+        t = site.alarms.thresholds if site.alarms else ALARM_THRESHOLDS
+        monitored = monitoring.watch(name, site.alarms, [
+            *monitoring.cloudfront_watches(self.distribution._name, self.distribution.id, t),
+            *(self.invalidator.watches(t) if self.invalidator else [])],
+            parent=self, us_east_1_provider=site.us_east_1_provider)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.domain_name = self.distribution.domain_name
         self.distribution_id = self.distribution.id
-        self.url = (pulumi.Output.from_input(f"https://{site.custom_domain.domain_name}") if site.custom_domain
+        self.url = (pulumi.Output.from_input(f"https://{site.custom_domain.canonical_host}") if site.custom_domain
                     else pulumi.Output.format("https://{0}", self.distribution.domain_name))
         self.bucket_name = buckets.content.name
         self.log_bucket_name = buckets.logs.name
@@ -410,15 +594,72 @@ class StaticSite(pulumi.ComponentResource):
             cache_control=cache_control_for(key, site.html_max_age_seconds, site.other_max_age_seconds),
             opts=child) for key, path in site.files}
 
+    # --- custom domain (us-east-1 certificate, Route 53) -----------------------------------------------
+    def _certificate(self, name: str, site: ResolvedStaticSite) -> Optional[pulumi.Output[str]]:
+        """One certificate for every name of the site (the www name as a SAN), validated in us-east-1."""
+        domain = site.custom_domain
+        if domain is None:
+            return None
+        assert site.us_east_1_provider is not None  # resolve_args requires it with custom_domain
+        return cdn.dns_validated_certificate(name, domain.domain_name, domain.hosted_zone_id, parent=self,
+                                             us_east_1=site.us_east_1_provider,
+                                             subject_alternative_names=domain.names[1:])
+
+    def _alias_records(self, name: str, site: ResolvedStaticSite, child: pulumi.ResourceOptions) -> None:
+        """A and AAAA aliases for each name (the redirecting one too: its 301 comes from the distribution)."""
+        domain = site.custom_domain
+        if domain is None or domain.hosted_zone_id is None:
+            return
+        for record_name, host in zip((name, f"{name}-www"), domain.names):
+            cdn.alias_records(record_name, domain.hosted_zone_id, host, self.distribution, child)
+
+    def _grant_distribution_reads(self, buckets: _Buckets) -> None:
+        # ListBucket too: S3 then answers 404 (not 403) for a missing key, and only 404 becomes the 404 page.
+        only_this_distribution = {"StringEquals": {"AWS:SourceArn": self.distribution.arn}}
+        buckets.content.attach_policy([
+            {"Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
+             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+             "Resource": buckets.content.arn.apply(lambda arn: f"{arn}/*"), "Condition": only_this_distribution},
+            {"Sid": "CloudFrontListsThroughOac", "Effect": "Allow",
+             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:ListBucket",
+             "Resource": buckets.content.arn, "Condition": only_this_distribution},
+        ])
+
+    # --- deploy-time invalidation of changed pages -----------------------------------------------------
+    def _invalidate_changed_pages(self, name: str, manifest: dict[str, str],
+                                  site: ResolvedStaticSite) -> aws.lambda_.Invocation:
+        """A function Pulumi invokes after the upload (CRUD lifecycle): on an update it compares the previous
+        manifest of page paths with this one and invalidates the paths whose pages changed; nothing on
+        create (the cache is empty) or delete."""
+        function = LambdaFunction(f"{name}-invalidator", {
+            "code": "site_invalidations", "memory_mb": 128, "timeout_seconds": 30,
+            "log_retention_days": site.log_retention_days,
+            "policy_statements": [allow(["cloudfront:CreateInvalidation"], [self.distribution.arn],
+                                        sid="InvalidateThisDistribution")],
+        }, opts=pulumi.ResourceOptions(parent=self))
+        self.invalidator = function
+        return aws.lambda_.Invocation(
+            f"{name}-invalidate-changed-pages", function_name=function.name, lifecycle_scope="CRUD",
+            input=pulumi.Output.json_dumps({"distributionId": self.distribution.id, "paths": manifest}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[function, *self.objects.values()]))
+
     # --- edge policies -----------------------------------------------------------------------------
     @staticmethod
     def _edge_policies(name: str, site: ResolvedStaticSite, child: pulumi.ResourceOptions) -> _EdgePolicies:
         access = aws.cloudfront.OriginAccessControl(
             f"{name}-oac", description=f"{name}: CloudFront signs every request to the content bucket",
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4", opts=child)
-        rewrite = aws.cloudfront.Function(
-            f"{name}-index-rewrite", runtime="cloudfront-js-2.0", publish=True, code=REWRITE_FUNCTION_CODE,
-            comment="Directory URLs to their index.html", opts=child)
+        domain = site.custom_domain
+        viewer_request = aws.cloudfront.Function(
+            f"{name}-viewer-request", runtime="cloudfront-js-2.0", publish=True,
+            code=viewer_request_code(languages=site.languages, default_language=site.default_language,
+                                     canonical_host=domain.canonical_host if domain else "",
+                                     redirect_hosts=domain.redirect_hosts if domain else (),
+                                     index_document=site.index_document),
+            comment="Canonical host (301), language folder, directory index",
+            # It was the directory-index function: the same resource, grown.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(name=f"{name}-index-rewrite")])))
         html_cache = aws.cloudfront.CachePolicy(
             f"{name}-html",
             comment="Pages: short TTLs (the objects' Cache-Control rules), minimal cache key",
@@ -427,7 +668,7 @@ class StaticSite(pulumi.ComponentResource):
         headers = cdn.security_headers_policy(
             f"{name}-security-headers", child, comment="HSTS, nosniff, frame DENY, referrer policy and CSP",
             content_security_policy=site.content_security_policy)
-        return _EdgePolicies(access_control=access, index_rewrite=rewrite, html_cache=html_cache,
+        return _EdgePolicies(access_control=access, viewer_request=viewer_request, html_cache=html_cache,
                              security_headers=headers)
 
     # --- the distribution --------------------------------------------------------------------------
@@ -435,10 +676,11 @@ class StaticSite(pulumi.ComponentResource):
                       certificate_arn: Optional[pulumi.Output[str]],
                       child: pulumi.ResourceOptions) -> aws.cloudfront.Distribution:
         site_origin = "site-bucket"
-        origins = [{"origin_id": site_origin, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
-                    "origin_access_control_id": edge.access_control.id}]
-        secure = {"response_headers_policy_id": edge.security_headers.id, "compress": True}
-        ordered = []
+        origins: list[aws.cloudfront.DistributionOriginArgsDict] = [{
+            "origin_id": site_origin, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
+            "origin_access_control_id": edge.access_control.id}]
+        secure: _SecureBehaviour = {"response_headers_policy_id": edge.security_headers.id, "compress": True}
+        ordered: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict] = []
         if site.api is not None:
             origins.append(self._api_origin(site.api))
             ordered += self._api_behaviours(name, site.api, secure, child)
@@ -456,13 +698,13 @@ class StaticSite(pulumi.ComponentResource):
                 **secure, "target_origin_id": site_origin, "viewer_protocol_policy": "redirect-to-https",
                 "cache_policy_id": edge.html_cache.id, "allowed_methods": ["GET", "HEAD"],
                 "cached_methods": ["GET", "HEAD"],
-                "function_associations": [{"event_type": "viewer-request", "function_arn": edge.index_rewrite.arn}]},
+                "function_associations": [{"event_type": "viewer-request", "function_arn": edge.viewer_request.arn}]},
             ordered_cache_behaviors=ordered,
             # Only 404 (S3's missing key, as CloudFront may list the bucket): a WAF block or an API's 403 stays 403.
             custom_error_responses=[{"error_code": 404, "response_code": 404,
                                      "response_page_path": "/" + site.not_found_document,
                                      "error_caching_min_ttl": site.html_max_age_seconds}],
-            aliases=[site.custom_domain.domain_name] if site.custom_domain else None,
+            aliases=list(site.custom_domain.names) if site.custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             web_acl_id=self.web_acl_arn,
             restrictions={"geo_restriction": {"restriction_type": "none"}},
@@ -470,17 +712,18 @@ class StaticSite(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["origins"]))
 
     @staticmethod
-    def _api_origin(api: ResolvedApiOrigin) -> dict:
-        origin = {"origin_id": "api", "domain_name": api.domain_name, "origin_path": api.origin_path,
-                  "custom_origin_config": {"origin_protocol_policy": "https-only", "http_port": 80,
-                                           "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]}}
+    def _api_origin(api: ResolvedApiOrigin) -> aws.cloudfront.DistributionOriginArgsDict:
+        origin: aws.cloudfront.DistributionOriginArgsDict = {
+            "origin_id": "api", "domain_name": api.domain_name, "origin_path": api.origin_path,
+            "custom_origin_config": {"origin_protocol_policy": "https-only", "http_port": 80,
+                                     "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]}}
         if api.origin_header is not None:
             header_name, value = api.origin_header
             origin["custom_headers"] = [{"name": header_name, "value": pulumi.Output.secret(value)}]
         return origin
 
-    def _api_behaviours(self, name: str, api: ResolvedApiOrigin, secure: dict,
-                        child: pulumi.ResourceOptions) -> list[dict]:
+    def _api_behaviours(self, name: str, api: ResolvedApiOrigin, secure: _SecureBehaviour,
+                        child: pulumi.ResourceOptions) -> list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict]:
         """Uncached POST paths first, then the cached API; neither forwards cookies.
 
         Host is never forwarded (header_behavior none): CloudFront then sends the origin's own host, which
@@ -496,7 +739,7 @@ class StaticSite(pulumi.ComponentResource):
             f"{name}-api-request", comment="API GETs: the cache key's query strings; no cookies, no headers",
             cookies_config={"cookie_behavior": "none"}, headers_config={"header_behavior": "none"},
             query_strings_config=_query_strings(query_strings), opts=child)
-        behaviours = []
+        behaviours: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict] = []
         if api.uncached_path_patterns:
             post_request = aws.cloudfront.OriginRequestPolicy(
                 f"{name}-api-post", comment="API POSTs: Content-Type only; no cookies, no query strings",
@@ -524,14 +767,16 @@ class StaticSite(pulumi.ComponentResource):
         rate_limit, us_east_1 = site.waf_rate_limit, site.us_east_1_provider
         metric = re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
-        def visibility(suffix: str) -> dict:
+        def visibility(suffix: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
             return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True,
                     "metric_name": f"{metric}-{suffix}"}
 
-        rules = [{"name": "rate-limit-per-ip", "priority": 0, "action": {"block": {}},
-                  "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
-                                                         "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS}},
-                  "visibility_config": visibility("rate-limit")}]
+        assert rate_limit is not None  # only called with waf on
+        rules: list[aws.wafv2.WebAclRuleArgsDict] = [{
+            "name": "rate-limit-per-ip", "priority": 0, "action": {"block": {}},
+            "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
+                                                   "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS}},
+            "visibility_config": visibility("rate-limit")}]
         for priority, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1):
             rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
                           "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
@@ -550,13 +795,18 @@ class StaticSite(pulumi.ComponentResource):
         return acl
 
 
-def _query_strings(names: list[str]) -> dict:
+def _query_strings(names: list[str]) -> aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgsDict:
     if not names:
         return {"query_string_behavior": "none"}
     return {"query_string_behavior": "whitelist", "query_strings": {"items": names}}
 
 
-def _cache_key(query_strings: list[str]) -> dict:
+def _cache_key(query_strings: list[str]) -> aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgsDict:
+    """No cookies, no headers (so no Accept-Language: the viewer-request function puts the language in the
+    path), only the given query strings; gzip and brotli variants."""
+    names: aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgsDict = (
+        {"query_string_behavior": "whitelist", "query_strings": {"items": query_strings}} if query_strings
+        else {"query_string_behavior": "none"})
     return {"cookies_config": {"cookie_behavior": "none"}, "headers_config": {"header_behavior": "none"},
-            "query_strings_config": _query_strings(query_strings),
+            "query_strings_config": names,
             "enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True}

@@ -1,8 +1,6 @@
 """StaticSite under Pulumi mocks: OAC-only access, behaviours, caching, uploads, domain, WAF, config."""
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pulumi_aws as aws
@@ -14,14 +12,17 @@ from serverless_blueprints.args import ArgsError
 from serverless_blueprints.static_site import (
     DEFAULT_CONTENT_SECURITY_POLICY,
     IMMUTABLE_CACHE_CONTROL,
-    REWRITE_FUNCTION_CODE,
     WAF_MANAGED_RULE_GROUPS,
     StaticSite,
     cache_control_for,
+    canonical_host,
     content_type_for,
+    invalidation_manifest,
     is_fingerprinted,
+    page_cache_paths,
     resolve_args,
     site_files,
+    viewer_request_code,
 )
 from offline.harness import evaluate_program
 from tests.conftest import statements_of
@@ -33,6 +34,9 @@ OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 RECORD = "aws:route53/record:Record"
 ZONE = "Z0123456789EXAMPLE"
 SITE_DIR = Path(__file__).resolve().parents[2] / "site"
+LANGUAGES = ["en", "fr"]
+CONTENT = {"content_dir": "site", "languages": LANGUAGES}
+"""The sample blog: its pages live in site/en/ and site/fr/."""
 API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 API = {"domain_name": API_HOST, "origin_path": "/v1", "path_pattern": "/api/*",
        "cache_key_query_strings": ["limit", "cursor"], "default_ttl_seconds": 60, "max_ttl_seconds": 300,
@@ -49,16 +53,17 @@ def build(args: dict, name: str = "blog", with_east: bool = True):
 
 @pytest.fixture(scope="module")
 def site():
-    """The blog as prod runs it: content, the API, a custom domain in a zone, WAF."""
-    return build({"content_dir": "site", "api": API, "price_class": "PriceClass_200",
-                  "custom_domain": {"domain_name": "blog.example.com", "hosted_zone_id": ZONE},
+    """The blog as prod runs it: content in two languages, the API, the apex and www (www redirects) in a zone,
+    WAF."""
+    return build({**CONTENT, "api": API, "price_class": "PriceClass_200",
+                  "custom_domain": {"domain_name": "myblog.com", "hosted_zone_id": ZONE, "www": True},
                   "waf": {"rate_limit": 500}, "deletion_protection": True})
 
 
 @pytest.fixture(scope="module")
 def bare():
     """Only the content: a private bucket behind CloudFront, no API, domain or WAF."""
-    return build({"content_dir": "site"}, with_east=False)
+    return build(CONTENT, with_east=False)
 
 
 def distribution(snapshot) -> dict:
@@ -156,25 +161,21 @@ def test_default_root_object_is_index_html(site):
     assert distribution(site)["defaultRootObject"] == "index.html"
 
 
-def test_directory_rewrite_function_runs_on_viewer_requests_of_the_default_behaviour(site):
-    function = site.named("blog-index-rewrite")
+def test_viewer_request_function_runs_on_viewer_requests_of_the_default_behaviour_only(site):
+    function = site.named("blog-viewer-request")
     assert function.props["runtime"] == "cloudfront-js-2.0" and function.props["publish"] is True
     assert distribution(site)["defaultCacheBehavior"]["functionAssociations"] == [
         {"eventType": "viewer-request", "functionArn": function.outputs["arn"]}]
     assert all("functionAssociations" not in b for b in distribution(site)["orderedCacheBehaviors"])
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront Function")
-@pytest.mark.parametrize("uri, expected", [
-    ("/", "/index.html"),
-    ("/posts/hello-cloudfront/", "/posts/hello-cloudfront/index.html"),
-    ("/assets/site.ac83985c.css", "/assets/site.ac83985c.css"),
-    ("/404.html", "/404.html"),
-])
-def test_directory_rewrite_function_appends_index_html_to_directory_urls(uri, expected):
-    script = REWRITE_FUNCTION_CODE + (f"\nconsole.log(JSON.stringify(handler({{request: {{uri: {json.dumps(uri)}}}}})));")
-    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
-    assert json.loads(result.stdout)["uri"] == expected
+def test_the_deployed_function_is_the_tested_rendering_with_this_sites_settings(site, bare):
+    # tests/functions/test_site_edge.py runs viewer_request_code's output with Node.
+    assert site.named("blog-viewer-request").props["code"] == viewer_request_code(
+        languages=LANGUAGES, default_language="en", canonical_host="myblog.com", redirect_hosts=["www.myblog.com"],
+        index_document="index.html")
+    assert bare.named("blog-viewer-request").props["code"] == viewer_request_code(
+        languages=LANGUAGES, default_language="en", index_document="index.html")
 
 
 def test_missing_objects_get_the_404_page_with_status_404(site):
@@ -222,8 +223,21 @@ def test_html_is_cached_briefly_with_a_minimal_cache_key(site):
     assert key["queryStringsConfig"]["queryStringBehavior"] == "none"
 
 
+def test_the_language_reaches_the_cache_key_only_through_the_rewritten_path(site):
+    # The function puts the chosen language in the URI before the cache lookup; the raw Accept-Language
+    # header and the lang cookie stay out of every key, or each browser's variant would be a cache entry.
+    for props in all_behaviours(site):
+        policy_id = props["cachePolicyId"]
+        if policy_id in (cdn.CACHING_OPTIMIZED_POLICY_ID, cdn.CACHING_DISABLED_POLICY_ID):
+            continue  # managed: no headers or cookies
+        key = json.dumps(by_id(site, CACHE_POLICY, policy_id).props["parametersInCacheKeyAndForwardedToOrigin"])
+        assert "accept-language" not in key.lower() and '"lang"' not in key
+    for request_policy in site.of_type(ORIGIN_REQUEST_POLICY):
+        assert "accept-language" not in json.dumps(request_policy.props).lower()
+
+
 def test_html_max_age_sets_the_default_edge_ttl():
-    snapshot = build({"content_dir": "site", "html_max_age_seconds": 30}, with_east=False)
+    snapshot = build({**CONTENT, "html_max_age_seconds": 30}, with_east=False)
     policy = snapshot.named("blog-html").props
     assert policy["defaultTtl"] == 30
 
@@ -308,7 +322,7 @@ SECRET = "s3cr3t-origin-header-value-0123456789"
 
 @pytest.fixture(scope="module")
 def with_header():
-    return build({"content_dir": "site", "api": {**API, "origin_header": {"name": "X-Origin-Verify",
+    return build({**CONTENT, "api": {**API, "origin_header": {"name": "X-Origin-Verify",
                                                                           "value": SECRET}}})
 
 
@@ -329,12 +343,12 @@ def test_without_an_origin_header_the_api_origin_has_none(site):
 ])
 def test_bad_origin_headers_are_rejected_without_echoing_the_value(header, message):
     with pytest.raises(ArgsError, match=message) as error:
-        resolve_args("blog", {"content_dir": "site", "api": {**API, "origin_header": header}})
+        resolve_args("blog", {**CONTENT, "api": {**API, "origin_header": header}})
     assert "short" not in str(error.value).replace("api.origin_header", "")
 
 
 def test_the_origin_header_value_stays_out_of_the_resolved_repr():
-    resolved = resolve_args("blog", {"content_dir": "site", "api": {**API, "origin_header": {
+    resolved = resolve_args("blog", {**CONTENT, "api": {**API, "origin_header": {
         "name": "X-Origin-Verify", "value": SECRET}}})
     assert resolved.api.origin_header == ("X-Origin-Verify", SECRET) and SECRET not in repr(resolved)
 
@@ -412,13 +426,14 @@ def test_without_an_api_there_is_only_the_bucket_origin(bare):
 # --- content ---------------------------------------------------------------------------------------
 
 SITE_KEYS = sorted(key for key, _ in site_files(SITE_DIR))
+PAGE = ("text/html; charset=utf-8", "public, max-age=60, must-revalidate")
 EXPECTED = {
-    "index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
-    "404.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
-    "posts/hello-cloudfront/index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
-    "posts/caching-everywhere/index.html": ("text/html; charset=utf-8", "public, max-age=60, must-revalidate"),
+    **{f"{language}/{page}": PAGE for language in LANGUAGES
+       for page in ("index.html", "posts/hello-cloudfront/index.html", "posts/caching-everywhere/index.html")},
+    "404.html": PAGE,
+    "index.html": PAGE,  # the language chooser, for a site served without languages
     "assets/site.ac83985c.css": ("text/css; charset=utf-8", IMMUTABLE_CACHE_CONTROL),
-    "assets/app.72fc2586.js": ("text/javascript; charset=utf-8", IMMUTABLE_CACHE_CONTROL),
+    "assets/app.c5579a60.js": ("text/javascript; charset=utf-8", IMMUTABLE_CACHE_CONTROL),
     "assets/favicon.1015f096.svg": ("image/svg+xml", IMMUTABLE_CACHE_CONTROL),
 }
 
@@ -484,22 +499,33 @@ def test_unknown_extensions_are_served_as_octet_stream():
 
 # --- custom domain and WAF (us-east-1) -------------------------------------------------------------
 
-def test_certificate_is_created_with_the_us_east_1_provider(site):
+def test_one_certificate_covers_the_apex_and_www_created_with_the_us_east_1_provider(site):
     certificate = site.named("blog-cert")
     assert site.provider_of(certificate).props["region"] == "us-east-1"
-    assert certificate.props["domainName"] == "blog.example.com"
+    assert certificate.props["domainName"] == "myblog.com"
+    assert certificate.props["subjectAlternativeNames"] == ["www.myblog.com"]
     assert certificate.props["validationMethod"] == "DNS"
+    assert len(site.of_type("aws:acm/certificate:Certificate")) == 1
 
 
 def test_certificate_validation_also_runs_in_us_east_1(site):
     assert site.provider_of(site.named("blog-cert-validation")).props["region"] == "us-east-1"
 
 
-def test_certificate_is_validated_by_a_record_in_the_zone(site):
-    record = site.named("blog-cert-validation-record")
-    assert record.props["zoneId"] == ZONE and record.props["type"] == "CNAME"
-    assert record.props["name"] == "_x.blog.example.com."  # the certificate's validation option (mocked)
-    assert record.urn in site.named("blog-cert-validation").property_dependencies["validationRecordFqdns"]
+def test_each_name_of_the_certificate_is_validated_by_a_record_in_the_zone(site):
+    records = [site.named("blog-cert-validation-record"), site.named("blog-cert-validation-record-1")]
+    assert {r.props["name"] for r in records} == {"_x.myblog.com.", "_x.www.myblog.com."}  # (mocked options)
+    for record in records:
+        assert record.props["zoneId"] == ZONE and record.props["type"] == "CNAME"
+        assert record.urn in site.named("blog-cert-validation").property_dependencies["validationRecordFqdns"]
+
+
+def test_a_single_name_keeps_its_single_certificate_and_record():
+    snapshot = build({**CONTENT, "custom_domain": {"domain_name": "blog.example.com", "hosted_zone_id": ZONE}})
+    assert "subjectAlternativeNames" not in snapshot.named("blog-cert").props
+    assert [r.name for r in snapshot.of_type(RECORD) if r.props["type"] == "CNAME"] == ["blog-cert-validation-record"]
+    assert distribution(snapshot)["aliases"] == ["blog.example.com"]
+    assert "www.blog.example.com" not in snapshot.named("blog-viewer-request").props["code"]
 
 
 def test_custom_domain_uses_sni_and_tls12_2021(site):
@@ -507,17 +533,34 @@ def test_custom_domain_uses_sni_and_tls12_2021(site):
     assert certificate["sslSupportMethod"] == "sni-only"
     assert certificate["minimumProtocolVersion"] == "TLSv1.2_2021"
     assert certificate["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
-    assert distribution(site)["aliases"] == ["blog.example.com"]
 
 
-def test_custom_domain_gets_a_and_aaaa_alias_records(site):
+def test_the_distribution_answers_both_names(site):
+    assert distribution(site)["aliases"] == ["myblog.com", "www.myblog.com"]
+
+
+def test_both_names_get_a_and_aaaa_alias_records(site):
     dist = site.of_type(DISTRIBUTION)[0].outputs
-    aliases = {r.props["type"]: r.props for r in site.of_type(RECORD) if r.props.get("aliases")}
-    assert sorted(aliases) == ["A", "AAAA"]
-    for record in aliases.values():
-        assert record["zoneId"] == ZONE and record["name"] == "blog.example.com"
+    aliases = sorted((r.props["name"], r.props["type"]) for r in site.of_type(RECORD) if r.props.get("aliases"))
+    assert aliases == [("myblog.com", "A"), ("myblog.com", "AAAA"), ("www.myblog.com", "A"), ("www.myblog.com", "AAAA")]
+    for record in (r.props for r in site.of_type(RECORD) if r.props.get("aliases")):
+        assert record["zoneId"] == ZONE
         assert record["aliases"] == [{"name": dist["domainName"], "zoneId": dist["hostedZoneId"],
                                       "evaluateTargetHealth": False}]
+
+
+def test_www_can_be_the_canonical_name_and_the_apex_then_redirects():
+    www = build({**CONTENT, "custom_domain": {"domain_name": "myblog.com", "hosted_zone_id": ZONE, "www": True,
+                                              "canonical": "www"}})
+    assert distribution(www)["aliases"] == ["myblog.com", "www.myblog.com"]
+    assert '"canonicalHost":"www.myblog.com","redirectHosts":["myblog.com"]' in www.named("blog-viewer-request").props["code"]
+
+
+@pytest.mark.parametrize("domain, expected", [
+    ({"domain_name": "myblog.com"}, "myblog.com"), ({"domain_name": "myblog.com", "www": True}, "myblog.com"),
+    ({"domain_name": "myblog.com", "www": True, "canonical": "www"}, "www.myblog.com")])
+def test_canonical_host_reads_the_args_as_given(domain, expected):
+    assert canonical_host(domain) == expected
 
 
 def test_without_a_custom_domain_the_cloudfront_certificate_is_used(bare):
@@ -560,7 +603,7 @@ def test_web_acl_logs_to_an_aws_waf_logs_group_in_us_east_1_with_credentials_red
 
 
 def test_waf_log_retention_follows_the_args():
-    snapshot = build({"content_dir": "site", "waf": {}, "log_retention_days": 7})
+    snapshot = build({**CONTENT, "waf": {}, "log_retention_days": 7})
     assert snapshot.named("blog-waf-logs").props["retentionInDays"] == 7
 
 
@@ -569,12 +612,108 @@ def test_without_waf_no_web_acl_is_attached(bare):
     assert "webAclId" not in distribution(bare)
 
 
+# --- deploy-time invalidation of changed pages ----------------------------------------------------
+
+def invalidation_input(snapshot) -> dict:
+    return json.loads(snapshot.named("blog-invalidate-changed-pages").props["input"])
+
+
+def test_pulumi_invokes_the_invalidator_on_create_update_and_delete_after_the_upload(site):
+    invocation = site.named("blog-invalidate-changed-pages")
+    assert invocation.props["lifecycleScope"] == "CRUD"  # the function gets tf.action and tf.prev_input
+    assert invocation.props["functionName"] == site.named("blog-invalidator-fn").outputs["name"]
+    uploads = {o.urn for o in site.of_type(OBJECT)}
+    assert uploads and uploads <= set(invocation.dependencies)
+
+
+def test_the_invalidator_may_invalidate_this_distribution_and_nothing_else(site):
+    dist = site.named("blog-cdn").outputs["arn"]
+    grants = [s for s in statements_of(site.named("blog-invalidator-policy")) if s.get("Sid") == "InvalidateThisDistribution"]
+    assert grants == [{"Sid": "InvalidateThisDistribution", "Effect": "Allow",
+                       "Action": ["cloudfront:CreateInvalidation"], "Resource": [dist]}]
+    actions = {a for s in statements_of(site.named("blog-invalidator-policy"))
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {a for a in actions if a.startswith("cloudfront:")} == {"cloudfront:CreateInvalidation"}
+
+
+def test_the_manifest_lists_html_pages_only_never_fingerprinted_assets(site):
+    manifest = invalidation_input(site)
+    assert manifest["distributionId"] == site.named("blog-cdn").outputs["id"]
+    paths = manifest["paths"]
+    assert "/404.html" in paths and "/fr/posts/hello-cloudfront/" in paths
+    assert not [p for p in paths if p.startswith("/assets/")]
+
+
+def test_without_languages_the_sample_site_serves_its_language_chooser_at_the_root():
+    snapshot = build({"content_dir": "site"}, with_east=False)
+    assert '"languages":[]' in snapshot.named("blog-viewer-request").props["code"]
+    assert "/en/posts/hello-cloudfront/" in invalidation_input(snapshot)["paths"]  # pages, not language-aware
+
+
+def test_a_changed_page_changes_only_its_own_paths_in_the_manifest(tmp_path):
+    for key in ("en/index.html", "fr/index.html", "en/posts/x/index.html", "fr/posts/x/index.html", "404.html"):
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_text(f"<p>{key}</p>")
+    (tmp_path / "app.72fc2586.js").write_text("1")
+    before = invalidation_manifest(site_files(tmp_path), "index.html", LANGUAGES)
+    (tmp_path / "fr/posts/x/index.html").write_text("<p>corrigé</p>")
+    (tmp_path / "app.72fc2586.js").write_text("2")  # a fingerprinted file never counts
+    after = invalidation_manifest(site_files(tmp_path), "index.html", LANGUAGES)
+    assert sorted(p for p in after if after[p] != before[p]) == [
+        "/fr/posts/x/", "/fr/posts/x/index.html", "/posts/x/", "/posts/x/index.html"]
+
+
+@pytest.mark.parametrize("key, languages, expected", [
+    ("index.html", [], ["/index.html", "/"]),
+    ("posts/x/index.html", [], ["/posts/x/index.html", "/posts/x/"]),
+    ("about.html", [], ["/about.html"]),
+    ("fr/index.html", LANGUAGES, ["/fr/index.html", "/fr/", "/index.html", "/", "/fr"]),
+    ("en/posts/x/index.html", LANGUAGES, ["/en/posts/x/index.html", "/en/posts/x/", "/posts/x/index.html", "/posts/x/"]),
+    ("404.html", LANGUAGES, ["/404.html"]),
+    ("en/a page.html", LANGUAGES, ["/en/a%20page.html", "/a%20page.html"]),
+])
+def test_a_page_is_invalidated_as_viewers_ask_for_it_and_as_the_function_rewrites_it(key, languages, expected):
+    assert page_cache_paths(key, "index.html", languages) == expected
+
+
+def test_a_manifest_too_big_for_a_lambda_request_is_refused_at_preview(monkeypatch):
+    from serverless_blueprints import static_site
+    monkeypatch.setattr(static_site, "MAX_MANIFEST_BYTES", 2_000)
+    with pytest.raises(ArgsError, match=r"invalidate_changed_pages: the site's 21 page paths make a [0-9,]+-byte "
+                                        r"manifest; the deploy-time invalidation takes 1,000 .*set it to false"):
+        resolve_args("blog", CONTENT)
+    assert resolve_args("blog", {**CONTENT, "invalidate_changed_pages": False}).invalidation_manifest is None
+
+
+def test_invalidation_can_be_turned_off():
+    snapshot = build({**CONTENT, "invalidate_changed_pages": False}, with_east=False)
+    assert not snapshot.of_type("aws:lambda/invocation:Invocation")
+    assert not snapshot.of_type("aws:lambda/function:Function")
+
+
 # --- guards ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
-    ({"content_dir": "site", "not_found_document": "missing.html"},
+    ({"not_found_document": "missing.html"},
      "not_found_document: 'missing.html' is not in content_dir 'site'"),
-    ({"content_dir": "site", "index_document": "home.html"}, "index_document: 'home.html' is not in content_dir"),
+    ({"index_document": "home.html"}, "languages: 'en' has no en/home.html in content_dir"),
+    ({"languages": ["en", "de"]}, "languages: 'de' has no de/index.html in content_dir"),
+    ({"languages": ["en", "EN"]}, r"languages: expected lowercase language subtags such as en, fr"),
+    ({"languages": ["en", "en"]}, r"languages: expected .*distinct"),
+    ({"languages": ["en-GB"]}, r"languages: expected lowercase language subtags"),
+    ({"languages": [f"l{i:02d}" for i in range(21)]}, r"languages: expected .*\(0 to 20, distinct\)"),
+    ({"default_language": "de"}, r"default_language: 'de' is not one of languages \['en', 'fr'\]"),
+    ({"languages": [], "index_document": "en/index.html", "default_language": "en"},
+     "default_language: needs languages"),
+    ({"invalidate_changed_pages": "yes"}, "invalidate_changed_pages: expected true or false"),
+    ({"custom_domain": {"domain_name": "myblog.com", "canonical": "www"}},
+     r"custom_domain.canonical: 'www' needs www: true"),
+    ({"custom_domain": {"domain_name": "myblog.com", "www": True, "canonical": "root"}},
+     r"custom_domain.canonical: 'root' is not allowed; allowed values: apex, www"),
+    ({"custom_domain": {"domain_name": "www.myblog.com", "www": True}},
+     r"custom_domain.www: domain_name 'www.myblog.com' is already a www name; give the apex \(myblog.com\)"),
+    ({"custom_domain": {"domain_name": "myblog.com", "redirect": "www"}},
+     r"custom_domain.redirect: unknown arg; allowed: canonical, domain_name, hosted_zone_id, www"),
     ({"index_document": "/index.html"}, "index_document: expected an object key"),
     ({"html_max_age_seconds": 7200}, "html_max_age_seconds: 7200 is out of range; allowed 0 to 3600"),
     ({"other_max_age_seconds": -1}, "other_max_age_seconds: -1 is out of range; allowed 0 to 31536000"),
@@ -603,19 +742,19 @@ def test_without_waf_no_web_acl_is_attached(bare):
 ])
 def test_component_rejects_bad_args_naming_the_arg(args, message):
     with pytest.raises(ArgsError, match=message):
-        StaticSite("blog", {"content_dir": "site", **args})
+        StaticSite("blog", {**CONTENT, **args})
 
 
 @pytest.mark.parametrize("args", [{"custom_domain": {"domain_name": "blog.example.com"}},
                                   {"waf": {"rate_limit": 1000}}])
 def test_custom_domain_and_waf_require_the_us_east_1_provider(args):
     with pytest.raises(ArgsError, match="us_east_1_provider: required with custom_domain or waf"):
-        StaticSite("blog", {"content_dir": "site", **args})
+        StaticSite("blog", {**CONTENT, **args})
 
 
 def test_a_misspelt_arg_is_refused_naming_the_right_one():
     with pytest.raises(ArgsError, match=r"StaticSite 'www': contentDir: unknown arg \(did you mean 'content_dir'\?\); "
-                                        r"allowed: api, content_dir, content_security_policy"):
+                                        r"allowed: (alarms, )?api, content_dir, content_security_policy"):
         StaticSite("www", {"contentDir": "site"})
 
 
@@ -651,10 +790,12 @@ def test_analyzer_accepts_the_component():
     assert [key for key, value in component.inputs.items() if not value.optional] == ["contentDir"]
     assert set(component.inputs) == {"contentDir", "indexDocument", "notFoundDocument", "htmlMaxAgeSeconds",
                                      "otherMaxAgeSeconds", "priceClass", "contentSecurityPolicy", "customDomain",
-                                     "waf", "api", "usEast1Provider", "deletionProtection", "logRetentionDays"}
+                                     "languages", "defaultLanguage", "invalidateChangedPages",
+                                     "waf", "api", "usEast1Provider", "deletionProtection", "logRetentionDays"} \
+        | ({"alarms"} & set(component.inputs))  # the alarm hooks, added beside these by the monitoring work
     assert component.inputs["usEast1Provider"].ref.endswith("pulumi:providers:aws")
-    assert set(component.outputs) == {"url", "domainName", "distributionId", "bucketName", "logBucketName",
-                                      "webAclArn"}
+    assert set(component.outputs) - {"dashboardName"} == {"url", "domainName", "distributionId", "bucketName",
+                                                          "logBucketName", "webAclArn"}
     assert component.outputs["webAclArn"].optional and not component.outputs["url"].optional
     api = result["type_definitions"]["ApiOriginArgs"]
     assert {key for key, value in api.properties.items() if not value.optional} == {"domainName", "originPath",
@@ -662,8 +803,9 @@ def test_analyzer_accepts_the_component():
     header = result["type_definitions"]["OriginHeaderArgs"]
     assert {key for key, value in header.properties.items() if not value.optional} == {"name", "value"}
     assert "originHeader" in api.properties
-    domain = result["type_definitions"]["CustomDomainArgs"]
+    domain = result["type_definitions"]["SiteDomainArgs"]
     assert {key for key, value in domain.properties.items() if not value.optional} == {"domainName"}
+    assert set(domain.properties) == {"domainName", "hostedZoneId", "www", "canonical"}
 
 
 # --- the real stacks -------------------------------------------------------------------------------
@@ -672,12 +814,16 @@ def test_dev_stack_serves_the_blog_without_domain_or_waf(dev_stack):
     props = dev_stack.named("blog-site-cdn").props
     assert props["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
     assert "webAclId" not in props and props["priceClass"] == "PriceClass_100"
-    assert sorted(o.props["key"] for o in dev_stack.of_type(OBJECT)) == SITE_KEYS
+    assert sorted(o.props["key"] for o in dev_stack.of_type(OBJECT) if o.name.startswith("blog-site-file-")) == SITE_KEYS
+    code = dev_stack.named("blog-site-viewer-request").props["code"]
+    assert '"languages":["en","fr"]' in code and '"canonicalHost":""' in code  # no domain: nothing redirects
 
 
 def test_prod_stack_serves_the_blog_on_its_domain_behind_waf(prod_stack):
     props = prod_stack.named("blog-site-cdn").props
-    assert props["aliases"] == ["blog.example.com"] and props["priceClass"] == "PriceClass_200"
+    assert props["aliases"] == ["example.com", "www.example.com"] and props["priceClass"] == "PriceClass_200"
+    code = prod_stack.named("blog-site-viewer-request").props["code"]
+    assert '"canonicalHost":"example.com","redirectHosts":["www.example.com"]' in code
     assert props["webAclId"] == prod_stack.named("blog-site-waf").outputs["arn"]
     assert prod_stack.provider_of(prod_stack.named("blog-site-cert")).props["region"] == "us-east-1"
 
@@ -692,7 +838,7 @@ def test_both_stacks_serve_the_blog_api_under_api(dev_stack, prod_stack):
 
 
 def test_stacks_export_the_blog_url(dev_stack, prod_stack):
-    assert prod_stack.exports["blog"]["url"] == "https://blog.example.com"
+    assert prod_stack.exports["blog"]["url"] == "https://example.com"
     assert dev_stack.exports["blog"]["url"].endswith(".cloudfront.net")
 
 
@@ -704,18 +850,18 @@ PROD_TABLE = {"replicaRegions": ["us-east-1", "ap-southeast-2"]}
 
 def parse(blog: dict, env: str = "dev", region: str = "eu-west-1") -> stack_config.StackSettings:
     section = {"enabled": True, "email": BLOG_EMAIL, **({"table": PROD_TABLE} if env == "prod" else {}), **blog}
-    section["site"] = {"contentDir": "site", **section.get("site", {})}
+    section["site"] = {"contentDir": "site", "languages": LANGUAGES, **section.get("site", {})}
     return stack_config.parse({"environment": env, "blog": section}, region)
 
 
 def test_config_site_is_the_components_args_plus_the_stacks_protection():
     settings = parse({"site": {"contentDir": "site", "priceClass": "PriceClass_200", "htmlMaxAgeSeconds": 60,
                                "waf": {"enabled": False}}})
-    assert settings.blog["site"] == {"content_dir": "site", "price_class": "PriceClass_200",
+    assert settings.blog["site"] == {"content_dir": "site", "languages": LANGUAGES, "price_class": "PriceClass_200",
                                      "html_max_age_seconds": 60, "waf": None, "deletion_protection": False,
                                      "log_retention_days": settings.log_retention_days}  # the WAF log group's
     prod = parse({"site": {"contentDir": "site"}}, env="prod")
-    assert prod.blog["site"] == {"content_dir": "site", "deletion_protection": True,
+    assert prod.blog["site"] == {"content_dir": "site", "languages": LANGUAGES, "deletion_protection": True,
                                  "log_retention_days": prod.log_retention_days}
 
 
@@ -727,13 +873,16 @@ def test_stack_yaml_turns_waf_on_in_prod_only():
     assert prod["waf"] == {"enabled": True, "rateLimit": 1000} and dev["waf"] == {"enabled": False}
 
 
-def test_config_passes_the_custom_domain_and_main_points_cors_at_it(prod_stack):
-    args = parse({"site": {"customDomain": {"domainName": "blog.example.com", "hostedZoneId": ZONE},
-                           "waf": {"enabled": True}}}).blog["site"]
-    assert args["custom_domain"] == {"domain_name": "blog.example.com", "hosted_zone_id": ZONE}
+def test_config_passes_the_custom_domain_and_main_points_cors_at_its_canonical_name(prod_stack):
+    args = parse({"site": {"customDomain": {"domainName": "myblog.com", "hostedZoneId": ZONE, "www": True,
+                                            "canonical": "www"},
+                           "languages": ["en", "fr"], "defaultLanguage": "fr", "waf": {"enabled": True}}}).blog["site"]
+    assert args["custom_domain"] == {"domain_name": "myblog.com", "hosted_zone_id": ZONE, "www": True,
+                                     "canonical": "www"}
+    assert args["languages"] == ["en", "fr"] and args["default_language"] == "fr"
     assert args["waf"] == {}
     variables = prod_stack.named("blog-api-handler-fn").props["environment"]["variables"]
-    assert variables["CORS_ALLOW_ORIGIN"] == "https://blog.example.com"
+    assert variables["CORS_ALLOW_ORIGIN"] == "https://example.com"  # prod's canonical name: the apex
 
 
 @pytest.mark.parametrize("site, message", [
@@ -751,6 +900,12 @@ def test_config_passes_the_custom_domain_and_main_points_cors_at_it(prod_stack):
     ({"contentDir": "../elsewhere"}, r"blog.site.contentDir: expected a folder of the project"),
     ({"contentDir": "no-such-folder"}, r"blog.site.contentDir: 'no-such-folder' is not a folder"),
     ({"colour": "blue"}, r"blog.site.colour: unknown key"),
+    ({"customDomain": {"domainName": "myblog.com", "canonical": "www"}},
+     r"blog.site.customDomain.canonical: 'www' needs www: true"),
+    ({"customDomain": {"domainName": "myblog.com", "www": True, "canonical": "naked"}},
+     r"blog.site.customDomain.canonical: 'naked' is not allowed; allowed values: apex, www"),
+    ({"languages": ["en", "de"]}, r"blog.site.languages: 'de' has no de/index.html in content"),
+    ({"defaultLanguage": "es"}, r"blog.site.defaultLanguage: 'es' is not one of languages"),
 ])
 def test_config_rejects_bad_site_settings_naming_the_key(site, message):
     with pytest.raises(stack_config.ConfigError, match=message):
@@ -758,8 +913,8 @@ def test_config_rejects_bad_site_settings_naming_the_key(site, message):
 
 
 def test_config_refuses_an_unknown_blog_part():
-    with pytest.raises(stack_config.ConfigError, match=r"blog.website: unknown key; known keys here: api, email, "
-                                                       r"enabled, site, table"):
+    with pytest.raises(stack_config.ConfigError, match=r"blog.website: unknown key; known keys here: api, "
+                                                       r"(authoring, )?email, enabled, site, table"):
         parse({"website": {}})
 
 

@@ -4,6 +4,8 @@
   "use strict";
 
   var dateFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
+  // The page's language folder (/en/, /fr/): post links stay in the language being read.
+  var language = document.documentElement.lang || "en";
 
   function formatDate(iso) {
     var date = new Date(iso);
@@ -14,7 +16,7 @@
     var item = document.createElement("li");
     var heading = document.createElement("h2");
     var link = document.createElement("a");
-    link.href = "/posts/" + encodeURIComponent(post.slug) + "/";
+    link.href = "/" + language + "/posts/" + encodeURIComponent(post.slug) + "/";
     link.textContent = post.title;
     heading.appendChild(link);
 
@@ -91,7 +93,15 @@
     });
   }
 
+  // A reader who picks a language keeps it: the edge reads the `lang` cookie before Accept-Language.
+  function rememberLanguage(link) {
+    link.addEventListener("click", function () {
+      document.cookie = "lang=" + link.getAttribute("data-lang") + "; path=/; max-age=31536000; samesite=lax; secure";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("a[data-lang]").forEach(rememberLanguage);
     var list = document.querySelector("[data-post-list]");
     if (list) loadPosts(list);
     document.querySelectorAll("form[data-subscribe]").forEach(wireSubscribeForm);
