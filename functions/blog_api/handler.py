@@ -21,6 +21,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+import blog_posts
 import subscription_tokens as tokens
 from api_common import http
 from api_common.http import ApiError
@@ -103,7 +104,7 @@ def list_posts() -> Response:
 
 @app.get("/api/posts/<slug>")
 def get_post(slug: str) -> Response:
-    if not posts.is_valid_slug(slug):
+    if not blog_posts.is_valid_slug(slug):
         raise ApiError(400, "slug must be lower-case letters, digits and single hyphens")
     post = posts.get_published_post(dynamodb_client(), TABLE_NAME, slug)
     if post is None:

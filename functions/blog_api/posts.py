@@ -1,16 +1,7 @@
-"""Blog posts in the single table: key design, public view, listing and lookup.
+"""Blog posts as readers get them: listing, lookup, cursors and caching.
 
-Item layout (one item per post):
-    pk            "POST#<slug>"
-    sk            "POST"
-    type          "post"
-    slug, title, summary, body (HTML fragment), tags (list of strings)
-    status        "published" | "draft"
-    publishedAt   ISO-8601 UTC, e.g. "2024-05-02T09:00:00Z"
-    publishedFeed "POSTS", present only while the post is published
-
-`publishedFeed` makes the GSI `published-posts` sparse: drafts are not in the
-index at all, so listing is one Query, newest first, with no scan.
+The item layout (keys, the sparse `published-posts` index, statuses) lives in the shared package
+`blog_posts`, which the authors' API writes through too.
 """
 
 from __future__ import annotations
@@ -18,27 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+import blog_posts
 from api_common.http import ApiError
-
-PUBLISHED_INDEX = "published-posts"
-PUBLISHED_FEED = "POSTS"
-POST_SK = "POST"
-PUBLISHED = "published"
-DRAFT = "draft"
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 MAX_CURSOR_CHARS = 512
-MAX_SLUG_CHARS = 100
-
-SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 # What a reader may see; keys, status and the feed marker stay internal.
 SUMMARY_FIELDS = ("slug", "title", "summary", "publishedAt", "tags")
@@ -48,9 +27,6 @@ _CURSOR_KEYS = frozenset({"pk", "sk", "publishedFeed", "publishedAt"})
 
 DEFAULT_MAX_AGE = 60
 MAX_MAX_AGE = 86400
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 def cache_control(max_age: str | None) -> str:
@@ -77,45 +53,6 @@ class PostPage:
     next_cursor: str | None
 
 
-def post_key(slug: str) -> dict[str, str]:
-    return {"pk": f"POST#{slug}", "sk": POST_SK}
-
-
-def post_item(
-    *,
-    slug: str,
-    title: str,
-    summary: str,
-    body: str,
-    published_at: str,
-    status: str = PUBLISHED,
-    tags: list[str] | None = None,
-) -> dict[str, Any]:
-    """Build a post item with the keys and the sparse-index marker set consistently."""
-    if not is_valid_slug(slug):
-        raise ValueError(f"invalid slug: {slug!r}")
-    if status not in (PUBLISHED, DRAFT):
-        raise ValueError(f"status must be {PUBLISHED!r} or {DRAFT!r}")
-    item: dict[str, Any] = {
-        **post_key(slug),
-        "type": "post",
-        "slug": slug,
-        "title": title,
-        "summary": summary,
-        "body": body,
-        "tags": list(tags or []),
-        "status": status,
-        "publishedAt": published_at,
-    }
-    if status == PUBLISHED:
-        item["publishedFeed"] = PUBLISHED_FEED
-    return item
-
-
-def is_valid_slug(slug: str) -> bool:
-    return len(slug) <= MAX_SLUG_CHARS and SLUG_PATTERN.fullmatch(slug) is not None
-
-
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
@@ -128,7 +65,7 @@ def parse_limit(raw: str | None) -> int:
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any]) -> str:
-    plain = {name: _deserializer.deserialize(value) for name, value in last_evaluated_key.items()}
+    plain = blog_posts.from_dynamodb(last_evaluated_key)
     raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -147,66 +84,43 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         raise invalid
     if not all(isinstance(value, str) for value in plain.values()):
         raise invalid
-    if plain["publishedFeed"] != PUBLISHED_FEED or plain["sk"] != POST_SK:
+    if plain["publishedFeed"] != blog_posts.PUBLISHED_FEED or plain["sk"] != blog_posts.POST_SK:
         raise invalid
-    if not plain["pk"].startswith("POST#") or not is_valid_slug(plain["pk"][len("POST#") :]):
+    if blog_posts.slug_of_pk(plain["pk"]) is None:
         raise invalid
-    return {name: _serializer.serialize(value) for name, value in plain.items()}
-
-
-def public_view(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _plain(item[name]) for name in fields if name in item}
+    return blog_posts.to_dynamodb(plain)
 
 
 def list_published_posts(dynamodb: Any, table_name: str, *, limit: int, cursor: str | None) -> PostPage:
     """Newest published posts first, one page of at most `limit`."""
     request: dict[str, Any] = {
         "TableName": table_name,
-        "IndexName": PUBLISHED_INDEX,
+        "IndexName": blog_posts.PUBLISHED_INDEX,
         "KeyConditionExpression": "publishedFeed = :feed",
         # The index is sparse already; the filter guards against a draft that
         # was left with the feed marker by a faulty editor.
         "FilterExpression": "#status = :published",
         "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {":feed": {"S": PUBLISHED_FEED}, ":published": {"S": PUBLISHED}},
+        "ExpressionAttributeValues": {":feed": {"S": blog_posts.PUBLISHED_FEED},
+                                      ":published": {"S": blog_posts.PUBLISHED}},
         "ScanIndexForward": False,
         "Limit": limit,
     }
     if cursor is not None:
         request["ExclusiveStartKey"] = decode_cursor(cursor)
     response = dynamodb.query(**request)
-    posts = [public_view(_deserialize(item), SUMMARY_FIELDS) for item in response.get("Items", [])]
+    posts = [blog_posts.view(blog_posts.from_dynamodb(item), SUMMARY_FIELDS) for item in response.get("Items", [])]
     last_key = response.get("LastEvaluatedKey")
     return PostPage(posts=posts, next_cursor=encode_cursor(last_key) if last_key else None)
 
 
 def get_published_post(dynamodb: Any, table_name: str, slug: str) -> dict[str, Any] | None:
     """The full post, or None when it is missing or not published (drafts never leak)."""
-    response = dynamodb.get_item(
-        TableName=table_name,
-        Key={name: {"S": value} for name, value in post_key(slug).items()},
-    )
-    raw = response.get("Item")
+    raw = dynamodb.get_item(TableName=table_name, Key=blog_posts.typed_post_key(slug)).get("Item")
     if raw is None:
         return None
-    item = _deserialize(raw)
-    if item.get("status") != PUBLISHED:
+    item = blog_posts.from_dynamodb(raw)
+    if not blog_posts.is_published(item):
         return None
-    return public_view(item, DETAIL_FIELDS)
+    return blog_posts.view(item, DETAIL_FIELDS)
 
-
-def _deserialize(raw: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in raw.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers and sets into JSON-friendly values."""
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value

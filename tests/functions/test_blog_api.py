@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+import blog_posts
 import subscription_tokens as tokens
 from api_common import http
 from blog_api import posts, subscriptions
@@ -61,7 +62,7 @@ def table(monkeypatch):
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             GlobalSecondaryIndexes=[
                 {
-                    "IndexName": posts.PUBLISHED_INDEX,
+                    "IndexName": blog_posts.PUBLISHED_INDEX,
                     "KeySchema": [
                         {"AttributeName": "publishedFeed", "KeyType": "HASH"},
                         {"AttributeName": "publishedAt", "KeyType": "RANGE"},
@@ -213,10 +214,10 @@ def call(api, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
     return response["statusCode"], headers, json.loads(response["body"])
 
 
-def put_post(table, slug: str, published_at: str, status: str = posts.PUBLISHED, **extra: Any) -> None:
+def put_post(table, slug: str, published_at: str, status: str = blog_posts.PUBLISHED, **extra: Any) -> None:
     table.put_item(
         Item={
-            **posts.post_item(
+            **blog_posts.post_item(
                 slug=slug,
                 title=slug.replace("-", " ").title(),
                 summary=f"Summary of {slug}",
@@ -240,7 +241,7 @@ def subscriber_items(table) -> list[dict[str, Any]]:
 def test_list_returns_published_posts_only_newest_first(api, table):
     put_post(table, "older-post", "2024-04-01T09:00:00Z")
     put_post(table, "newer-post", "2024-05-01T09:00:00Z")
-    put_post(table, "unfinished-draft", "2024-05-02T09:00:00Z", status=posts.DRAFT)
+    put_post(table, "unfinished-draft", "2024-05-02T09:00:00Z", status=blog_posts.DRAFT)
 
     status, _, body = call(api, list_event())
 
@@ -267,7 +268,8 @@ def test_list_shows_summaries_without_internal_attributes(api, table):
 
 def test_list_skips_a_draft_that_still_carries_the_feed_marker(api, table):
     put_post(table, "live-post", "2024-05-01T09:00:00Z")
-    put_post(table, "pulled-post", "2024-05-02T09:00:00Z", status=posts.DRAFT, publishedFeed=posts.PUBLISHED_FEED)
+    put_post(table, "pulled-post", "2024-05-02T09:00:00Z", status=blog_posts.DRAFT,
+             publishedFeed=blog_posts.PUBLISHED_FEED)
 
     _, _, body = call(api, list_event())
 
@@ -408,7 +410,7 @@ def test_get_returns_the_published_post_with_its_body(api, table):
 
 
 def test_get_draft_returns_404(api, table):
-    put_post(table, "secret-draft", "2024-05-01T09:00:00Z", status=posts.DRAFT)
+    put_post(table, "secret-draft", "2024-05-01T09:00:00Z", status=blog_posts.DRAFT)
 
     status, headers, body = call(api, get_event("secret-draft"))
 
@@ -835,19 +837,19 @@ def test_cors_headers_for_the_configured_origin_only(table, monkeypatch):
 
 
 def test_post_item_marks_only_published_posts_for_the_listing_index():
-    published = posts.post_item(slug="a", title="A", summary="", body="", published_at="2024-01-01T00:00:00Z")
-    draft = posts.post_item(
-        slug="b", title="B", summary="", body="", published_at="2024-01-01T00:00:00Z", status=posts.DRAFT
+    published = blog_posts.post_item(slug="a", title="A", summary="", body="", published_at="2024-01-01T00:00:00Z")
+    draft = blog_posts.post_item(
+        slug="b", title="B", summary="", body="", published_at="2024-01-01T00:00:00Z", status=blog_posts.DRAFT
     )
 
-    assert published["publishedFeed"] == posts.PUBLISHED_FEED
+    assert published["publishedFeed"] == blog_posts.PUBLISHED_FEED
     assert "publishedFeed" not in draft
 
 
-@pytest.mark.parametrize(("slug", "status"), [("Bad Slug", posts.PUBLISHED), ("ok", "archived")])
+@pytest.mark.parametrize(("slug", "status"), [("Bad Slug", blog_posts.PUBLISHED), ("ok", "archived")])
 def test_post_item_refuses_bad_slug_or_status(slug, status):
     with pytest.raises(ValueError):
-        posts.post_item(slug=slug, title="t", summary="", body="", published_at="2024-01-01T00:00:00Z", status=status)
+        blog_posts.post_item(slug=slug, title="t", summary="", body="", published_at="2024-01-01T00:00:00Z", status=status)
 
 
 def test_subscriber_item_records_the_writer_region():
