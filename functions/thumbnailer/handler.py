@@ -44,6 +44,12 @@ def sns_client() -> Any | None:
     return boto3.client("sns", config=_client_config) if SETTINGS.topic_arn else None
 
 
+@cache
+def rekognition_client() -> Any | None:
+    """None when analysis is off: Rekognition is never called then."""
+    return boto3.client("rekognition", config=_client_config) if SETTINGS.analysis else None
+
+
 class NotEnoughTimeLeft(RuntimeError):
     """Raised to hand a record back to SQS untouched."""
 
@@ -52,7 +58,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     if lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
         raise NotEnoughTimeLeft(f"less than {TIME_RESERVE_MS} ms left; message returned to the queue")
     for upload in events.uploads_in(record.body):
-        outcome = uploads.process_upload(s3_client(), sns_client(), SETTINGS, upload)
+        outcome = uploads.process_upload(s3_client(), sns_client(), SETTINGS, upload, rekognition_client())
         _log(upload, outcome)
 
 

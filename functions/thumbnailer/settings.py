@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from thumbnailer.analysis import AnalysisSettings
 from thumbnailer.imaging import CONTENT_TYPES
 
 DEFAULT_SIZES = "128,256,512"
@@ -13,6 +15,8 @@ DEFAULT_QUALITY = 82
 DEFAULT_MAX_BYTES = 52_428_800
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_FAILURE_PREFIX = "_failures/"
+DEFAULT_ANALYSIS_MIN_CONFIDENCE = 80.0
+DEFAULT_ANALYSIS_MAX_LABELS = 10
 
 
 class SettingsError(ValueError):
@@ -30,6 +34,8 @@ class Settings:
     max_pixels: int
     topic_arn: str | None
     failure_prefix: str
+    analysis: AnalysisSettings | None = None
+    """Rekognition analysis (ANALYSIS_ENABLED=true); None: off, and Rekognition is never called."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -54,7 +60,35 @@ class Settings:
             max_pixels=_parse_int(env, "MAX_PIXELS", DEFAULT_MAX_PIXELS, low=1),
             topic_arn=env.get("TOPIC_ARN", "").strip() or None,
             failure_prefix=failure_prefix,
+            analysis=_parse_analysis(env),
         )
+
+
+def _parse_analysis(env: Mapping[str, str]) -> AnalysisSettings | None:
+    enabled = env.get("ANALYSIS_ENABLED", "").strip().lower()
+    if enabled not in ("", "true", "false"):
+        raise SettingsError(f"ANALYSIS_ENABLED must be true or false, got {env['ANALYSIS_ENABLED']!r}")
+    if enabled != "true":
+        return None
+    raw = env.get("ANALYSIS_MIN_CONFIDENCE", "").strip()
+    try:
+        min_confidence = float(raw) if raw else DEFAULT_ANALYSIS_MIN_CONFIDENCE
+    except ValueError:
+        min_confidence = -1.0
+    if not 0 <= min_confidence <= 100:
+        raise SettingsError(f"ANALYSIS_MIN_CONFIDENCE must be a number from 0 to 100, got {raw!r}")
+    raw_categories = env.get("ANALYSIS_BLOCK_CATEGORIES", "").strip() or "[]"
+    try:
+        categories = json.loads(raw_categories)
+    except ValueError:
+        categories = None
+    if not isinstance(categories, list) or not all(isinstance(c, str) and c.strip() for c in categories):
+        raise SettingsError(f"ANALYSIS_BLOCK_CATEGORIES must be a JSON list of category names, got {raw_categories!r}")
+    return AnalysisSettings(
+        min_confidence=min_confidence,
+        max_labels=_parse_int(env, "ANALYSIS_MAX_LABELS", DEFAULT_ANALYSIS_MAX_LABELS, low=1, high=1000),
+        block_categories=tuple(categories),
+    )
 
 
 def _parse_sizes(raw: str) -> tuple[int, ...]:

@@ -1,8 +1,9 @@
 """Turn one uploaded object into its thumbnail set, or a failure record if it never can be.
 
 Errors are split by what a retry would achieve:
-- permanent (the bytes are not a usable image, or too big): a JSON failure record is
-  written to the thumbnails bucket and the upload counts as handled;
+- permanent (the bytes are not a usable image, or too big; with analysis on, also an image
+  Rekognition flags or refuses): a JSON failure record is written to the thumbnails bucket
+  and the upload counts as handled;
 - transient (throttling, 5xx, network, and anything unexpected): the exception
   propagates, so SQS redelivers the message and, after redrive, parks it in the DLQ.
 Nothing here writes, tags or deletes anything in the upload bucket.
@@ -19,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from thumbnailer.analysis import Analysis, Unanalysable, analyse, labels_metadata
 from thumbnailer.events import UploadedObject
 from thumbnailer.imaging import RejectedImage, Thumbnail, make_thumbnails
 from thumbnailer.settings import Settings
@@ -65,7 +67,9 @@ def failure_record_key(prefix: str, key: str) -> str:
     return f"{prefix}_long-keys/{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
-def process_upload(s3: Any, sns: Any, settings: Settings, upload: UploadedObject) -> Outcome:
+def process_upload(s3: Any, sns: Any, settings: Settings, upload: UploadedObject, rekognition: Any = None) -> Outcome:
+    """`rekognition` is used only when settings.analysis is on, after the image decoded into thumbnails."""
+    analysis: Analysis | None = None
     try:
         keys = {size: thumbnail_key(size, upload.key) for size in settings.sizes}
         if any(len(key.encode()) > MAX_KEY_BYTES for key in keys.values()):
@@ -78,12 +82,21 @@ def process_upload(s3: Any, sns: Any, settings: Settings, upload: UploadedObject
             quality=settings.quality,
             max_pixels=settings.max_pixels,
         )
+        if settings.analysis is not None:
+            analysis = analyse(rekognition, settings.analysis, data, thumbnails)
     except _Skipped as skipped:
         return Outcome(skipped.status)
-    except (_Rejected, RejectedImage) as rejected:
+    except (_Rejected, RejectedImage, Unanalysable) as rejected:
         record_key = record_failure(s3, settings, upload, rejected.reason, rejected.detail)
         return Outcome("rejected", (record_key,), rejected.reason, rejected.detail)
 
+    if analysis is not None and analysis.flagged:
+        record_key = record_failure(s3, settings, upload, "flagged", analysis.flag_detail,
+                                    extra={"moderationLabels": [label.as_json() for label in analysis.blocking]})
+        return Outcome("rejected", (record_key,), "flagged", analysis.flag_detail)
+
+    # Only with analysis on: the default request is unchanged.
+    extra: dict[str, Any] = {"Metadata": labels_metadata(analysis.labels)} if analysis is not None else {}
     for thumbnail in thumbnails:
         s3.put_object(
             Bucket=settings.thumbnail_bucket,
@@ -91,12 +104,13 @@ def process_upload(s3: Any, sns: Any, settings: Settings, upload: UploadedObject
             Body=thumbnail.body,
             ContentType=thumbnail.content_type,
             CacheControl=CACHE_CONTROL,
+            **extra,
         )
     if settings.topic_arn:
-        sns.publish(
-            TopicArn=settings.topic_arn,
-            Message=json.dumps(thumbnail_set_message(settings, upload, thumbnails, keys)),
-        )
+        message = thumbnail_set_message(settings, upload, thumbnails, keys)
+        if analysis is not None:
+            message.update(analysis.as_json())
+        sns.publish(TopicArn=settings.topic_arn, Message=json.dumps(message))
     return Outcome("thumbnailed", tuple(keys[t.size] for t in thumbnails))
 
 
@@ -125,7 +139,8 @@ def fetch_original(s3: Any, upload: UploadedObject, max_bytes: int) -> bytes:
         return body.read()
 
 
-def record_failure(s3: Any, settings: Settings, upload: UploadedObject, reason: str, detail: str) -> str:
+def record_failure(s3: Any, settings: Settings, upload: UploadedObject, reason: str, detail: str,
+                   extra: dict[str, Any] | None = None) -> str:
     record_key = failure_record_key(settings.failure_prefix, upload.key)
     record = {
         "sourceBucket": upload.bucket,
@@ -134,6 +149,7 @@ def record_failure(s3: Any, settings: Settings, upload: UploadedObject, reason: 
         "reason": reason,
         "detail": detail,
         "recordedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
     }
     s3.put_object(
         Bucket=settings.thumbnail_bucket,
