@@ -37,6 +37,7 @@ RULE_MODULES = (
     "analytics_rules",
     "hardening_rules",
     "microservice_rules",
+    "monitoring_rules",
     "limits",
 )
 
