@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.post_summary import PostSummary
+
+
+T = TypeVar("T", bound="PostPage")
+
+
+@_attrs_define
+class PostPage:
+    """
+    Attributes:
+        posts (list[PostSummary]):
+        next_cursor (None | str):
+    """
+
+    posts: list[PostSummary]
+    next_cursor: None | str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        posts = []
+        for posts_item_data in self.posts:
+            posts_item = posts_item_data.to_dict()
+            posts.append(posts_item)
+
+        next_cursor: None | str
+        next_cursor = self.next_cursor
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "posts": posts,
+                "nextCursor": next_cursor,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.post_summary import PostSummary  # noqa: PLC0415
+
+        d = dict(src_dict)
+        posts = []
+        _posts = d.pop("posts")
+        for posts_item_data in _posts:
+            posts_item = PostSummary.from_dict(posts_item_data)
+
+            posts.append(posts_item)
+
+        def _parse_next_cursor(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_cursor = _parse_next_cursor(d.pop("nextCursor"))
+
+        post_page = cls(
+            posts=posts,
+            next_cursor=next_cursor,
+        )
+
+        post_page.additional_properties = d
+        return post_page
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,182 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.revoked import Revoked
+from ...types import Response
+
+
+def _get_kwargs(
+    sub: UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/premium-users/{sub}".format(
+            sub=quote(str(sub), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | Revoked | None:
+    if response.status_code == 200:
+        response_200 = Revoked.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | Revoked]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    sub: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Error | Revoked]:
+    """Revoke premium (admins)
+
+    Args:
+        sub (UUID): The user's Cognito sub
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Revoked]
+    """
+
+    kwargs = _get_kwargs(
+        sub=sub,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    sub: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Error | Revoked | None:
+    """Revoke premium (admins)
+
+    Args:
+        sub (UUID): The user's Cognito sub
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Revoked
+    """
+
+    return sync_detailed(
+        sub=sub,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    sub: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Error | Revoked]:
+    """Revoke premium (admins)
+
+    Args:
+        sub (UUID): The user's Cognito sub
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Revoked]
+    """
+
+    kwargs = _get_kwargs(
+        sub=sub,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    sub: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Error | Revoked | None:
+    """Revoke premium (admins)
+
+    Args:
+        sub (UUID): The user's Cognito sub
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Revoked
+    """
+
+    return (
+        await asyncio_detailed(
+            sub=sub,
+            client=client,
+        )
+    ).parsed

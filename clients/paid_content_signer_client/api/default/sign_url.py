@@ -1,0 +1,196 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.signed_url import SignedUrl
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    path: str,
+    expires_in: int | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["path"] = path
+
+    params["expiresIn"] = expires_in
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/signed-url",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | SignedUrl | None:
+    if response.status_code == 200:
+        response_200 = SignedUrl.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | SignedUrl]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    path: str,
+    expires_in: int | Unset = UNSET,
+) -> Response[Error | SignedUrl]:
+    """A signed URL for one premium object
+
+    Args:
+        path (str):
+        expires_in (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | SignedUrl]
+    """
+
+    kwargs = _get_kwargs(
+        path=path,
+        expires_in=expires_in,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    path: str,
+    expires_in: int | Unset = UNSET,
+) -> Error | SignedUrl | None:
+    """A signed URL for one premium object
+
+    Args:
+        path (str):
+        expires_in (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | SignedUrl
+    """
+
+    return sync_detailed(
+        client=client,
+        path=path,
+        expires_in=expires_in,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    path: str,
+    expires_in: int | Unset = UNSET,
+) -> Response[Error | SignedUrl]:
+    """A signed URL for one premium object
+
+    Args:
+        path (str):
+        expires_in (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | SignedUrl]
+    """
+
+    kwargs = _get_kwargs(
+        path=path,
+        expires_in=expires_in,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    path: str,
+    expires_in: int | Unset = UNSET,
+) -> Error | SignedUrl | None:
+    """A signed URL for one premium object
+
+    Args:
+        path (str):
+        expires_in (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | SignedUrl
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            path=path,
+            expires_in=expires_in,
+        )
+    ).parsed
