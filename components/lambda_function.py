@@ -7,13 +7,14 @@ built for its architecture, and an on-failure destination for async invocations.
 """
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Required, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults, lambda_packaging
+from . import defaults, lambda_packaging, monitoring
 from .args import ArgsError, ArgsReader
+from .canary import ALIAS, CanaryArgs, LambdaCanary, ResolvedCanary, read_canary
 from .iam import PolicyStatement, allow, policy_document, service_trust_policy
 
 # Actions AWS does not let you scope to a resource ARN.
@@ -99,6 +100,9 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """SQS queue for async invocations that still fail after Lambda's retries."""
     invoked_by_api_gateway: bool
     """Enforces the 29 s integration limit on the timeout."""
+    canary: Optional[CanaryArgs]
+    """Publish versions behind the alias `live` and release each new one with CodeDeploy (canary.py);
+    left out, callers invoke the function's latest code directly."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -123,6 +127,7 @@ class ResolvedLambdaFunction:
     reserved_concurrency: Optional[int]
     async_on_failure_destination_arn: Any
     invoked_by_api_gateway: bool
+    canary: Optional[ResolvedCanary] = None
 
 
 def resolve_args(name: str, args: Optional[LambdaFunctionArgs]) -> ResolvedLambdaFunction:
@@ -149,6 +154,7 @@ def resolve_args(name: str, args: Optional[LambdaFunctionArgs]) -> ResolvedLambd
         reserved_concurrency=r.optional_integer("reserved_concurrency", low=0, high=100_000),
         async_on_failure_destination_arn=r.input("async_on_failure_destination_arn"),
         invoked_by_api_gateway=api,
+        canary=read_canary(r),
     )
 
 
@@ -163,6 +169,12 @@ class LambdaFunction(pulumi.ComponentResource):
     """The function's ARN."""
     name: pulumi.Output[str]
     """The function's physical name."""
+    canary: Optional[LambdaCanary]
+    """With the `canary` arg: the alias `live`, its CodeDeploy deployment group and rollback alarms."""
+    invoke_arn: pulumi.Output[str]
+    """What API Gateway integrates: the alias `live` with a canary, else the function."""
+    qualifier: Optional[str]
+    """The alias callers must name (`live`) with a canary, else None."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:LambdaFunction", name, None, opts)
@@ -221,6 +233,7 @@ class LambdaFunction(pulumi.ComponentResource):
             logging_config=logging_config,
             vpc_config=s.vpc_config,
             reserved_concurrent_executions=s.reserved_concurrency,
+            publish=s.canary is not None,
             # The role's permissions must exist before the first invocation can use them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
 
@@ -233,6 +246,15 @@ class LambdaFunction(pulumi.ComponentResource):
                 destination_config={"on_failure": {"destination": on_failure}},
                 opts=child)
 
+        self.canary = None if s.canary is None else LambdaCanary(f"{name}-canary", {
+            "function": self.function, "canary": args["canary"] or {},
+            "log_retention_days": s.log_retention_days}, opts=child)
+        self.invoke_arn = self.canary.alias.invoke_arn if self.canary else self.function.invoke_arn
+        self.qualifier = ALIAS if self.canary else None
         self.arn = self.function.arn
         self.name = self.function.name
         self.register_outputs({"arn": self.arn, "name": self.name, "role_arn": self.role.arn})
+
+    def watches(self, thresholds: Mapping[str, float]) -> list[monitoring.Watch]:
+        """Its errors and throttles, for the owning component's alarms and dashboard (monitoring.watch)."""
+        return monitoring.lambda_watches(self._name, self.function.name, thresholds)

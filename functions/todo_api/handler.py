@@ -16,7 +16,7 @@ from api_common import http
 from api_common.http import ApiError
 from todo_api import files, todos
 from todo_api.identity import user_id_from_claims
-from todo_api.settings import load_settings
+from todo_api.settings import DEPRECATION_HEADERS, load_settings
 from todo_api.todo_store import TodoStore, connect_todo_db
 
 settings = load_settings(os.environ)
@@ -28,7 +28,8 @@ app = APIGatewayRestResolver(
     cors=CORSConfig(
         allow_origin=settings.cors_allow_origin,
         allow_headers=["Cache-Control", "X-Id-Token", "Idempotency-Key"],
-        expose_headers=[REPLAYED_HEADER],
+        # Browser clients may read a deprecated version's Deprecation, Sunset and Link headers.
+        expose_headers=[REPLAYED_HEADER, *DEPRECATION_HEADERS],
         max_age=600,
     )
 )
@@ -64,6 +65,11 @@ def query_param(name: str) -> str | None:
     return (app.current_event.query_string_parameters or {}).get(name)
 
 
+def version() -> str:
+    """v1 or v2: which stage of the API the request came through (both are served during a migration)."""
+    return todos.api_version(app.current_event.stage_variables)
+
+
 @app.get("/todos")
 def list_todos() -> dict[str, Any]:
     user_id = caller_id()
@@ -71,7 +77,7 @@ def list_todos() -> dict[str, Any]:
     after = todos.decode_cursor(query_param("cursor"), user_id)
     items, last_todo_id = todo_store().list(user_id, limit, after)
     return {
-        "items": [todos.public_todo(item) for item in items],
+        "items": [todos.public_todo(item, version()) for item in items],
         "nextCursor": todos.encode_cursor(user_id, last_todo_id) if last_todo_id else None,
     }
 
@@ -80,7 +86,7 @@ def list_todos() -> dict[str, Any]:
 def create_todo() -> Response:
     user_id = caller_id()
     key = http.read_idempotency_key(app.current_event.headers.get("Idempotency-Key"), required=False)
-    todo = todos.validate_new_todo(json_body())
+    todo = todos.validate_new_todo(json_body(), version())
     if key is None:
         created, replayed = todo_store().create(user_id, todo), False
     else:
@@ -88,7 +94,7 @@ def create_todo() -> Response:
     return Response(
         status_code=201,
         content_type=content_types.APPLICATION_JSON,
-        body=todos.public_todo(created),
+        body=todos.public_todo(created, version()),
         headers={REPLAYED_HEADER: "true"} if replayed else None,
     )
 
@@ -99,18 +105,18 @@ def get_todo(todoId: str) -> dict[str, Any]:  # noqa: N803 (the path parameter's
     found = todo_store().get(user_id, todos.parse_todo_id(todoId))
     if found is None:
         raise ApiError(404, "to-do not found")
-    return todos.public_todo(found)
+    return todos.public_todo(found, version())
 
 
 @app.put("/todos/<todoId>")
 def update_todo(todoId: str) -> dict[str, Any]:  # noqa: N803
     user_id = caller_id()
     todo_id = todos.parse_todo_id(todoId)
-    changes = todos.validate_todo_changes(json_body())
+    changes = todos.validate_todo_changes(json_body(), version())
     updated = todo_store().update(user_id, todo_id, changes)
     if updated is None:
         raise ApiError(404, "to-do not found")
-    return todos.public_todo(updated)
+    return todos.public_todo(updated, version())
 
 
 @app.delete("/todos/<todoId>")
@@ -146,6 +152,18 @@ def create_download_url() -> dict[str, Any]:
     return {"url": url, "key": key, "expiresIn": settings.url_expiry_seconds}
 
 
+def with_deprecation(event: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` with the Deprecation, Sunset and Link headers when the stage's version is deprecated: every
+    answer, errors included, so a client sees them whatever it calls."""
+    version = (event.get("stageVariables") or {}).get("apiVersion", "v1")
+    deprecation = settings.deprecated_versions.get(version)
+    if deprecation:
+        answer["headers"] = {**(answer.get("headers") or {}), **deprecation}
+        for name in deprecation:  # one value per header: multiValueHeaders would win over headers
+            (answer.get("multiValueHeaders") or {}).pop(name, None)
+    return answer
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return http.resolve(app, event, context, logger)
+    return with_deprecation(event, http.resolve(app, event, context, logger))

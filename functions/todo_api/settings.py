@@ -6,9 +6,10 @@ function fails loudly on its first invocation instead of signing wrong URLs.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_ALLOWED_CONTENT_TYPES = "image/jpeg,image/png,application/pdf,text/plain"
@@ -16,6 +17,7 @@ DEFAULT_URL_EXPIRY_SECONDS = 300
 MAX_URL_EXPIRY_SECONDS = 900  # the issue caps presigned URLs at 15 minutes
 MAX_UPLOAD_BYTES = 5 * 1024**3  # S3 refuses larger single POST uploads anyway
 
+DEPRECATION_HEADERS = ("Deprecation", "Sunset", "Link")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
@@ -33,6 +35,8 @@ class Settings:
     url_expiry_seconds: int
     cors_allow_origin: str
     region: str | None
+    deprecated_versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Version -> the headers every answer of that version carries (Deprecation, Sunset, Link)."""
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -47,6 +51,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", "").strip() or "*",
         region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        deprecated_versions=_deprecated_versions(environ.get("DEPRECATED_VERSIONS", "").strip()),
     )
 
 
@@ -89,3 +94,23 @@ def _dax_endpoint(raw: str) -> str | None:
             f"(or 'dax://' without TLS), got {raw!r}"
         )
     return raw
+
+
+def _deprecated_versions(raw: str) -> dict[str, dict[str, str]]:
+    if not raw:
+        return {}
+    problem = (
+        'DEPRECATED_VERSIONS must be a JSON object of version -> {"Deprecation", "Sunset", "Link"} header values'
+    )
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise SettingsError(f"{problem}, got {raw!r}") from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(headers, dict)
+        and set(headers) <= set(DEPRECATION_HEADERS)
+        and all(isinstance(v, str) and v and "\n" not in v and "\r" not in v for v in headers.values())
+        for headers in parsed.values()
+    ):
+        raise SettingsError(f"{problem}, got {raw!r}")
+    return parsed

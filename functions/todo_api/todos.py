@@ -23,15 +23,22 @@ MAX_BODY_BYTES = 16 * 1024  # a valid to-do (200-char title, 2000-char notes) is
 EDITABLE_FIELDS = ("title", "done", "notes")
 SERVER_FIELDS = ("todoId", "userId", "createdAt", "updatedAt")
 PUBLIC_FIELDS = ("todoId", "title", "done", "notes", "createdAt", "updatedAt")
+# v2 (stage v2, served beside v1 during the migration) adds `priority`; v1 neither shows nor accepts it.
+API_VERSIONS = ("v1", "v2")
+PRIORITIES = ("low", "normal", "high")
+DEFAULT_PRIORITY = "normal"
+V2_EDITABLE_FIELDS = (*EDITABLE_FIELDS, "priority")
+V2_PUBLIC_FIELDS = (*PUBLIC_FIELDS, "priority")
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _NOTES_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # notes may hold tabs and line breaks
 _DIGITS = re.compile(r"^[0-9]{1,3}$")
 
 
-def validate_new_todo(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The attributes of a new to-do: `title` required, `done` defaults to false, `notes` optional."""
-    _refuse_unknown_fields(body)
+def validate_new_todo(body: Mapping[str, Any], version: str = "v1") -> dict[str, Any]:
+    """The attributes of a new to-do: `title` required, `done` defaults to false, `notes` optional;
+    in v2 also `priority` (low, normal or high; default normal)."""
+    _refuse_unknown_fields(body, version)
     if "title" not in body:
         raise ApiError(400, "'title' is required")
     todo: dict[str, Any] = {"title": _title(body["title"]), "done": False}
@@ -39,6 +46,8 @@ def validate_new_todo(body: Mapping[str, Any]) -> dict[str, Any]:
         todo["done"] = _done(body["done"])
     if body.get("notes") is not None:
         todo["notes"] = _notes(body["notes"])
+    if version == "v2":
+        todo["priority"] = _priority(body.get("priority", DEFAULT_PRIORITY))
     return todo
 
 
@@ -49,11 +58,11 @@ def request_fingerprint(todo: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def validate_todo_changes(body: Mapping[str, Any]) -> dict[str, Any]:
+def validate_todo_changes(body: Mapping[str, Any], version: str = "v1") -> dict[str, Any]:
     """The attributes a PUT changes; a `notes` of None means remove the notes."""
-    _refuse_unknown_fields(body)
+    _refuse_unknown_fields(body, version)
     if not body:
-        raise ApiError(400, f"nothing to update: send at least one of {', '.join(EDITABLE_FIELDS)}")
+        raise ApiError(400, f"nothing to update: send at least one of {', '.join(_editable(version))}")
     changes: dict[str, Any] = {}
     if "title" in body:
         changes["title"] = _title(body["title"])
@@ -61,6 +70,8 @@ def validate_todo_changes(body: Mapping[str, Any]) -> dict[str, Any]:
         changes["done"] = _done(body["done"])
     if "notes" in body:
         changes["notes"] = None if body["notes"] is None else _notes(body["notes"])
+    if "priority" in body:
+        changes["priority"] = _priority(body["priority"])
     return changes
 
 
@@ -115,19 +126,43 @@ def decode_cursor(cursor: str | None, user_id: str) -> str | None:
         raise malformed from None
 
 
-def public_todo(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The to-do as clients see it: never the owner's id."""
+def public_todo(item: Mapping[str, Any], version: str = "v1") -> dict[str, Any]:
+    """The to-do as clients of `version` see it: never the owner's id; in v2 always with a priority
+    (a to-do created through v1 has the default)."""
+    if version == "v2":
+        return {**{field: item[field] for field in V2_PUBLIC_FIELDS if field in item},
+                "priority": item.get("priority", DEFAULT_PRIORITY)}
     return {field: item[field] for field in PUBLIC_FIELDS if field in item}
 
 
-def _refuse_unknown_fields(body: Mapping[str, Any]) -> None:
+def api_version(stage_variables: Mapping[str, str] | None) -> str:
+    """The major version a request was made to: the stage's `apiVersion` variable (v1 when absent)."""
+    version = (stage_variables or {}).get("apiVersion", "v1")
+    if version not in API_VERSIONS:
+        # A stage this code doesn't know: a deployment mistake, not the caller's.
+        raise ValueError(f"stage variable apiVersion={version!r}; this code serves {', '.join(API_VERSIONS)}")
+    return version
+
+
+def _editable(version: str) -> tuple[str, ...]:
+    return V2_EDITABLE_FIELDS if version == "v2" else EDITABLE_FIELDS
+
+
+def _priority(value: Any) -> str:
+    if value not in PRIORITIES:
+        raise ApiError(400, f"priority must be one of {', '.join(PRIORITIES)}")
+    return str(value)
+
+
+def _refuse_unknown_fields(body: Mapping[str, Any], version: str = "v1") -> None:
     server_set = sorted(set(body) & set(SERVER_FIELDS))
     if server_set:
         raise ApiError(400, f"{', '.join(map(repr, server_set))} cannot be sent: the server sets it")
-    unknown = sorted(set(body) - set(EDITABLE_FIELDS))
+    editable = _editable(version)
+    unknown = sorted(set(body) - set(editable))
     if unknown:
         raise ApiError(
-            400, f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(EDITABLE_FIELDS)}"
+            400, f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(editable)}"
         )
 
 

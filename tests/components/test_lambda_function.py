@@ -54,7 +54,7 @@ def test_retention_cloudwatch_does_not_offer_is_rejected():
 
 def test_unknown_arg_is_rejected_with_the_allowed_ones():
     with pytest.raises(ArgsError, match=r"LambdaFunction 'fn': memoryMb: unknown arg \(did you mean 'memory_mb'\?\); "
-                                        r"allowed: architecture, async_on_failure_destination_arn, code"):
+                                        r"allowed: architecture, async_on_failure_destination_arn, canary, code"):
         evaluate_program(lambda: LambdaFunction("fn", {**BASE, "memoryMb": 1024}))
 
 
