@@ -53,7 +53,7 @@ def _per_item_module():
         def prices_one_by_one(skus: list[str]) -> Lookup:
             found, missing = {}, []
             for sku in skus:
-                product = get_product.sync(client=handler.catalog, sku=sku)
+                product = get_product.sync(client=handler.catalog(), sku=sku)
                 if isinstance(product, Product):
                     found[sku] = Price(sku, product.name, product.price_cents, product.currency, product.version)
                 else:

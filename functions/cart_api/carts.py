@@ -99,7 +99,9 @@ class CartStore:
         fields = self.client.hgetall(_key(cart_id))
         if not fields:
             return None
-        return {name[len(_ITEM):]: int(value) for name, value in fields.items() if name.startswith(_ITEM)}
+        # str at runtime (connect_redis decodes responses); redis-py's types say bytes | str either way.
+        return {name[len(_ITEM):]: int(value) for name, value in fields.items()
+                if isinstance(name, str) and name.startswith(_ITEM)}
 
     def set_quantity(self, cart_id: str, sku: str, quantity: int) -> bool:
         """False for an unknown cart; CartFull past MAX_LINES lines."""

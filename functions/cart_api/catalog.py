@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
-from .catalog_client import Client
-from .catalog_client.api.products import list_products
-from .catalog_client.errors import UnexpectedStatus
-from .catalog_client.models import ProductList
 from .prices import Price
+
+# httpx and the generated client (about a fifth of the function's import) load on the first catalog
+# call: stream batches and cached prices never make one.
+if TYPE_CHECKING:
+    from .catalog_client import Client
 
 MAX_SKUS_PER_CALL = 100  # the catalog's batch limit
 
@@ -18,6 +19,10 @@ class CatalogUnavailable(Exception):
 
 
 def catalog_client(base_url: str, timeout: float) -> Client:
+    import httpx
+
+    from .catalog_client import Client
+
     # Connect fast or fail: the catalog sits in the same VPC.
     return Client(base_url=base_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 0.5)),
                   raise_on_unexpected_status=True)
@@ -25,6 +30,12 @@ def catalog_client(base_url: str, timeout: float) -> Client:
 
 def fetch_prices(client: Client, skus: list[str]) -> tuple[list[Price], list[str]]:
     """Current prices for `skus` from the catalog, and the SKUs it does not have."""
+    import httpx
+
+    from .catalog_client.api.products import list_products
+    from .catalog_client.errors import UnexpectedStatus
+    from .catalog_client.models import ProductList
+
     found: list[Price] = []
     missing: list[str] = []
     for start in range(0, len(skus), MAX_SKUS_PER_CALL):

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
+
+# Before anything imports pydantic (the validation below does): with pydantic loaded, Powertools' batch
+# utility also builds the parser's record models, for a `model=` option this function doesn't use.
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response  # noqa: I001
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from redis.exceptions import AuthenticationError, RedisError
 from typing_extensions import NotRequired, TypedDict
 
@@ -32,6 +38,9 @@ from cart_api.prices import Lookup, PriceCache, look_up_prices, price_from_image
 from cart_api.redis_connection import SecretsManagerAuth, connect_redis
 from cart_api.settings import load_settings
 
+if TYPE_CHECKING:
+    from cart_api.catalog_client import Client
+
 # ---- built once per execution environment, outside the handler (Redis connects on first use)
 settings = load_settings(os.environ)
 logger = Logger()
@@ -40,10 +49,17 @@ redis_client = connect_redis(settings, redis_auth)
 price_cache = PriceCache(redis_client, settings.price_ttl_seconds, settings.outage_backoff_seconds,
                          on_auth_failure=redis_auth.refresh if redis_auth else None)
 cart_store = carts.CartStore(redis_client, settings.cart_ttl_seconds)
-catalog = catalog_client(settings.catalog_url, settings.catalog_timeout)
 stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 PRICE_CACHE_HEADER = "X-Price-Cache"
+
+
+@cache
+def catalog() -> Client:
+    """Created on the first price lookup that misses the cache (see cart_api.catalog)."""
+    return catalog_client(settings.catalog_url, settings.catalog_timeout)
+
+
 app = APIGatewayRestResolver(enable_validation=True)
 http.handle_errors(app, logger)
 
@@ -94,7 +110,7 @@ class ErrorBody(TypedDict):
     reason: NotRequired[str]
 
 
-def _error(description: str) -> dict[str, Any]:
+def _error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
@@ -229,7 +245,7 @@ def _existing_cart(cart_id: str) -> dict[str, int]:
 
 def _prices(skus: list[str]) -> Lookup:
     try:
-        return look_up_prices(skus, price_cache, lambda misses: fetch_prices(catalog, misses))
+        return look_up_prices(skus, price_cache, lambda misses: fetch_prices(catalog(), misses))
     except CatalogUnavailable as error:
         logger.error("catalog unavailable", extra={"error": str(error)})
         raise ApiError(503, "prices are unavailable; retry shortly", reason="catalog_unavailable",
@@ -250,12 +266,15 @@ def _priced(body: dict[str, Any], lookup: Lookup) -> Response:
 
 
 def apply_catalog_change(record: DynamoDBRecord) -> None:
-    sku = str(record.dynamodb.keys["sku"])
-    price_cache.apply_change(sku, price_from_image(record.dynamodb.new_image))
+    change = record.dynamodb
+    if change is None:  # every DynamoDB stream record has it: fail the record rather than guess
+        raise ValueError(f"stream record {record.event_id} has no dynamodb")
+    sku = str(change.keys["sku"])
+    price_cache.apply_change(sku, price_from_image(change.new_image))
 
 
 def is_stream_batch(event: dict[str, Any]) -> bool:
-    records = event.get("Records")
+    records = event.get("Records") or []
     return bool(records) and records[0].get("eventSource") == "aws:dynamodb"
 
 
@@ -271,7 +290,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse | dict[str, Any]:
     if is_stream_batch(event):
         return process_partial_response(event=event, record_handler=apply_catalog_change,
                                         processor=stream_processor, context=context)

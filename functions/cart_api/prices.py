@@ -52,7 +52,7 @@ class Price:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> Price:
+    def from_json(cls, text: str | bytes) -> Price:
         return cls(**json.loads(text))
 
 

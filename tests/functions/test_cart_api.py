@@ -102,11 +102,11 @@ def test_an_expired_entry_is_fetched_again(cart, catalog, plain_redis):
     sku = new_sku()
     put_product(catalog.url, sku, "Filter", 500)
     short = PriceCache(cart.redis_client, ttl_seconds=1)
-    found = cart.look_up_prices([sku], short, lambda misses: cart.fetch_prices(cart.catalog, misses))
+    found = cart.look_up_prices([sku], short, lambda misses: cart.fetch_prices(cart.catalog(), misses))
     assert found.misses == 1 and plain_redis.ttl(PRICE_KEY + sku) == 1
     time.sleep(1.1)
     assert plain_redis.get(PRICE_KEY + sku) is None
-    again = cart.look_up_prices([sku], short, lambda misses: cart.fetch_prices(cart.catalog, misses))
+    again = cart.look_up_prices([sku], short, lambda misses: cart.fetch_prices(cart.catalog(), misses))
     assert (again.hits, again.misses, again.prices[sku].price_cents) == (0, 1, 500)
 
 
