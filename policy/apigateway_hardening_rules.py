@@ -15,7 +15,7 @@ from typing import Any
 
 from . import tokens
 from .model import Resource, environment_of, get, is_known, is_unknown
-from .registry import ADVISORY, resource_rule, stack_rule
+from .registry import ADVISORY, MANDATORY_IN_PROD, resource_rule, stack_rule
 from .stack import Stack
 
 GATEWAY_RESPONSE = "aws:apigateway/response:Response"
@@ -69,9 +69,9 @@ def api_account_retained(stack: Stack):
     "SB-COGNITO-010", tokens.USER_POOL,
     description="User pools send through your SES identity, not Cognito's built-in email, whose daily cap stops sign-ups.",
     remediation='Set email_configuration={"email_sending_account": "DEVELOPER", "source_arn": <verified SES identity ARN>, "from_email_address": ...} and move the SES account out of the sandbox.',
-    # Advisory until every component that creates a pool takes an `email` arg (PaidContent doesn't yet);
-    # then MANDATORY_IN_PROD. stack_config already requires it for todoApi and outbox in prod.
-    level=ADVISORY,
+    # Every component that creates a pool takes an `email` arg, and stack_config requires it in prod. Dev pools
+    # may keep Cognito's email: a dev account's SES is usually still in the sandbox.
+    level=MANDATORY_IN_PROD,
 )
 def user_pool_sends_through_ses(pool: Resource):
     config = get(pool.props, "emailConfiguration")

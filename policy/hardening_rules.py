@@ -1,6 +1,6 @@
 """Hardening (issue 12): network rules that say why, keys with a policy, logs without ACLs, private origins.
 
-SB-HARD-001  security group rules carry a description (advisory until every component's do)
+SB-HARD-001  security group rules carry a description
 SB-HARD-002  customer-managed KMS keys have an explicit key policy
 SB-HARD-003  WAF web ACLs log
 SB-HARD-004  no log bucket takes writes through ACLs (CloudFront legacy logging, ACL-enabled ownership)
@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from . import tokens
 from .model import Resource, as_list, attribute, get, is_known, is_unknown
-from .registry import ADVISORY, LIMITS, resource_rule, stack_rule
+from .registry import LIMITS, resource_rule, stack_rule
 from .s3_rules import ACL_LOG_OWNERSHIP, bucket_configs, log_buckets
 from .stack import Stack, identifies
 
@@ -29,10 +29,6 @@ VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 ROUTE53_RECORD = "aws:route53/record:Record"
-
-# SB-HARD-002 and SB-HARD-004 are advisory while components outside the CloudFront/network set still break them
-# (IngestionPipeline's key, PaidContent's legacy-logged distribution): raise to MANDATORY once they comply.
-ROLLING_OUT = ADVISORY
 
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 CLOUDFRONT_PREFIX_LIST_WEIGHT = 55  # rules it counts as against the group's quota
@@ -70,7 +66,6 @@ def security_group_rule_descriptions(resource: Resource):
     remediation="Pass policy= to aws.kms.Key (or add an aws.kms.KeyPolicy): the account administers the key, and each "
                 "service that uses it is allowed through kms:ViaService or its service principal "
                 "(serverless_blueprints.kms_keys builds these).",
-    level=ROLLING_OUT,
 )
 def kms_key_policies(stack: Stack):
     for key in stack.of_type(KMS_KEY):
@@ -104,7 +99,6 @@ def web_acl_logging(stack: Stack):
     remediation="Drop the distribution's logging_config; add aws.cloudwatch.LogDeliverySource/LogDeliveryDestination/"
                 "LogDelivery in us-east-1 (serverless_blueprints.cloudfront_defaults.standard_logging) and set the "
                 "log bucket's object ownership to BucketOwnerEnforced.",
-    level=ROLLING_OUT,
 )
 def no_acl_log_buckets(stack: Stack):
     for distribution in stack.of_type(tokens.DISTRIBUTION):

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from policy import UNKNOWN, Provider, Resource, rule_by_id
-from policy.registry import ADVISORY, MANDATORY
+from policy.registry import ADVISORY, MANDATORY, MANDATORY_IN_PROD
 from policy.tokens import API_ACCOUNT, AUTHORIZER, DEPLOYMENT, REST_API, USER_POOL
 
 
@@ -114,6 +114,12 @@ def test_unknown_email_configuration_is_not_reported(violations):
     assert violations("SB-COGNITO-010", pool(UNKNOWN), environment="prod") == []
 
 
+def test_cognitos_email_blocks_prod_and_only_advises_dev():
+    rule = rule_by_id("SB-COGNITO-010")
+    assert rule.level == MANDATORY_IN_PROD
+    assert (rule.level_for("prod"), rule.level_for("dev")) == (MANDATORY, ADVISORY)
+
+
 # SB-CONFIG-001 no example placeholders in prod
 
 def certificate(domain, environment="prod", name="site-cert"):
@@ -144,9 +150,10 @@ def test_dev_may_keep_example_values(violations):
 
 
 def test_levels_keep_the_real_stacks_deployable():
-    """SES email and placeholders are advisory; the config guard refuses a real prod preview with placeholders."""
+    """SES email is mandatory in prod only (dev's SES is in the sandbox); placeholders are advisory: the config guard
+    refuses a real prod preview with placeholders."""
     assert rule_by_id("SB-APIGW-020").level == MANDATORY and rule_by_id("SB-APIGW-021").level == MANDATORY
-    assert rule_by_id("SB-COGNITO-010").level == ADVISORY and rule_by_id("SB-CONFIG-001").level == ADVISORY
+    assert rule_by_id("SB-COGNITO-010").level == MANDATORY_IN_PROD and rule_by_id("SB-CONFIG-001").level == ADVISORY
 
 
 # On the real stacks
@@ -159,11 +166,19 @@ def test_the_real_deployments_cover_their_responses_and_authorizers(prod_stack, 
         assert report.for_rule("SB-APIGW-020") == [] and report.for_rule("SB-APIGW-021") == []
 
 
-def test_prods_todo_and_outbox_pools_send_through_ses(prod_stack):
+def test_every_prod_pool_sends_through_ses(prod_stack):
     from offline.report import evaluate_snapshot
 
-    flagged = {finding.name for finding in evaluate_snapshot(prod_stack).for_rule("SB-COGNITO-010")}
-    assert not flagged & {"todo-users", "outbox-users"}
+    pools = {pool.name for pool in prod_stack.of_type(USER_POOL)}
+    assert {"todo-users", "outbox-users", "media-users", "blog-authoring-users"} <= pools
+    assert evaluate_snapshot(prod_stack).for_rule("SB-COGNITO-010") == []
+
+
+def test_dev_pools_on_cognitos_email_are_advisory_only(dev_stack):
+    from offline.report import evaluate_snapshot
+
+    findings = evaluate_snapshot(dev_stack).for_rule("SB-COGNITO-010")
+    assert findings and all(finding.level == ADVISORY for finding in findings)
 
 
 def test_prod_template_placeholders_are_reported_by_the_offline_plan(prod_stack):

@@ -81,6 +81,13 @@ def test_key_policy_naming_an_unknown_key_is_not_reported(violations):
     assert violations("SB-HARD-002", KEY, policy) == []
 
 
+def test_a_key_without_a_policy_fails_the_pack():
+    """Mandatory: every component's created key has a policy now (IngestionPipeline's was the last)."""
+    assert rule_by_id("SB-HARD-002").level == "mandatory"
+    report = evaluate([KEY], "dev", rules=["SB-HARD-002"], suppressions=())
+    assert not report.ok and [f.name for f in report.mandatory] == ["table-key"]
+
+
 # SB-HARD-003 WAF web ACLs log
 
 ACL = Resource(WEB_ACL, {"scope": "CLOUDFRONT"}, name="site-waf",
@@ -130,6 +137,16 @@ def test_legacy_cloudfront_logging_is_reported(violations):
 def test_log_bucket_with_acls_enabled_is_reported(violations):
     assert violations("SB-HARD-004", LOGS, SITE, ACCESS_LOGGING, ownership("BucketOwnerPreferred")) == [
         "log bucket with object ownership BucketOwnerPreferred: ACLs are enabled"]
+
+
+def test_legacy_logging_fails_the_pack_in_every_environment():
+    """Mandatory: PaidContent, the last legacy-logged distribution, logs through standard logging v2 now."""
+    assert rule_by_id("SB-HARD-004").level == "mandatory"
+    legacy = cdn(loggingConfig={"bucket": "logs-1a2b3c4.s3.amazonaws.com", "prefix": "cloudfront/"})
+    for environment in ("dev", "prod"):
+        report = evaluate([LOGS, ownership("BucketOwnerPreferred"), legacy], environment, rules=["SB-HARD-004"],
+                          suppressions=())
+        assert not report.ok and {f.name for f in report.mandatory} == {"cdn", "logs"}, environment
 
 
 # SB-HARD-005 an ALB a distribution fronts is private (VPC origin) or locked down
@@ -227,3 +244,9 @@ def test_stacks_components_of_this_issue_comply(dev_stack, prod_stack):
         found = [(f.rule_id, f.name) for f in report.findings
                  if f.rule_id.startswith("SB-HARD") and f.name.startswith(ours)]
         assert found == [], snapshot.stack
+
+
+def test_ingestion_key_and_paid_content_logs_comply_on_the_real_stacks(dev_stack, prod_stack):
+    for snapshot in (dev_stack, prod_stack):
+        report = evaluate(snapshot.resources, snapshot.stack)
+        assert report.for_rule("SB-HARD-002") == [] and report.for_rule("SB-HARD-004") == [], snapshot.stack
