@@ -2,9 +2,11 @@
 
 Shared by every component that serves HTTP. What each API gets:
 - REGIONAL endpoint; Lambda proxy integrations; one invoke permission per route,
-  scoped to that method and path.
-- A Cognito User Pools authorizer on every method except the CORS preflight,
-  unless the API is explicitly `public`.
+  scoped to that method and path. Or `endpoint_type="PRIVATE"`: reachable only through
+  the given execute-api VPC interface endpoints, which its resource policy enforces.
+- A Cognito User Pools authorizer on every method except the CORS preflight, unless the
+  API is explicitly `public`, or `authorization="iam"`: callers sign with SigV4 and their
+  own IAM policy must grant execute-api:Invoke on the route (service-to-service calls).
 - Preflight answered by a MOCK integration without auth; CORS headers on 4XX/5XX
   gateway responses too, so browsers see the real error.
 - A request validator and a JSON-object model on every method that takes a body.
@@ -22,12 +24,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence, TypedDict
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsReader
 from .iam import allow, policy_document, service_trust_policy
 from .lambda_function import LambdaFunction
@@ -53,6 +55,11 @@ class _ValidatorArgs(TypedDict):
 _VALIDATOR: _ValidatorArgs = {"validate_request_body": True, "validate_request_parameters": True}
 PUBLIC_API_TAG = ("api-access", "public")
 """Tag on a `public` API's RestApi, saying its methods skip authorization on purpose."""
+AUTHORIZATION_MODES = {"cognito": "COGNITO_USER_POOLS", "iam": "AWS_IAM"}
+"""`authorization` arg -> the methods' API Gateway authorization type (a `public` API's is NONE)."""
+ENDPOINT_TYPES = ("REGIONAL", "PRIVATE")
+STAGE_VERSION_VARIABLE = "apiVersion"
+"""The stage variable that tells a function which major version (stage) a request came through."""
 
 # Sizes (GB) the API Gateway stage cache is offered in, and the longest TTL it allows.
 API_CACHE_SIZES_GB = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
@@ -70,6 +77,13 @@ ACCESS_LOG_FORMAT = json.dumps({
     "integrationLatency": "$context.integrationLatency", "errorMessage": "$context.error.message",
     "xrayTraceId": "$context.xrayTraceId",
 }, separators=(",", ":"))
+
+
+def access_log_format(s: "ResolvedLambdaRestApi") -> str:
+    """ACCESS_LOG_FORMAT; on an IAM-authorized API the caller is the signing principal's ARN."""
+    if s.authorization != "AWS_IAM":
+        return ACCESS_LOG_FORMAT
+    return json.dumps({**json.loads(ACCESS_LOG_FORMAT), "caller": "$context.identity.userArn"}, separators=(",", ":"))
 
 
 class ApiThrottle(TypedDict, total=False):
@@ -143,9 +157,17 @@ class LambdaRestApiArgs(TypedDict, total=False):
     routes: Sequence[ApiRoute]
     """The routes."""
     cognito_user_pool_arns: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
-    """User pools whose ID tokens authorize every method. Required unless public."""
+    """User pools whose ID tokens authorize every method. Required with authorization cognito, unless public."""
     public: bool
     """Serve without authorization (say so explicitly)."""
+    authorization: str
+    """cognito (default: the pools' ID tokens) or iam (SigV4; the caller's IAM policy grants
+    execute-api:Invoke per route). A `public` API takes neither."""
+    endpoint_type: str
+    """REGIONAL (default) or PRIVATE (only through vpc_endpoint_ids; no custom domain here)."""
+    vpc_endpoint_ids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """execute-api interface endpoints a PRIVATE API is reached through (its resource policy denies
+    every other path); required with PRIVATE, refused with REGIONAL."""
     cors_allow_origin: str
     """Access-Control-Allow-Origin for preflight and gateway error responses."""
     stage_name: str
@@ -166,10 +188,17 @@ class LambdaRestApiArgs(TypedDict, total=False):
     Authorization free for SigV4, which API Gateway requires to honour Cache-Control: max-age=0."""
     binary_media_types: Sequence[str]
     """Content types API Gateway passes through as binary, e.g. image/png (default none)."""
+    migration_stages: Sequence[str]
+    """More major versions served beside stage_name by the same deployment during a migration (e.g. [v2]):
+    each is a stage with its own logs, throttling, cache and metrics, and every stage tells the function
+    which one a request came through in the stage variable `apiVersion` (default none)."""
 
 
 DEFAULTS: dict[str, Any] = {
     "public": False,
+    "authorization": "cognito",
+    "endpoint_type": "REGIONAL",
+    "vpc_endpoint_ids": None,
     "cors_allow_origin": "*",
     "stage_name": "v1",
     "throttle_rate_limit": 50,
@@ -177,6 +206,7 @@ DEFAULTS: dict[str, Any] = {
     "log_retention_days": 30,
     "token_header": "Authorization",
     "binary_media_types": [],
+    "migration_stages": [],
 }
 """What an API gets without asking: Cognito-authorized, stage v1, 50 rps / burst 100, no cache."""
 
@@ -209,6 +239,18 @@ class ResolvedLambdaRestApi:
     cloudwatch_account: Optional[pulumi.Resource]
     token_header: str
     binary_media_types: list[str]
+    authorization: str = "COGNITO_USER_POOLS"
+    """The methods' authorization type: NONE (public), COGNITO_USER_POOLS or AWS_IAM."""
+    endpoint_type: str = "REGIONAL"
+    vpc_endpoint_ids: Any = None
+    migration_stages: tuple[str, ...] = ()
+
+    @property
+    def stage_variables(self) -> Optional[dict[str, dict[str, str]]]:
+        """Stage name -> its variables: `apiVersion` on every stage once a migration serves more than one."""
+        if not self.migration_stages:
+            return None
+        return {stage: {STAGE_VERSION_VARIABLE: stage} for stage in (self.stage_name, *self.migration_stages)}
 
     @property
     def identity_source(self) -> str:
@@ -265,16 +307,38 @@ def resolve_args(name: str, args: Optional[LambdaRestApiArgs]) -> ResolvedLambda
         seen.add((route.method, route.path))
     public = r.flag("public")
     pools = r.input("cognito_user_pool_arns")
+    mode = r.choice("authorization", tuple(AUTHORIZATION_MODES))
+    if public and r.given("authorization"):
+        r.fail("authorization", "a public API has no authorization; leave out public, or authorization")
     if public and pools is not None:
         r.fail("cognito_user_pool_arns", "an API is either public or authorized by Cognito, not both")
-    if not public and pools is None:
-        r.fail("cognito_user_pool_arns", "required: give cognito_user_pool_arns, or set public=True to serve "
-                                         "without auth")
+    if mode == "iam" and pools is not None:
+        r.fail("cognito_user_pool_arns", "an IAM-authorized API takes no user pools (callers sign with SigV4)")
+    if mode == "cognito" and not public and pools is None:
+        r.fail("cognito_user_pool_arns", "required: give cognito_user_pool_arns, authorization='iam' for SigV4 "
+                                         "callers, or set public=True to serve without auth")
+    if mode == "iam" and r.get("cache") is not None:
+        for route in routes:
+            if route.cached:
+                r.fail("routes", f"{route.method} {route.path} is cached, but an IAM-authorized API can't key the "
+                                 f"stage cache by caller (one caller would get another's response); don't cache it")
+    endpoint_type = r.choice("endpoint_type", ENDPOINT_TYPES)
+    endpoints = r.input("vpc_endpoint_ids")
+    if endpoint_type == "PRIVATE" and endpoints is None:
+        r.fail("vpc_endpoint_ids", "required with endpoint_type PRIVATE: the execute-api interface endpoints "
+                                   "callers come through (e.g. ServiceNetwork's execute_api_endpoint_ids)")
+    if endpoint_type == "REGIONAL" and endpoints is not None:
+        r.fail("vpc_endpoint_ids", "only for endpoint_type PRIVATE; a REGIONAL API is reached over the internet")
+    stage_name = r.string("stage_name", check=_STAGE_NAME.match, expected="a stage name (letters, digits, _)")
+    migration_stages = r.strings("migration_stages", check=_STAGE_NAME.match, distinct=True, max_items=3,
+                                 expected="a list of stage names (letters, digits, _)")
+    if stage_name in migration_stages:
+        r.fail("migration_stages", f"{stage_name!r} is already the API's stage_name; list only the other versions")
     return ResolvedLambdaRestApi(
         routes=routes,
         cognito_user_pool_arns=pools, public=public,
         cors_allow_origin=r.string("cors_allow_origin"),
-        stage_name=r.string("stage_name", check=_STAGE_NAME.match, expected="a stage name (letters, digits, _)"),
+        stage_name=stage_name,
         throttle=ResolvedThrottle(
             rate_limit=_whole(r.number("throttle_rate_limit", low=THROTTLE_RATE_RANGE[0],
                                        high=THROTTLE_RATE_RANGE[1])),
@@ -286,6 +350,9 @@ def resolve_args(name: str, args: Optional[LambdaRestApiArgs]) -> ResolvedLambda
         token_header=r.string("token_header", check=_HEADER_NAME.match, expected="an HTTP header name"),
         binary_media_types=r.strings("binary_media_types", check=_MEDIA_TYPE.match,
                                      expected="a list of media types such as image/png or */*", distinct=True),
+        authorization="NONE" if public else AUTHORIZATION_MODES[mode],
+        endpoint_type=endpoint_type, vpc_endpoint_ids=endpoints,
+        migration_stages=tuple(migration_stages),
     )
 
 
@@ -315,7 +382,7 @@ def route_spec(s: ResolvedLambdaRestApi, route: ResolvedRoute) -> RouteSpec:
     if route.cached and s.cache:
         cache_key = [f"method.request.path.{p}" for p in path_params] + \
                     [f"method.request.querystring.{q}" for q in route.query_parameters]
-        if not s.public:
+        if s.authorization == "COGNITO_USER_POOLS":
             request_parameters[s.identity_source] = True
             cache_key.insert(0, s.identity_source)
     return RouteSpec(request_parameters, cache_key,
@@ -356,11 +423,18 @@ def redeploy_triggers(s: ResolvedLambdaRestApi) -> dict[str, pulumi.Input[str]]:
                            "requestParameters": specs[r.key].request_parameters,
                            "cacheKey": specs[r.key].cache_key} for r in s.routes),
                          key=lambda r: (r["path"], r["method"]))
-    invoke_arns = [route.function.function.invoke_arn for route in sorted(s.routes, key=lambda r: r.key)]
+    invoke_arns = [route.function.invoke_arn for route in sorted(s.routes, key=lambda r: r.key)]
     pools = None if s.public else s.cognito_user_pool_arns
+    # Who may call, and by which path; the IAM and PRIVATE parts only when used, so the hash of an
+    # API that uses neither stays what it was before they existed.
+    access: list[Any] = [s.public, s.identity_source, pools]
+    if s.authorization == "AWS_IAM":
+        access.append(s.authorization)
+    if s.endpoint_type == "PRIVATE":
+        access += [s.endpoint_type, s.vpc_endpoint_ids]
     return {
         "routes": pulumi.Output.all(route_table, invoke_arns).apply(_digest),
-        "authorizer": pulumi.Output.all(s.public, s.identity_source, pools).apply(_digest),
+        "authorizer": pulumi.Output.all(*access).apply(_digest),
         "gatewayResponses": _digest({t: gateway_response_parameters(s) for t in _GATEWAY_RESPONSE_TYPES}),
         "preflight": _digest({"headers": preflight_headers(s), "templates": _PREFLIGHT_TEMPLATES}),
         "requestValidation": _digest({"validator": _VALIDATOR,
@@ -368,6 +442,24 @@ def redeploy_triggers(s: ResolvedLambdaRestApi) -> dict[str, pulumi.Input[str]]:
                                                  if spec.request_schema is not None}}),
         "binaryMediaTypes": _digest(sorted(s.binary_media_types)),
     }
+
+
+def private_api_policy(s: ResolvedLambdaRestApi) -> pulumi.Output[str]:
+    """A PRIVATE API's resource policy: every call that doesn't come through one of its VPC endpoints is denied.
+
+    With AWS_IAM the deny is all of it: for a caller of the same account API Gateway allows when its IAM
+    policy or the resource policy allows, so an Allow here would let every signed principal in the VPC in,
+    whatever its own grants. Without IAM (Cognito, public) the policy must also allow the endpoints' calls.
+    """
+    through = {"aws:SourceVpce": s.vpc_endpoint_ids}
+    statements: list[dict[str, Any]] = [
+        {"Sid": "OnlyThroughTheVpcEndpoints", "Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
+         "Resource": "execute-api:/*", "Condition": {"StringNotEquals": through}}]
+    if s.authorization != "AWS_IAM":
+        statements.append({"Sid": "CallsThroughTheVpcEndpoints", "Effect": "Allow", "Principal": "*",
+                           "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+                           "Condition": {"StringEquals": through}})
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class RouteResources(NamedTuple):
@@ -385,6 +477,8 @@ class LambdaRestApi(pulumi.ComponentResource):
     """The REST API."""
     stage: aws.apigateway.Stage
     """Its stage."""
+    stages: dict[str, aws.apigateway.Stage]
+    """Every stage by name: the stage, then the migration stages (e.g. {"v1": ..., "v2": ...})."""
     deployment: aws.apigateway.Deployment
     """The deployment the stage serves."""
     methods: dict[str, aws.apigateway.Method]
@@ -421,7 +515,12 @@ class LambdaRestApi(pulumi.ComponentResource):
         deployment_deps += self._gateway_responses(s)
         self.deployment = self._deployment(s, deployment_deps)
         self.stage = self._stage(s).stage
-        self._method_settings(s)
+        self._method_settings(s, self.stage)
+        self.stages = {s.stage_name: self.stage}
+        for version in s.migration_stages:
+            self.stages[version] = self._stage(s, version).stage
+            self._method_settings(s, self.stages[version], f"{self._name}-{version}")
+        self.openapi_document = self._documentation(s)
 
         self.url = self.stage.invoke_url
         self.execution_arn = self.rest_api.execution_arn
@@ -431,17 +530,27 @@ class LambdaRestApi(pulumi.ComponentResource):
                                            aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region)
         self.register_outputs({"url": self.url, "execution_arn": self.execution_arn})
 
+    # --- the OpenAPI document of the routes, published as documentation parts ----------------------
+    def _documentation(self, s: ResolvedLambdaRestApi) -> dict:
+        """The OpenAPI document built from the routes (ours are committed under docs/openapi/)."""
+        from .openapi import publish_documentation  # imported here: openapi builds on this module's route specs
+        return publish_documentation(self._name, self.rest_api, self.stage, s, self._child).document
+
     # --- the API and who may call it ---------------------------------------------------------------
     def _rest_api(self, s: ResolvedLambdaRestApi) -> aws.apigateway.RestApi:
+        private = s.endpoint_type == "PRIVATE"
+        endpoint: aws.apigateway.RestApiEndpointConfigurationArgsDict = {"types": s.endpoint_type}
+        if private:
+            endpoint["vpc_endpoint_ids"] = s.vpc_endpoint_ids
         return aws.apigateway.RestApi(
-            self._name, endpoint_configuration={"types": "REGIONAL"},
+            self._name, endpoint_configuration=endpoint, policy=private_api_policy(s) if private else None,
             description=f"{self._name} (serverless-blueprints)",
             # Declares the missing authorizers deliberate (the guardrail pack's SB-APIGW-001 reads this tag).
             tags={PUBLIC_API_TAG[0]: PUBLIC_API_TAG[1]} if s.public else None,
             binary_media_types=s.binary_media_types or None, opts=self._child)
 
     def _authorizer(self, s: ResolvedLambdaRestApi) -> Optional[aws.apigateway.Authorizer]:
-        if s.public:
+        if s.authorization != "COGNITO_USER_POOLS":
             return None
         return aws.apigateway.Authorizer(
             f"{self._name}-cognito", rest_api=self.rest_api.id, type="COGNITO_USER_POOLS",
@@ -465,7 +574,7 @@ class LambdaRestApi(pulumi.ComponentResource):
 
         api_method = aws.apigateway.Method(
             f"{name}-{key}", rest_api=api_id, resource_id=resource.id, http_method=method,
-            authorization="NONE" if s.public else "COGNITO_USER_POOLS",
+            authorization=s.authorization,
             authorizer_id=None if authorizer is None else authorizer.id,
             request_parameters=request_parameters or None,
             request_validator_id=validator.id if (models or request_parameters) else None,
@@ -473,12 +582,14 @@ class LambdaRestApi(pulumi.ComponentResource):
         integration = aws.apigateway.Integration(
             f"{name}-{key}-integration", rest_api=api_id, resource_id=resource.id,
             http_method=api_method.http_method, type="AWS_PROXY",
-            integration_http_method="POST", uri=route.function.function.invoke_arn,
+            # With a canary, the alias `live` (CodeDeploy moves it), else the function.
+            integration_http_method="POST", uri=route.function.invoke_arn,
             cache_key_parameters=cache_key or None,
             cache_namespace=resource.id if cache_key else None, opts=child)
         aws.lambda_.Permission(
             f"{name}-{key}-invoke", action="lambda:InvokeFunction",
-            function=route.function.function.name, principal="apigateway.amazonaws.com",
+            function=route.function.function.name, qualifier=route.function.qualifier,
+            principal="apigateway.amazonaws.com",
             source_arn=self.rest_api.execution_arn.apply(
                 lambda arn: f"{arn}/*/{method}{re.sub(r'{[^}]+}', '*', path)}"),
             opts=child)
@@ -491,27 +602,39 @@ class LambdaRestApi(pulumi.ComponentResource):
             response_type=response_type, response_parameters=gateway_response_parameters(s),
             opts=self._child) for response_type in _GATEWAY_RESPONSE_TYPES]
 
+    def watches(self, thresholds: Mapping[str, float]) -> list[monitoring.Watch]:
+        """Each stage's 5xx responses and p99 latency, for the owning component's alarms and dashboard."""
+        return [*monitoring.rest_api_watches(self._name, self.rest_api.name, self.stage.stage_name, thresholds),
+                *(w for version, stage in self.stages.items() if stage is not self.stage
+                  for w in monitoring.rest_api_watches(f"{self._name}-{version}", self.rest_api.name,
+                                                       stage.stage_name, thresholds))]
+
     # --- deployment, stage, method settings ------------------------------------------------------
     def _deployment(self, s: ResolvedLambdaRestApi, deps: list[pulumi.Resource]) -> aws.apigateway.Deployment:
         return aws.apigateway.Deployment(
             f"{self._name}-deployment", rest_api=self.rest_api.id, triggers=redeploy_triggers(s),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
 
-    def _stage(self, s: ResolvedLambdaRestApi) -> StageResources:
+    def _stage(self, s: ResolvedLambdaRestApi, migration_stage: Optional[str] = None) -> StageResources:
+        """The API's stage, or (given `migration_stage`) another version's, serving the same deployment."""
+        prefix = f"{self._name}-{migration_stage}" if migration_stage else self._name
+        stage_name = migration_stage or s.stage_name
         access_logs = aws.cloudwatch.LogGroup(
-            f"{self._name}-access-logs", retention_in_days=s.log_retention_days, opts=self._child)
+            f"{prefix}-access-logs", retention_in_days=s.log_retention_days, opts=self._child)
         stage = aws.apigateway.Stage(
-            f"{self._name}-stage", rest_api=self.rest_api.id, deployment=self.deployment.id,
-            stage_name=s.stage_name, xray_tracing_enabled=True,
+            f"{prefix}-stage", rest_api=self.rest_api.id, deployment=self.deployment.id,
+            stage_name=stage_name, xray_tracing_enabled=True,
+            variables=s.stage_variables[stage_name] if s.stage_variables else None,
             cache_cluster_enabled=bool(s.cache), cache_cluster_size=s.cache.size_gb if s.cache else None,
-            access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
+            access_log_settings={"destination_arn": access_logs.arn, "format": access_log_format(s)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[s.cloudwatch_account] if s.cloudwatch_account
                                         else []))
         return StageResources(stage, access_logs)
 
-    def _method_settings(self, s: ResolvedLambdaRestApi) -> list[aws.apigateway.MethodSettings]:
+    def _method_settings(self, s: ResolvedLambdaRestApi, stage: aws.apigateway.Stage,
+                         prefix: Optional[str] = None) -> list[aws.apigateway.MethodSettings]:
         """Stage-wide throttling and metrics; a method override for each cached or throttled route."""
-        name, api_id, stage_name = self._name, self.rest_api.id, self.stage.stage_name
+        name, api_id, stage_name = prefix or self._name, self.rest_api.id, stage.stage_name
         throttle: aws.apigateway.MethodSettingsSettingsArgsDict = {
             "throttling_rate_limit": s.throttle.rate_limit, "throttling_burst_limit": s.throttle.burst_limit}
         operations: aws.apigateway.MethodSettingsSettingsArgsDict = {"metrics_enabled": True, "logging_level": "ERROR", "data_trace_enabled": False}

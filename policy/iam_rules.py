@@ -42,6 +42,8 @@ UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData": "no resource ARN",
     "cloudwatch:ListMetrics": "no resource ARN",
     "kinesis:ListStreams": "account-level listing",
+    "rekognition:DetectLabels": "image analysis of bytes the caller sends; Rekognition has no resource type for it",
+    "rekognition:DetectModerationLabels": "image analysis of bytes the caller sends; no resource type for it",
 }
 _UNSCOPABLE = {action.lower() for action in UNSCOPABLE_ACTIONS}
 

@@ -1,8 +1,9 @@
 """Microservices on ECS, EC2 and their data stores: rollouts that roll back, no public IPs, HTTPS-only
-listeners, encrypted and IAM-authenticated databases, encrypted and authenticated caches."""
+listeners, encrypted and IAM-authenticated databases, encrypted and authenticated caches, private APIs that admit
+calls only through their VPC endpoints."""
 from __future__ import annotations
 
-from .model import Resource, as_list, get, is_unknown
+from .model import Resource, as_list, get, is_unknown, parse_json
 from .registry import ADVISORY, resource_rule, stack_rule
 from .stack import Stack
 
@@ -14,6 +15,8 @@ LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Load
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+REST_API = "aws:apigateway/restApi:RestApi"
+_ENDPOINT_KEYS = ("aws:sourcevpce", "aws:sourcevpc")
 
 
 def _not_true(value) -> bool:
@@ -140,3 +143,39 @@ def elasticache_tls_and_auth(group: Resource):
     token, users = get(group.props, "authToken"), get(group.props, "userGroupIds")
     if token is None and not is_unknown(users) and not as_list(users):
         yield "no AUTH token and no user group: anyone who reaches the port can read the cache"
+
+
+def _limits_to_endpoints(statement: dict) -> bool:
+    """A Deny of calls not from given VPC endpoints (or VPCs), or an Allow only for calls from them."""
+    condition = statement.get("Condition") if isinstance(statement.get("Condition"), dict) else {}
+    operator = "StringNotEquals" if statement.get("Effect") == "Deny" else "StringEquals"
+    keys = {str(k).lower() for k in (condition.get(operator) or {})} if isinstance(condition.get(operator), dict) else set()
+    return bool(keys & set(_ENDPOINT_KEYS))
+
+
+@resource_rule(
+    "SB-MS-007", REST_API,
+    description="A PRIVATE REST API has a resource policy that admits calls only through its VPC endpoints.",
+    remediation='Give it a policy that denies execute-api:Invoke unless aws:SourceVpce is one of its endpoints '
+                '(LambdaRestApi endpoint_type="PRIVATE" with vpc_endpoint_ids does), and no Allow for "*" '
+                'without that condition.',
+)
+def private_api_endpoint_policy(api: Resource):
+    types = get(api.props, "endpointConfiguration", "types")
+    if is_unknown(types) or "PRIVATE" not in as_list(types):
+        return
+    document = parse_json(get(api.props, "policy"))
+    if is_unknown(document):
+        return
+    if document is None:
+        yield "PRIVATE API without a resource policy: API Gateway admits no call, or any VPC's once one is added"
+        return
+    statements = [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
+    if not any(_limits_to_endpoints(s) for s in statements):
+        yield "the resource policy doesn't limit calls to the API's VPC endpoints (aws:SourceVpce)"
+    for statement in statements:
+        if statement.get("Effect") == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"}) \
+                and not _limits_to_endpoints(statement) and not any(
+                    _limits_to_endpoints({**d, "Effect": "Deny"}) for d in statements if d.get("Effect") == "Deny"):
+            yield f"statement {statement.get('Sid') or '?'} allows everyone, from any VPC endpoint"
+

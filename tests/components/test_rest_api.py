@@ -86,7 +86,7 @@ def test_browsers_may_send_the_correlation_and_idempotency_headers():
 
 
 def test_unknown_arg_is_rejected_with_the_allowed_ones():
-    with pytest.raises(ArgsError, match=r"LambdaRestApi 'api': throttle: unknown arg; allowed: binary_media_types, "
+    with pytest.raises(ArgsError, match=r"LambdaRestApi 'api': throttle: unknown arg; allowed: authorization, binary_media_types, "
                                         r"cache, cloudwatch_account, cognito_user_pool_arns"):
         evaluate_program(_api(public=True, throttle={"rate_limit": 5}))
 
@@ -210,3 +210,94 @@ def test_binary_media_types_are_set_on_the_api():
     assert stack.named("api").props["binaryMediaTypes"] == ["image/png", "application/pdf"]
     with pytest.raises(ArgsError, match=r"binary_media_types: expected a list of media types"):
         evaluate_program(_api(public=True, binary_media_types=["png"]))
+
+
+# --- IAM authorization and PRIVATE endpoints --------------------------------------------------------------
+
+VPCE = "vpce-0a1b2c3d4e5f60718"
+
+
+def _uncached(function):
+    return [ApiRoute(method="GET", path="/items", function=function)]
+
+
+def _api_with(**args):
+    def program():
+        function = LambdaFunction("fn", FN)
+        LambdaRestApi("api", {"routes": _uncached(function), **args})
+    return program
+
+
+def test_iam_api_methods_require_sigv4_and_no_authorizer_but_preflight_stays_open():
+    import json
+
+    stack = evaluate_program(_api_with(authorization="iam"))
+    assert stack.named("api-GET-items").props["authorization"] == "AWS_IAM"
+    assert stack.named("api-OPTIONS-items").props["authorization"] == "NONE"
+    assert not stack.of_type("aws:apigateway/authorizer:Authorizer")
+    assert "tags" not in stack.named("api").props  # not declared public
+    log_format = json.loads(stack.named("api-stage").props["accessLogSettings"]["format"])
+    assert log_format["caller"] == "$context.identity.userArn"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"authorization": "iam", "cognito_user_pool_arns": ["arn:aws:cognito-idp:eu-west-1:1:userpool/x"]},
+     "cognito_user_pool_arns: an IAM-authorized API takes no user pools"),
+    ({"public": True, "authorization": "iam"}, "authorization: a public API has no authorization"),
+    ({"authorization": "sigv4"}, "authorization: .*allowed.*cognito, iam"),
+])
+def test_authorization_mode_conflicts_are_rejected_naming_the_arg(args, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(_api_with(**args))
+
+
+def test_iam_api_refuses_a_cached_route_it_could_not_key_by_caller():
+    with pytest.raises(ArgsError, match="GET /items is cached, but an IAM-authorized API can't key"):
+        evaluate_program(_api(authorization="iam", cache={"size_gb": "0.5", "ttl_seconds": 60}))
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"endpoint_type": "PRIVATE"}, "vpc_endpoint_ids: required with endpoint_type PRIVATE"),
+    ({"vpc_endpoint_ids": [VPCE]}, "vpc_endpoint_ids: only for endpoint_type PRIVATE"),
+    ({"endpoint_type": "EDGE"}, "endpoint_type: .*REGIONAL, PRIVATE"),
+])
+def test_endpoint_type_and_its_vpc_endpoints_go_together(args, message):
+    with pytest.raises(ArgsError, match=message):
+        evaluate_program(_api_with(authorization="iam", **args))
+
+
+def test_private_iam_api_only_denies_calls_that_skip_its_vpc_endpoints():
+    """Same account, IAM auth: an Allow in the resource policy would admit every signed principal."""
+    import json
+
+    stack = evaluate_program(_api_with(authorization="iam", endpoint_type="PRIVATE", vpc_endpoint_ids=[VPCE]))
+    api = stack.named("api")
+    assert api.props["endpointConfiguration"] == {"types": "PRIVATE", "vpcEndpointIds": [VPCE]}
+    (statement,) = json.loads(api.props["policy"])["Statement"]
+    assert (statement["Effect"], statement["Condition"]) == ("Deny", {"StringNotEquals": {"aws:SourceVpce": [VPCE]}})
+
+
+def test_private_cognito_api_also_allows_calls_through_its_vpc_endpoints():
+    import json
+
+    stack = evaluate_program(_api_with(cognito_user_pool_arns=[POOL], endpoint_type="PRIVATE",
+                                       vpc_endpoint_ids=[VPCE]))
+    statements = json.loads(stack.named("api").props["policy"])["Statement"]
+    assert [(s["Effect"], s["Condition"]) for s in statements] == [
+        ("Deny", {"StringNotEquals": {"aws:SourceVpce": [VPCE]}}),
+        ("Allow", {"StringEquals": {"aws:SourceVpce": [VPCE]}})]
+
+
+def test_regional_api_has_no_resource_policy():
+    stack = evaluate_program(_api_with(authorization="iam"))
+    assert stack.named("api").props["endpointConfiguration"] == {"types": "REGIONAL"}
+    assert "policy" not in stack.named("api").props
+
+
+@pytest.mark.parametrize("change", [{"authorization": "iam", "cognito_user_pool_arns": None, "cache": None},
+                                    {"endpoint_type": "PRIVATE", "vpc_endpoint_ids": [VPCE]}])
+def test_switching_to_iam_or_private_redeploys_the_stage(change):
+    routes = [("GET", "/items", "fn", {"query_parameters": ["page"]}), BASE_ROUTES[1]]
+    plain = _triggers(routes=routes, cache=None)
+    changed = _triggers(routes=routes, **{"cache": None, **change})
+    assert {key for key in plain if changed[key] != plain[key]} == {"authorizer"}

@@ -56,6 +56,11 @@ def test_unauthorized_method_is_reported(violations):
         "GET has authorization NONE on an API not tagged api-access=public"]
 
 
+def test_iam_authorized_method_without_an_authorizer_passes(violations):
+    """LambdaRestApi's authorization "iam": SigV4 callers, no authorizer resource, nothing declared public."""
+    assert violations("SB-APIGW-001", api(), method(authorization="AWS_IAM", authorizerId=None)) == []
+
+
 def test_options_preflight_may_be_open(violations):
     assert violations("SB-APIGW-001", api(), method("OPTIONS", authorization="NONE")) == []
 

@@ -1,4 +1,4 @@
-"""SB-MS-001..005: microservice rollouts, public IPs, HTTPS-only listeners, RDS and ElastiCache, each with
+"""SB-MS-001..007: microservice rollouts, public IPs, HTTPS-only listeners, RDS, ElastiCache and private APIs, each with
 a compliant and a non-compliant fixture."""
 from policy import UNKNOWN, Resource, evaluate
 from policy.microservice_rules import (ECS_SERVICE, LAUNCH_TEMPLATE, RDS_CLUSTER, RDS_INSTANCE, REPLICATION_GROUP,
@@ -162,3 +162,48 @@ def test_an_open_plain_text_cache_is_reported(violations):
 def test_preferred_tls_is_reported(violations):
     assert violations("SB-MS-005", cache(transitEncryptionMode="preferred")) == [
         "TLS in transit is only preferred: clients may still connect in plain text"]
+
+
+# SB-MS-007: a PRIVATE API admits calls only through its VPC endpoints
+
+REST_API = "aws:apigateway/restApi:RestApi"
+ONLY_THROUGH = {"Sid": "OnlyThroughTheVpcEndpoints", "Effect": "Deny", "Principal": "*",
+                "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": ["vpce-1"]}}}
+ALLOW_ALL = {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
+             "Resource": "execute-api:/*"}
+
+
+def rest_api(types="PRIVATE", *statements):
+    import json
+
+    props = {"endpointConfiguration": {"types": types}}
+    if statements:
+        props["policy"] = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    return Resource(REST_API, props, name="cart-rest")
+
+
+def private_api_findings(*resources):
+    return [f.message for f in evaluate(list(resources), "prod", rules=["SB-MS-007"], suppressions=()).findings]
+
+
+def test_private_api_denying_calls_outside_its_endpoints_passes():
+    assert private_api_findings(rest_api("PRIVATE", ONLY_THROUGH)) == []
+    assert private_api_findings(rest_api("PRIVATE", ONLY_THROUGH, ALLOW_ALL)) == []  # the Deny still bounds it
+
+
+def test_private_api_without_a_resource_policy_is_reported():
+    assert private_api_findings(rest_api("PRIVATE")) == [
+        "PRIVATE API without a resource policy: API Gateway admits no call, or any VPC's once one is added"]
+
+
+def test_private_api_allowing_everyone_from_anywhere_is_reported():
+    assert private_api_findings(rest_api("PRIVATE", ALLOW_ALL)) == [
+        "the resource policy doesn't limit calls to the API's VPC endpoints (aws:SourceVpce)",
+        "statement Everyone allows everyone, from any VPC endpoint"]
+
+
+def test_regional_api_and_unknown_policy_are_not_judged():
+    assert private_api_findings(rest_api("REGIONAL")) == []
+    assert private_api_findings(Resource(REST_API, {"endpointConfiguration": {"types": "PRIVATE"},
+                                                    "policy": UNKNOWN}, name="cart-rest")) == []
