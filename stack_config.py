@@ -17,14 +17,17 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, NotRequired, Optional, TypedDict, cast
 
 from serverless_blueprints import defaults
 
 if TYPE_CHECKING:  # the components import pulumi: only their args types are needed here
+    from serverless_blueprints.alarm_topic import AlarmTopicArgs
     from serverless_blueprints.blog_api import BlogApiArgs
+    from serverless_blueprints.blog_authoring import BlogAuthoringArgs
     from serverless_blueprints.global_table import GlobalTableArgs
     from serverless_blueprints.ingestion_pipeline import IngestionPipelineArgs
+    from serverless_blueprints.shop_health import ShopHealthArgs
     from serverless_blueprints.static_site import StaticSiteArgs
     from serverless_blueprints.thumbnail_pipeline import ThumbnailPipelineArgs
     from serverless_blueprints.welcome_email import WelcomeEmailArgs
@@ -153,6 +156,26 @@ def checked_args(prefix: str, args: dict, resolve: Callable[[dict], Any]) -> dic
 
 # --- component sections: YAML is the component's args -----------------------------------------------
 
+ALARM_TARGETS = ("topic_arn", "us_east_1_topic_arn")
+"""A component's `alarms` args __main__ sets from the stack's AlarmTopic (serverless-blueprints:alarms)."""
+
+
+def _alarm_placeholders(key: str, args: dict) -> dict:
+    """A component's `alarms` for the check: its YAML thresholds, with the stack topic's ARNs as placeholders.
+    `alarms: {enabled: false}` (None) leaves the component without alarms."""
+    if "alarms" in args and args["alarms"] is None:
+        return {}
+    alarms = args.get("alarms") or {}
+    if not isinstance(alarms, dict):
+        raise ConfigError(f"{yaml_key(key, ('alarms',))}: expected an object (thresholds, dashboard), got "
+                          f"{alarms!r}")
+    for target in ALARM_TARGETS:
+        if target in alarms:
+            raise ConfigError(f"{yaml_key(key, ('alarms', target))}: set by __main__ (the stack's alarm topic, "
+                              f"{NAMESPACE}:alarms), not in the stack config")
+    return {"alarms": {**alarms, **{target: _set_in_main(target) for target in ALARM_TARGETS}}}
+
+
 @dataclass(frozen=True)
 class ComponentSection:
     """A section of Pulumi.<stack>.yaml that is one component's args (camelCase), plus `enabled`."""
@@ -184,6 +207,8 @@ class ComponentSection:
             if stack_key in declared and stack_key not in args:
                 args[stack_key] = value
         placeholders = self.completion(key, args, stack)
+        if "alarms" in declared:
+            placeholders.update(_alarm_placeholders(key, args))
         return checked_args(key, args, lambda checked: module.resolve_args(self.name, {**checked, **placeholders}))
 
     def completion(self, key: str, args: dict, stack: "StackSettings") -> dict:
@@ -282,8 +307,11 @@ def _replica_providers(args: dict) -> dict:
 @dataclass(frozen=True)
 class BlogSection(ComponentSection):
     """blog: four components' args under `site`, `api`, `table` and `email`, each exactly its component's
-    args (StaticSite, BlogApi, GlobalTable, WelcomeEmail); __main__ wires them together."""
+    args (StaticSite, BlogApi, GlobalTable, WelcomeEmail), and the optional `authoring` (BlogAuthoring);
+    __main__ wires them together."""
     parts: tuple[tuple[str, WiredComponentSection], ...] = ()
+    optional_parts: tuple[str, ...] = ()
+    """Parts the blog runs without (absent, or `enabled: false`, leaves them out)."""
 
     def args(self, key: str, raw: Any, stack: "StackSettings") -> Optional[dict]:
         if not isinstance(raw, dict):
@@ -296,8 +324,14 @@ class BlogSection(ComponentSection):
         if unknown:
             raise ConfigError(f"{yaml_key(key, (snake_case(unknown[0]),))}: unknown key; known keys here: "
                               f"{', '.join(sorted(known))}")
-        blog = {}
+        blog: dict[str, Optional[dict]] = {}
         for part, section in self.parts:
+            if part in self.optional_parts:
+                if raw.get(camel_case(part)) is not None:
+                    optional = section.args(f"{key}.{camel_case(part)}", raw[camel_case(part)], stack)
+                    if optional is not None:
+                        blog[part] = optional
+                continue
             blog[part] = section.args(f"{key}.{camel_case(part)}", raw.get(camel_case(part), {}), stack)
             if blog[part] is None:
                 raise ConfigError(f"{yaml_key(key, (part, 'enabled'))}: the blog needs its {part} section; disable "
@@ -314,10 +348,13 @@ BLOG = BlogSection("blog", "", "", "", parts=(
                                     wired=_replica_providers, stack_args=_blog_table_stack_args)),
     ("email", WiredComponentSection("blog.email", "welcome_email", "WelcomeEmailArgs", "blog-welcome",
                                     wired=_wired("table_arn", "table_stream_arn", "site_url", "token_secret_arn"))),
-))
-"""blog: {site: StaticSiteArgs, api: BlogApiArgs, table: GlobalTableArgs, email: WelcomeEmailArgs}, without
-what __main__ wires (us_east_1_provider, the table's outputs, replica_providers, the posts index, the API
-origin and its CORS origin, the mails' site URL and token secret)."""
+    ("authoring", WiredComponentSection("blog.authoring", "blog_authoring", "BlogAuthoringArgs", "blog-authoring",
+                                        wired=_wired("table_name", "table_arn", "distribution_id"))),
+), optional_parts=("authoring",))
+"""blog: {site: StaticSiteArgs, api: BlogApiArgs, table: GlobalTableArgs, email: WelcomeEmailArgs,
+authoring?: BlogAuthoringArgs}, without what __main__ wires (us_east_1_provider, the table's outputs,
+replica_providers, the posts index, the API origin and its CORS origin, the mails' site URL and token secret,
+the authoring API's distribution and its post page paths, unless given)."""
 
 COMPONENT_ARGS.update({"updateCdn": UPDATE_CDN, "blog": BLOG})
 
@@ -328,6 +365,93 @@ COMPONENT_ARGS["paidContent"] = PAID_CONTENT
 COMPONENT_ARGS["ingestion"] = ComponentSection("ingestion", "ingestion_pipeline", "IngestionPipelineArgs", "ingest")
 
 
+# --- the shop (issue 15): a network, a domain and three services, wired by __main__ ------------------
+
+def _shop_network_stack_args(key: str, args: dict, stack: "StackSettings") -> None:
+    args.setdefault("flow_log_retention_days", stack.log_retention_days)
+
+
+def _shop_service(*names: str) -> Callable[[dict], dict]:
+    """A service's wired args: `names` as placeholders, and its `domain` (a ServiceDomain ref, a mapping)."""
+    def wired(args: dict) -> dict:
+        return {**{name: _set_in_main(name) for name in names}, "domain": {
+            "domain_name": "service.shop.invalid", "certificate_arn": _set_in_main("certificate_arn"),
+            "hosted_zone_id": _set_in_main("hosted_zone_id"), "private_hosted_zone_id": _set_in_main("private zone")}}
+    return wired
+
+
+SHOP_SERVICES_WITH_A_DOMAIN = ("catalog", "checkout")
+"""Services behind an HTTPS ALB: each needs its subdomain (a certificate) in shop.domain.services."""
+SHOP_CART_WIRED = ("domain", "vpc_endpoint_ids")
+"""cart args __main__ sets from the other parts: its subdomain when the domain lists cart, the network's
+execute-api endpoint (a PRIVATE API) when it has one."""
+
+
+@dataclass(frozen=True)
+class ShopSection(ComponentSection):
+    """shop: five components' args under `network`, `domain`, `catalog`, `cart` and `checkout`, each exactly
+    its component's args (ServiceNetwork, ServiceDomain, CatalogService, CartService, CheckoutService);
+    __main__ wires the network's subnets, the domain's certificates and the services' URLs between them."""
+    parts: tuple[tuple[str, WiredComponentSection], ...] = ()
+
+    def args(self, key: str, raw: Any, stack: "StackSettings") -> Optional[dict]:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{yaml_key(key, ())}: expected an object ({', '.join(p for p, _ in self.parts)}), got "
+                              f"{type(raw).__name__} {raw!r}")
+        if raw.get("enabled") is False:
+            return to_args(raw, key)  # None; refuses other keys beside enabled: false
+        known = {"enabled", *(camel_case(part) for part, _ in self.parts)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{yaml_key(key, (snake_case(unknown[0]),))}: unknown key; known keys here: "
+                              f"{', '.join(sorted(known))}")
+        cart = raw.get("cart")
+        for wired in SHOP_CART_WIRED:
+            if isinstance(cart, dict) and camel_case(wired) in cart:
+                raise ConfigError(f"{yaml_key(key, ('cart', wired))}: set by __main__ (wired from the shop's domain "
+                                  f"and network), not in the stack config")
+        shop: dict[str, dict] = {}
+        for part, section in self.parts:
+            args = section.args(f"{key}.{camel_case(part)}", raw.get(camel_case(part), {}), stack)
+            if args is None:
+                raise ConfigError(f"{yaml_key(key, (part, 'enabled'))}: the shop needs its {part} section; disable "
+                                  f"the whole shop instead")
+            shop[part] = args
+        from serverless_blueprints.service_domain import DEFAULT_SERVICES
+
+        services = shop["domain"].get("services", list(DEFAULT_SERVICES))
+        missing = [name for name in SHOP_SERVICES_WITH_A_DOMAIN if name not in services]
+        if missing:
+            raise ConfigError(f"{yaml_key(key, ('domain', 'services'))}: add {', '.join(missing)}: its HTTPS ALB "
+                              f"needs a certificate for its subdomain")
+        if shop["network"].get("private_api_endpoint") and "cart" in services:
+            raise ConfigError(f"{yaml_key(key, ('domain', 'services'))}: remove cart: with "
+                              f"{yaml_key(key, ('network', 'private_api_endpoint'))} its API is PRIVATE, called by "
+                              f"its execute-api URL inside the VPC, and a subdomain can't map it")
+        return shop
+
+
+SHOP = ShopSection("shop", "", "", "", parts=(
+    ("network", WiredComponentSection("shop.network", "service_network", "ServiceNetworkArgs", "shop",
+                                      stack_args=_shop_network_stack_args)),
+    ("domain", WiredComponentSection("shop.domain", "service_domain", "ServiceDomainArgs", "shop-domain",
+                                     wired=_wired("private_zone_vpc_id"))),
+    ("catalog", WiredComponentSection("shop.catalog", "catalog_service", "CatalogServiceArgs", "catalog",
+                                      wired=_shop_service("vpc_id", "public_subnet_ids", "private_subnet_ids"))),
+    ("cart", WiredComponentSection("shop.cart", "cart_service", "CartServiceArgs", "cart",
+                                   wired=_wired("vpc_id", "private_subnet_ids", "cache_subnet_ids", "catalog_url",
+                                                "catalog_stream_arn", "cloudwatch_account"))),
+    ("checkout", WiredComponentSection("shop.checkout", "checkout_service", "CheckoutServiceArgs", "checkout",
+                                       wired=_shop_service("vpc_id", "public_subnet_ids", "private_subnet_ids",
+                                                           "database_subnet_ids", "cart_url", "cart_invoke_arns"))),
+))
+"""shop: {network: ServiceNetworkArgs, domain: ServiceDomainArgs, catalog: CatalogServiceArgs, cart: CartServiceArgs,
+checkout: CheckoutServiceArgs}, without what __main__ wires (subnets, the private zone's VPC, each service's
+domain, catalog's URL and stream for cart, cart's URL and invoke ARNs for checkout, cloudwatch_account)."""
+COMPONENT_ARGS["shop"] = SHOP
+COMPONENT_ARGS["shopHealth"] = ComponentSection("shop_health", "shop_health", "ShopHealthArgs", "shop-health")
+
+
 # --- the stack -----------------------------------------------------------------------------------
 
 class BlogSettings(TypedDict):
@@ -336,6 +460,8 @@ class BlogSettings(TypedDict):
     api: BlogApiArgs
     table: GlobalTableArgs
     email: WelcomeEmailArgs
+    authoring: NotRequired[BlogAuthoringArgs]
+    """Present when the blog has its authoring API."""
 
 
 @dataclass(frozen=True)
@@ -345,6 +471,8 @@ class StackSettings:
     log_retention_days: int
     manage_api_gateway_account: bool = False
     """This stack owns the account and region's API Gateway CloudWatch role setting (exactly one stack may)."""
+    alarms: Optional[dict] = None
+    """AlarmTopicArgs (email, https; without us_east_1_provider, which __main__ adds): who every alarm reaches."""
     todo_api: Optional[dict] = None
     """ServerlessRestApiArgs (without cloudwatch_account, which __main__ adds)."""
     thumbnails: Optional[ThumbnailPipelineArgs] = None
@@ -359,6 +487,10 @@ class StackSettings:
     """IngestionPipelineArgs."""
     paid_content: Optional[dict] = None
     """PaidContentArgs (without us_east_1_provider and cloudwatch_account, which __main__ adds)."""
+    shop: Optional[dict] = None
+    """{network, domain, catalog, cart, checkout}: each part's args, without what __main__ wires (see SHOP)."""
+    shop_health: Optional[ShopHealthArgs] = None
+    """ShopHealthArgs (without cloudwatch_account, which __main__ adds): the shop's GET /v1/health."""
 
     @property
     def prod(self) -> bool:
@@ -392,8 +524,9 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
         manage_account = False
     elif not isinstance(manage_account, bool):
         raise ConfigError(f"{root.key('manageApiGatewayAccount')}: expected true or false, got {manage_account!r}")
+    alarms = _alarm_topic(root)
     stack = StackSettings(environment=environment, region=region, log_retention_days=retention,
-                          manage_api_gateway_account=manage_account)
+                          manage_api_gateway_account=manage_account, alarms=alarms)
     enabled: dict[str, Any] = {}
     for key, section in COMPONENT_ARGS.items():
         value = root.optional(key)
@@ -403,18 +536,40 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     if environment == "prod":
         _require_own_email(enabled)
     return StackSettings(environment=environment, region=region, log_retention_days=retention,
-                         manage_api_gateway_account=manage_account, **enabled)
+                         manage_api_gateway_account=manage_account, alarms=alarms, **enabled)
 
 
-COGNITO_EMAIL_SECTIONS = (("todoApi", "todo_api"), ("outbox", "outbox"))
-"""Sections whose component creates a user pool that emails users (codes, invitations)."""
+def _alarm_topic(root: Section) -> dict:
+    """serverless-blueprints:alarms: AlarmTopicArgs (who the stack's alarms reach)."""
+    from serverless_blueprints import alarm_topic
+
+    raw = root.optional("alarms")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{root.key('alarms')}: expected an object (email, https), got {raw!r}")
+    if "usEast1Provider" in raw:
+        raise ConfigError(f"{root.key('alarms')}.usEast1Provider: set by __main__, not in the stack config")
+    # Prod's topic must reach someone: the policy pack says so (SB-CW-002), where a preview gates it.
+    return checked_args("alarms", to_args(raw, "alarms") or {},
+                        lambda checked: alarm_topic.resolve_args("alarms", cast("AlarmTopicArgs", checked)))
+
+
+COGNITO_EMAIL_SECTIONS = (("todoApi", "todo_api", None), ("outbox", "outbox", "user_pool_arn"),
+                          ("paidContent", "paid_content", "cognito_user_pool_arn"),
+                          ("blog.authoring", "blog.authoring", None))
+"""Sections whose component creates a user pool that emails users (codes, invitations), with the arg that
+gives it an existing pool instead (then the pool's email is its owner's). A sub-section's attribute is
+dotted: blog.authoring is StackSettings.blog["authoring"]."""
 
 
 def _require_own_email(enabled: dict) -> None:
     """Prod user pools send through SES: Cognito's built-in email allows a few dozen messages a day."""
-    for key, attribute in COGNITO_EMAIL_SECTIONS:
-        args = enabled.get(attribute)
-        if args is not None and args.get("email") is None and args.get("user_pool_arn") is None:
+    for key, attribute, given_pool in COGNITO_EMAIL_SECTIONS:
+        args: Any = enabled
+        for part in attribute.split("."):
+            args = args.get(part) if isinstance(args, dict) else None
+        if args is not None and args.get("email") is None and (given_pool is None or args.get(given_pool) is None):
             raise ConfigError(f"{yaml_key(key, ('email',))}: required in prod (Cognito's built-in email caps sign-ups "
                               f"at a few dozen messages a day); set sourceArn (a verified SES identity out of the "
                               f"sandbox) and fromAddress")
@@ -453,6 +608,7 @@ _PLACEHOLDER_HINTS = {
     "securityGroupId": "your load balancer's security group id (sg-...)",
     "vpcId": "the id of your load balancer's VPC (vpc-...)",
     "identity": "your SES identity: a domain you own, or one verified address",
+    "email": "the address of whoever answers the alarms (they confirm SNS's first mail)",
     "senderAddress": "an address of that SES identity",
     "sourceArn": "the ARN of your verified SES identity in this region (aws sesv2 list-email-identities), "
                  "out of the SES sandbox",

@@ -28,8 +28,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsReader
+from .canary import CanaryArgs, ResolvedCanary, read_canary
 from .global_table import GlobalTableIndex, table_key_statements
 from .iam import allow
 from .lambda_function import LambdaFunction
@@ -57,7 +58,8 @@ TOKEN_QUERY_STRING = "token"
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
 ORIGIN_SECRET_LENGTH = 48
 TOKEN_KEY_LENGTH = 64
-# The function's single-table layout (functions/blog_api/posts.py): a sparse index of published posts.
+# The single-table layout (functions/blog_posts, shared by the read and authoring functions):
+# a sparse index of published posts.
 PUBLISHED_POSTS_INDEX: GlobalTableIndex = {
     "name": "published-posts", "hash_key": "publishedFeed", "range_key": "publishedAt",
     "projection_type": "INCLUDE", "non_key_attributes": ["slug", "title", "summary", "tags", "status"],
@@ -72,6 +74,14 @@ SUBSCRIBE_SCHEMA = {
     "properties": {"email": {"type": "string", "minLength": 3, "maxLength": 254},
                    "name": {"type": "string", "maxLength": 100}},
 }
+
+
+class CachedStage(TypedDict):
+    """A REST API stage that has a cache: what API Gateway's FlushStageCache names."""
+    rest_api_id: pulumi.Input[str]
+    """The API's id."""
+    stage_name: pulumi.Input[str]
+    """The stage's name."""
 
 
 class PostsCacheArgs(TypedDict, total=False):
@@ -108,12 +118,20 @@ class BlogApiArgs(TypedDict, total=False):
     """Retention of the function's and the stage's logs (a value CloudWatch offers; default 30)."""
     cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
+    canary: Optional[CanaryArgs]
+    """Release the function through the alias `live` with CodeDeploy, rolled back on its errors and p99 duration;
+    left out, a deploy replaces its code at once."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.API)
+"""The handler's errors and throttles, the stage's 5xx and p99 latency (the table is GlobalTable's)."""
 
 DEFAULTS: dict[str, Any] = {
     "table_kms_key_arn": None, "posts_max_age_seconds": 60, "cache": None, "throttle_rate_limit": 50,
     "throttle_burst_limit": 100, "cors_allow_origin": "*", "memory_mb": 256, "timeout_seconds": 10,
-    "log_retention_days": 30, "cloudwatch_account": None,
+    "log_retention_days": 30, "cloudwatch_account": None, "alarms": None,
 }
 SUBSCRIBE_THROTTLE_DEFAULTS: dict[str, Any] = {"rate_limit": 2, "burst_limit": 5}
 
@@ -134,6 +152,8 @@ class ResolvedBlogApi:
     timeout_seconds: int
     log_retention_days: int
     cloudwatch_account: Optional[pulumi.Resource]
+    alarms: Optional[monitoring.ResolvedAlarms] = None
+    canary: Optional[ResolvedCanary] = None
 
 
 def resolve_args(name: str, args: Optional[BlogApiArgs]) -> ResolvedBlogApi:
@@ -160,7 +180,9 @@ def resolve_args(name: str, args: Optional[BlogApiArgs]) -> ResolvedBlogApi:
         memory_mb=r.integer("memory_mb", low=defaults.LAMBDA_MEMORY_MB_RANGE[0], high=defaults.LAMBDA_MEMORY_MB_RANGE[1]),
         timeout_seconds=r.integer("timeout_seconds", low=1, high=defaults.API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1),
         log_retention_days=r.choice("log_retention_days", defaults.LOG_RETENTION_DAYS),
-        cloudwatch_account=r.input("cloudwatch_account"))
+        cloudwatch_account=r.input("cloudwatch_account"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
+        canary=read_canary(r))
 
 
 class _Secrets(NamedTuple):
@@ -186,6 +208,8 @@ class BlogApi(pulumi.ComponentResource):
     """The blog_api function."""
     token_secret_arn: pulumi.Output[str]
     """Secrets Manager secret holding the subscription links' HMAC key (WelcomeEmail's token_secret_arn)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: BlogApiArgs, opts: Optional[pulumi.ResourceOptions] = None):
         api = resolve_args(name, args)
@@ -194,10 +218,18 @@ class BlogApi(pulumi.ComponentResource):
         secrets = self._secrets(name, child)
         self.function = self._function(name, api, secrets, child)
         self.api = self._rest_api(name, api, self.function, child)
+        t = api.alarms.thresholds if api.alarms else ALARM_THRESHOLDS
+        monitored = monitoring.watch(name, api.alarms, [*self.function.watches(t), *self.api.watches(t)],
+                                     parent=self, created=self.function.canary.watches if self.function.canary else ())
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.url = self.api.url
         self.function_name = self.function.name
         self.token_secret_arn = secrets.token_key.arn
+        # Python callers only (BlogAuthoring flushes it on publish): the stage caching the post GETs, or None.
+        self.cached_stage: Optional[CachedStage] = (
+            CachedStage(rest_api_id=self.api.rest_api.id, stage_name=self.api.stage.stage_name)
+            if api.cache_size_gb else None)
         self.origin_header = OriginHeaderArgs(name=ORIGIN_HEADER_NAME, value=secrets.origin_value)
         self.origin = ApiOriginArgs(
             domain_name=self.api.domain, origin_path=f"/{STAGE_NAME}", path_pattern=PATH_PATTERN,
@@ -258,6 +290,7 @@ class BlogApi(pulumi.ComponentResource):
                                                                       "kms:Encrypt", "kms:GenerateDataKey"],
                                       sid="TableKeyThroughDynamoDB"),
             ],
+            "canary": api.canary.args(api.alarms.topic_arn if api.alarms else None) if api.canary else None,
         }, opts=child)
 
     @staticmethod

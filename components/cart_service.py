@@ -1,7 +1,8 @@
 """CartService: the shop's carts, an API Gateway REST API on Lambda, carts kept in ElastiCache (Valkey).
 
-    checkout instances ── HTTPS + SigV4 (AWS_IAM) ──▶ API Gateway REST (LambdaRestApi, REGIONAL,
-    (their role may invoke only these routes)          optional custom domain cart.<domain>)
+    checkout instances ── HTTPS + SigV4 (AWS_IAM) ──▶ API Gateway REST (LambdaRestApi): REGIONAL with an
+    (their role may invoke only these routes)          optional custom domain cart.<domain>, or PRIVATE
+                                                       through the VPC's execute-api endpoint (vpc_endpoint_ids)
                                                             │ proxy integration
                                                             ▼
     catalog table stream ── MODIFY, REMOVE ──▶ Lambda cart_api (private subnets) ── HTTPS ──▶ catalog
@@ -16,9 +17,11 @@ Why IAM, not Cognito, on this API: its caller is another service, not a person. 
 checkout instances sign requests with the role credentials they already have (no client secret to
 store and rotate, no token endpoint on the request path), access is granted per route in the caller's
 role, and API Gateway logs the calling role. A Cognito authorizer on LambdaRestApi accepts ID tokens of
-users; a machine client would need a pool user with a stored password. The shared block offers only
-Cognito or public, so the methods are switched to AWS_IAM by a transformation (`_iam_authorization`)
-until LambdaRestApi takes an `authorization` arg.
+users; a machine client would need a pool user with a stored password.
+
+Why PRIVATE when the VPC has an execute-api endpoint: its private DNS sends every execute-api name in the
+VPC to the endpoint, which serves PRIVATE APIs only, so a REGIONAL cart would be out of checkout's reach
+there; and PRIVATE keeps checkout -> cart inside the VPC without a NAT.
 """
 import json
 import re
@@ -29,11 +32,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
+from .canary import CanaryArgs, ResolvedCanary, read_canary
 from .iam import allow
 from .lambda_function import LambdaFunction
-from .rest_api import PUBLIC_API_TAG, ApiRoute, LambdaRestApi, LambdaRestApiArgs
+from .rest_api import ApiRoute, LambdaRestApi, LambdaRestApiArgs
 from .secure_queue import SecureQueue
 from .service_domain import ServiceDomainRef, alias_records, read_domain_ref
 from .service_network import https_egress, port_between
@@ -43,7 +47,6 @@ ENGINES = {"valkey": ("8.0", "valkey8"), "redis": ("7.1", "redis7")}
 """Engine -> (version, parameter group family)."""
 CACHE_ID_LIMIT = 40
 AUTONAME_SUFFIX = 8
-IAM_API_TAG = ("api-access", "iam")
 ROUTES = (("POST", "/carts"), ("GET", "/carts/{cartId}"), ("DELETE", "/carts/{cartId}"),
           ("POST", "/carts/{cartId}/items"), ("PUT", "/carts/{cartId}/items/{sku}"),
           ("DELETE", "/carts/{cartId}/items/{sku}"), ("POST", "/quotes"))
@@ -76,6 +79,9 @@ class CartServiceArgs(TypedDict, total=False):
     """Subnets of the cache nodes (isolated: no route out)."""
     domain: Optional[ServiceDomainRef]
     """Custom domain (REGIONAL API Gateway domain name); None serves the execute-api URL only."""
+    vpc_endpoint_ids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """execute-api interface endpoints (ServiceNetwork's execute_api_endpoint_ids): given, the API is PRIVATE
+    and reachable only through them (no custom domain); absent, REGIONAL."""
     catalog_url: Required[pulumi.Input[str]]
     """Base URL of the catalog service the function calls (CATALOG_URL): CatalogService's url."""
     catalog_stream_arn: Required[pulumi.Input[str]]
@@ -97,12 +103,22 @@ class CartServiceArgs(TypedDict, total=False):
     """Retention of the function's and the API's logs (default 30)."""
     cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway account settings the stage's logging needs."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
+    canary: Optional[CanaryArgs]
+    """Release the function through the alias `live` with CodeDeploy, rolled back on its errors and p99 duration;
+    left out, a deploy replaces its code at once."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.API, monitoring.QUEUE,
+                                         monitoring.STREAM_CONSUMER, monitoring.REDIS)
+"""The function's errors and throttles, the stage's 5xx and p99 latency, the stream failures' first record, how
+far it is behind catalog's stream, and each cache node's engine CPU and memory."""
 
 DEFAULTS: dict[str, Any] = {
-    "domain": None, "engine": "valkey", "node_type": "cache.t4g.micro", "multi_az": False,
+    "domain": None, "vpc_endpoint_ids": None, "engine": "valkey", "node_type": "cache.t4g.micro", "multi_az": False,
     "snapshot_retention_days": 0, "memory_mb": 512, "timeout_seconds": 10, "log_retention_days": 30,
-    "cloudwatch_account": None,
+    "cloudwatch_account": None, "alarms": None,
 }
 
 
@@ -112,6 +128,7 @@ class ResolvedCartService:
     private_subnet_ids: Any
     cache_subnet_ids: Any
     domain: Optional[dict]
+    vpc_endpoint_ids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
     catalog_url: pulumi.Input[str]
     catalog_stream_arn: pulumi.Input[str]
     engine: str
@@ -122,6 +139,8 @@ class ResolvedCartService:
     timeout_seconds: int
     log_retention_days: int
     cloudwatch_account: Optional[pulumi.Resource]
+    alarms: Optional[monitoring.ResolvedAlarms] = None
+    canary: Optional[ResolvedCanary] = None
 
 
 def resolve_args(name: str, args: Optional[CartServiceArgs]) -> ResolvedCartService:
@@ -130,9 +149,13 @@ def resolve_args(name: str, args: Optional[CartServiceArgs]) -> ResolvedCartServ
     problem = cache_id_problem(f"{name}-cache")
     if problem:
         raise ArgsError(r.owner, (), problem)
+    domain, endpoints = read_domain_ref(r), r.input("vpc_endpoint_ids")
+    if domain is not None and endpoints is not None:
+        r.fail("domain", "a PRIVATE API (vpc_endpoint_ids) is called by its execute-api URL inside the VPC; a "
+                         "REGIONAL custom domain can't map it: leave out domain, or vpc_endpoint_ids")
     return ResolvedCartService(
         vpc_id=r.input("vpc_id"), private_subnet_ids=r.input("private_subnet_ids"),
-        cache_subnet_ids=r.input("cache_subnet_ids"), domain=read_domain_ref(r),
+        cache_subnet_ids=r.input("cache_subnet_ids"), domain=domain, vpc_endpoint_ids=endpoints,
         catalog_url=r.string("catalog_url", check=lambda u: u.startswith("https://"), expected="an https:// URL"),
         catalog_stream_arn=r.string("catalog_stream_arn", check=_STREAM_ARN.fullmatch,
                                     expected="a DynamoDB stream ARN (...:table/<name>/stream/<label>)"),
@@ -142,27 +165,15 @@ def resolve_args(name: str, args: Optional[CartServiceArgs]) -> ResolvedCartServ
         snapshot_retention_days=r.integer("snapshot_retention_days", low=0, high=35),
         memory_mb=r.integer("memory_mb", low=128, high=10240),
         timeout_seconds=r.integer("timeout_seconds", low=1, high=defaults.API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1),
-        log_retention_days=defaults.read_log_retention(r), cloudwatch_account=r.input("cloudwatch_account"))
-
-
-def _iam_authorization(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
-    """LambdaRestApi's routes, authorized by AWS_IAM (SigV4) instead of left open; preflight stays open."""
-    if args.type_ == "aws:apigateway/method:Method" and args.props.get("http_method") != "OPTIONS":
-        return pulumi.ResourceTransformationResult({**args.props, "authorization": "AWS_IAM",
-                                                    "authorizer_id": None}, args.opts)
-    if args.type_ == "aws:apigateway/restApi:RestApi":
-        given = args.props.get("tags")
-        tags = {k: v for k, v in given.items() if k != PUBLIC_API_TAG[0]} if isinstance(given, dict) else {}
-        return pulumi.ResourceTransformationResult({**args.props, "tags": {**tags, IAM_API_TAG[0]: IAM_API_TAG[1]}},
-                                                   args.opts)
-    return None
+        log_retention_days=defaults.read_log_retention(r), cloudwatch_account=r.input("cloudwatch_account"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS), canary=read_canary(r))
 
 
 class CartService(pulumi.ComponentResource):
     """REST API (AWS_IAM) -> Lambda in the VPC -> Valkey with TLS, AUTH and (prod) Multi-AZ."""
 
     url: pulumi.Output[str]
-    """https://<domain> with a domain, else the stage's invoke URL."""
+    """https://<domain> with a domain, else the stage's invoke URL (PRIVATE: resolvable inside the VPC only)."""
     api_url: pulumi.Output[str]
     """The stage's execute-api invoke URL."""
     invoke_arn_prefix: pulumi.Output[str]
@@ -180,6 +191,8 @@ class CartService(pulumi.ComponentResource):
     """The function's security group."""
     stream_failure_queue_arn: pulumi.Output[str]
     """Where catalog stream batches that still fail after the retries are recorded (alarmed)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: CartServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         s = resolve_args(name, args)
@@ -194,6 +207,14 @@ class CartService(pulumi.ComponentResource):
         self._catalog_stream(s, function, failure_queue)
         api = self._api(s, function)
         url = self._custom_domain(s, api)
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        nodes = [pulumi.Output.format("{0}-{1:03d}", cache.id, n) for n in range(1, 3 if s.multi_az else 2)]
+        monitored = monitoring.watch(name, s.alarms, [
+            *function.watches(t), *api.watches(t), failure_queue.depth_watch(t),
+            monitoring.iterator_age_watch(function._name, function.name, t["iterator_age_seconds"]),
+            *monitoring.redis_watches(cache._name, nodes, t)], parent=self,
+            created=function.canary.watches if function.canary else ())
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.url = url if url is not None else api.url
         self.api_url = api.url
@@ -273,7 +294,8 @@ class CartService(pulumi.ComponentResource):
                 # AWS's DynamoDB docs scope ListStreams to the table's streams as well.
                 allow(["dynamodb:ListStreams"], [streams], sid="ListCatalogStreams"),
                 # The mapping sends on-failure records with the function's role.
-                allow(["sqs:SendMessage"], [failure_queue.arn], sid="StreamOnFailureDestination")]},
+                allow(["sqs:SendMessage"], [failure_queue.arn], sid="StreamOnFailureDestination")],
+            "canary": s.canary.args(s.alarms.topic_arn if s.alarms else None) if s.canary else None},
             opts=self._child)
 
     def _catalog_stream(self, s: ResolvedCartService, function: LambdaFunction, failure_queue: SecureQueue) -> None:
@@ -296,11 +318,12 @@ class CartService(pulumi.ComponentResource):
 
     def _api(self, s: ResolvedCartService, function: LambdaFunction) -> LambdaRestApi:
         routes: list[ApiRoute] = [{"method": method, "path": path, "function": function} for method, path in ROUTES]
-        args: LambdaRestApiArgs = {"routes": routes, "public": True, "log_retention_days": s.log_retention_days}
+        args: LambdaRestApiArgs = {"routes": routes, "authorization": "iam", "log_retention_days": s.log_retention_days}
+        if s.vpc_endpoint_ids is not None:
+            args["endpoint_type"], args["vpc_endpoint_ids"] = "PRIVATE", s.vpc_endpoint_ids
         if s.cloudwatch_account is not None:
             args["cloudwatch_account"] = s.cloudwatch_account
-        return LambdaRestApi(f"{self._name}-rest", args, opts=pulumi.ResourceOptions(
-            parent=self, transformations=[_iam_authorization]))
+        return LambdaRestApi(f"{self._name}-rest", args, opts=self._child)
 
     def _custom_domain(self, s: ResolvedCartService, api: LambdaRestApi) -> Optional[pulumi.Output[str]]:
         if s.domain is None:

@@ -31,7 +31,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
 from .iam import allow, policy_document, service_trust_policy
 from .service_domain import ServiceDomainRef, alias_records, read_domain_ref
@@ -121,13 +121,18 @@ class CatalogServiceArgs(TypedDict, total=False):
     """Retention of the tasks' log group (default 30)."""
     deletion_protection: bool
     """Keep the table (deletion protection) and the image repository and logs on destroy (prod)."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LOAD_BALANCER, monitoring.ECS_SERVICE, monitoring.TABLE)
+"""The ALB's target 5xx and unhealthy targets, the tasks' CPU and memory (and none running), the table's throttling."""
 
 DEFAULTS: dict[str, Any] = {
     "public_subnet_ids": None, "internal": False, "desired_count": 1, "min_tasks": 1, "max_tasks": 4, "cpu": 256,
     "memory_mb": 512, "cpu_target_percent": 60, "requests_per_target": 600,
     "health_check_path": "/health", "ingress_cidrs": ["0.0.0.0/0"], "web_acl_arn": None,
-    "log_retention_days": 30, "deletion_protection": False,
+    "log_retention_days": 30, "deletion_protection": False, "alarms": None,
 }
 
 
@@ -150,6 +155,7 @@ class ResolvedCatalogService:
     web_acl_arn: Optional[pulumi.Input[str]]
     log_retention_days: int
     deletion_protection: bool
+    alarms: Optional[monitoring.ResolvedAlarms] = None
 
 
 _CIDR = re.compile(r"\d{1,3}(\.\d{1,3}){3}/\d{1,2}")
@@ -191,7 +197,7 @@ def resolve_args(name: str, args: Optional[CatalogServiceArgs]) -> ResolvedCatal
         ingress_cidrs=tuple(r.strings("ingress_cidrs", check=_CIDR.fullmatch, min_items=1,
                                       expected="a list of IPv4 CIDRs")),
         web_acl_arn=r.input("web_acl_arn"), log_retention_days=defaults.read_log_retention(r),
-        deletion_protection=r.flag("deletion_protection"))
+        deletion_protection=r.flag("deletion_protection"), alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS))
 
 
 class _Image(NamedTuple):
@@ -227,6 +233,8 @@ class CatalogService(pulumi.ComponentResource):
     """The tasks' security group (give it egress to what the app calls)."""
     running_task_definition_arn: pulumi.Output[str]
     """The task definition the service runs after this update (checked against the intended one)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: CatalogServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         s = resolve_args(name, args)
@@ -248,6 +256,12 @@ class CatalogService(pulumi.ComponentResource):
         cluster, service = self._service(s, task_definition, front, tasks_sg)
         self._autoscaling(s, cluster, service, front)
         running = self._rollout_check(cluster, service, task_definition)
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        monitored = monitoring.watch(name, s.alarms, [
+            *monitoring.load_balancer_watches(name, front.load_balancer.arn_suffix, front.target_group.arn_suffix, t),
+            *monitoring.ecs_service_watches(service._name, cluster.name, service.name, t),
+            *monitoring.table_watches(table._name, table.name, t)], parent=self)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
         alias_records(name, self, s.domain, front.load_balancer.dns_name, front.load_balancer.zone_id,
                       public=not s.internal)
 

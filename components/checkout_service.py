@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
 from .iam import allow, policy_document, service_trust_policy
 from .lambda_packaging import cache_dir
@@ -165,8 +165,9 @@ class CheckoutServiceArgs(TypedDict, total=False):
     """Who may reach the ALB (default anywhere)."""
     web_acl_arn: Optional[pulumi.Input[str]]
     """A REGIONAL WAFv2 web ACL to associate with the ALB."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics told when the rollout alarms fire."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, the rollout alarms (which roll an
+    instance refresh back) notify no one and there is no dashboard."""
     log_retention_days: int
     """Retention of the database's log export (default 30)."""
     deletion_protection: bool
@@ -178,8 +179,12 @@ DEFAULTS: dict[str, Any] = {
     "max_instances": 2, "min_healthy_percentage": 100, "bundle_dependencies": True, "cart_invoke_arns": None,
     "db_instance_class": "db.t4g.micro", "db_allocated_storage_gb": 20, "db_multi_az": False,
     "db_backup_retention_days": 1, "db_performance_insights": False, "ingress_cidrs": ["0.0.0.0/0"],
-    "web_acl_arn": None, "alarm_actions": [], "log_retention_days": 30, "deletion_protection": False,
+    "web_acl_arn": None, "alarms": None, "log_retention_days": 30, "deletion_protection": False,
 }
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LOAD_BALANCER, monitoring.RDS)
+"""The targets' 5xx and unhealthy targets (also what rolls an instance refresh back), the database's CPU and free
+storage."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ class ResolvedCheckoutService:
     db_performance_insights: bool
     ingress_cidrs: tuple[str, ...]
     web_acl_arn: Optional[pulumi.Input[str]]
-    alarm_actions: tuple
+    alarms: Optional[monitoring.ResolvedAlarms]
     log_retention_days: int
     deletion_protection: bool
 
@@ -252,7 +257,7 @@ def resolve_args(name: str, args: Optional[CheckoutServiceArgs]) -> ResolvedChec
         db_backup_retention_days=r.integer("db_backup_retention_days", low=1, high=35),
         db_performance_insights=insights,
         ingress_cidrs=tuple(r.strings("ingress_cidrs", min_items=1, expected="a list of IPv4 CIDRs")),
-        web_acl_arn=r.input("web_acl_arn"), alarm_actions=tuple(r.strings("alarm_actions")),
+        web_acl_arn=r.input("web_acl_arn"), alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
         log_retention_days=defaults.read_log_retention(r), deletion_protection=r.flag("deletion_protection"))
 
 
@@ -287,6 +292,8 @@ class CheckoutService(pulumi.ComponentResource):
     """Secrets Manager secret of the master user (managed and rotated by RDS)."""
     instance_role_arn: pulumi.Output[str]
     """The instances' role."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: CheckoutServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         s = resolve_args(name, args)
@@ -302,8 +309,17 @@ class CheckoutService(pulumi.ComponentResource):
         database = self._database(s, groups)
         profile, role = self._instance_profile(s, artifact, database)
         template = self._launch_template(s, groups, profile, artifact, database)
-        alarms = self._rollout_alarms(s, front)
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        rollout = monitoring.load_balancer_watches(name, front.load_balancer.arn_suffix, front.target_group.arn_suffix,
+                                                   t)
+        # Made with or without a topic: an instance refresh rolls back on them.
+        alarms = [monitoring.alarm(w, s.alarms, self) for w in rollout]
         group = self._auto_scaling_group(s, template, front, alarms)
+        servers = monitoring.autoscaling_group_watch(group._name, group.name, s.min_instances)
+        monitored = monitoring.watch(name, s.alarms,
+                                     [*monitoring.rds_watches(database._name, database.identifier, t), servers],
+                                     parent=self, created=rollout)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
         alias_records(name, self, s.domain, front.load_balancer.dns_name, front.load_balancer.zone_id,
                       public=not s.internal)
 
@@ -413,19 +429,6 @@ class CheckoutService(pulumi.ComponentResource):
             tag_specifications=[{"resource_type": "instance", "tags": {"Name": f"{self._name}-server"}}],
             opts=self._child)
 
-    def _rollout_alarms(self, s: ResolvedCheckoutService, front: FrontDoor) -> list[aws.cloudwatch.MetricAlarm]:
-        """What makes an instance refresh roll back: target 5xx responses, or targets failing health checks."""
-        dimensions = {"LoadBalancer": front.load_balancer.arn_suffix, "TargetGroup": front.target_group.arn_suffix}
-        actions = list(s.alarm_actions)
-        return [aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{key}", namespace="AWS/ApplicationELB", metric_name=metric, dimensions=dimensions,
-            statistic=statistic, period=60, evaluation_periods=3, datapoints_to_alarm=2, threshold=threshold,
-            comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
-            alarm_description=description, alarm_actions=actions, ok_actions=actions, opts=self._child)
-            for key, metric, statistic, threshold, description in (
-                ("target-5xx", "HTTPCode_Target_5XX_Count", "Sum", 5, "checkout answers 5xx"),
-                ("unhealthy", "UnHealthyHostCount", "Maximum", 0, "checkout instances fail health checks"))]
-
     def _auto_scaling_group(self, s: ResolvedCheckoutService, template: aws.ec2.LaunchTemplate, front: FrontDoor,
                             alarms: list[aws.cloudwatch.MetricAlarm]) -> aws.autoscaling.Group:
         return aws.autoscaling.Group(
@@ -438,6 +441,8 @@ class CheckoutService(pulumi.ComponentResource):
                 "instance_warmup": "120", "auto_rollback": True,
                 "alarm_specification": {"alarms": [alarm.name for alarm in alarms]}}},
             tags=[{"key": "Name", "value": f"{self._name}-server", "propagate_at_launch": True}],
+            # Group metrics are free: the below-minimum alarm reads GroupInServiceInstances.
+            metrics_granularity="1Minute", enabled_metrics=[aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES],
             opts=self._child)
 
 

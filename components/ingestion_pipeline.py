@@ -32,11 +32,11 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, kms_keys, monitoring
 from .args import ArgsReader
 from .iam import PolicyStatement, allow, policy_document, service_trust_policy
 from .lambda_function import FunctionSizing, LambdaFunction, read_sizing
-from .secure_bucket import SecureBucket
+from .secure_bucket import SecureBucket, SecureBucketArgs
 from .secure_queue import MAX_RECEIVE_COUNT_LIMIT, SecureQueue, SecureQueueArgs
 
 # The Glue table: its columns are what the transform writes (functions/ingest_transform/schema.py).
@@ -51,6 +51,10 @@ METRIC_NAMESPACE = "ServerlessBlueprints/Ingestion"  # the transform's EMF names
 ATHENA_ENGINE = "Athena engine version 3"
 REPORT_PREFIX = "hourly/"
 STAGING_PREFIX = "_staging/"
+# The key's users: producers and Firehose through Kinesis; Firehose, the report function and Athena (on the
+# caller's behalf) through S3. Glue's catalog and the functions' logs don't use it.
+KEY_SERVICES = ("kinesis", "s3")
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 # Defaults: what you get without asking.
 DEFAULT_SOURCES = ("sensor", "gateway", "mobile")
@@ -210,8 +214,9 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """arm64 (default) or x86_64, for both functions."""
     log_retention_days: int
     """Retention of the functions' and Firehose's log groups."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics notified by every alarm (stream, delivery, transform, DLQs)."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS) of every alarm (stream, delivery, transform,
+    reports, DLQ); without it, no alarms and no dashboard."""
     iterator_age_alarm_seconds: int
     """Alarm when the oldest unread stream record is older than this, 60..86400 s."""
     failed_records_alarm_threshold: int
@@ -247,12 +252,17 @@ DEFAULTS: dict[str, Any] = {
     "report_schedule": DEFAULT_SCHEDULE,
     "architecture": defaults.LAMBDA_ARCHITECTURE,
     "log_retention_days": 30,
-    "alarm_actions": [],
+    "alarms": None,
     "iterator_age_alarm_seconds": 900,
     "failed_records_alarm_threshold": 10,
     "deletion_protection": False,
 }
 """What you get without asking: on-demand KMS stream, 128 MB / 300 s Parquet files, 10 GiB scan cutoff."""
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.QUEUE, monitoring.KINESIS)
+"""The transform's and the report function's errors and throttles, the DLQ's first message, throttled producer
+writes; the stream's iterator age, Firehose's freshness (from the buffering) and failed records have args or
+derived values of their own."""
 
 
 @dataclass(frozen=True)
@@ -288,14 +298,14 @@ class ResolvedIngestionPipeline:
     report_schedule: str
     architecture: str
     log_retention_days: int
-    alarm_actions: list
+    alarms: Optional[monitoring.ResolvedAlarms]
     iterator_age_alarm_seconds: int
     failed_records_alarm_threshold: int
     deletion_protection: bool
     access_log_bucket: Any
 
     @property
-    def access_logs(self) -> dict:
+    def access_logs(self) -> SecureBucketArgs:
         return {"access_log_bucket": self.access_log_bucket} if self.access_log_bucket is not None else {}
 
 
@@ -363,7 +373,7 @@ def resolve_args(name: str, args: Optional[IngestionPipelineArgs]) -> ResolvedIn
                                  expected="an EventBridge Scheduler cron(...) or rate(...) expression"),
         architecture=r.choice("architecture", defaults.LAMBDA_ARCHITECTURES),
         log_retention_days=defaults.read_log_retention(r),
-        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
         iterator_age_alarm_seconds=r.integer("iterator_age_alarm_seconds", low=60, high=86400),
         failed_records_alarm_threshold=r.integer("failed_records_alarm_threshold", low=0, high=10**9),
         deletion_protection=r.flag("deletion_protection"),
@@ -375,6 +385,16 @@ class Context(NamedTuple):
     partition: pulumi.Output[str]
     region: pulumi.Output[str]
     account_id: pulumi.Output[str]
+
+
+def key_policy(context: Context) -> pulumi.Output[str]:
+    """The created key's policy: the account administers it (so IAM is never locked out of managing it), and
+    its principals may use it only through Kinesis and S3 in this region, when their IAM policies name the key
+    (the delivery role, the report function and producers do)."""
+    return policy_document([
+        kms_keys.administration(context.account_id),
+        *(kms_keys.use_through_service(context.account_id, service, context.region, KEY_USE_ACTIONS,
+                                       f"UseThrough{service.capitalize()}") for service in KEY_SERVICES)])
 
 
 class Catalog(NamedTuple):
@@ -394,6 +414,8 @@ class Reports(NamedTuple):
     queue: SecureQueue
     function: LambdaFunction
     schedule: aws.scheduler.Schedule
+    dead_letter_queue: aws.sqs.Queue
+    """The report queue's DLQ, also where undelivered invocations go."""
 
 
 class IngestionPipeline(pulumi.ComponentResource):
@@ -425,6 +447,8 @@ class IngestionPipeline(pulumi.ComponentResource):
     """The Firehose transform."""
     report_function_name: pulumi.Output[str]
     """The report function."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
     def __init__(self, name: str, args: IngestionPipelineArgs = None,  # type: ignore[assignment]
@@ -432,9 +456,11 @@ class IngestionPipeline(pulumi.ComponentResource):
         super().__init__("serverless-blueprints:index:IngestionPipeline", name, None, opts)
         s = resolve_args(name, args)
         self._name, self._child = name, pulumi.ResourceOptions(parent=self)
+        self._thresholds = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        self._watches: list[monitoring.Watch] = []
 
         context = self._context()
-        key_arn = self._key(s)
+        key_arn = self._key(s, context)
         stream = self._stream(s, key_arn)
         ingestion, results, reporting = self._buckets(s, key_arn)
         catalog = self._catalog(s, context, ingestion)
@@ -445,6 +471,8 @@ class IngestionPipeline(pulumi.ComponentResource):
         self._named_queries(s, catalog, workgroup)
         reports = self._reports(s, context, key_arn, ingestion, results, reporting, catalog, workgroup)
         self._ingestion_events(s, ingestion, reports.queue)
+        monitored = monitoring.watch(name, s.alarms, self._watches, parent=self)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         # The component's children, for callers that extend it (not outputs).
         self.stream, self.delivery, self.catalog, self.workgroup = stream, delivery, catalog, workgroup
@@ -461,7 +489,7 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.database_name = catalog.database.name
         self.table_name = catalog.table.name
         self.report_queue_url = reports.queue.url
-        self.dlq_url = reports.queue.dead_letter_queue.url
+        self.dlq_url = reports.dead_letter_queue.url
         self.transform_function_name = transform.name
         self.report_function_name = reports.function.name
         self.register_outputs({
@@ -480,12 +508,12 @@ class IngestionPipeline(pulumi.ComponentResource):
         return Context(aws.get_partition_output(opts=invoke).partition, aws.get_region_output(opts=invoke).region,
                        aws.get_caller_identity_output(opts=invoke).account_id)
 
-    def _key(self, s: ResolvedIngestionPipeline) -> pulumi.Input[str]:
+    def _key(self, s: ResolvedIngestionPipeline, context: Context) -> pulumi.Input[str]:
         if s.kms_key_arn is not None:
             return s.kms_key_arn
-        # The default key policy (this account's IAM decides) is enough: every user here is a role of ours.
         return aws.kms.Key(f"{self._name}-key", description=f"{self._name}: stream, buckets and Athena results",
-                           enable_key_rotation=True, deletion_window_in_days=30, opts=self._child).arn
+                           enable_key_rotation=True, deletion_window_in_days=30, policy=key_policy(context),
+                           opts=self._child).arn
 
     # --- stream -------------------------------------------------------------------------------------
     def _stream(self, s: ResolvedIngestionPipeline, key_arn: pulumi.Input[str]) -> aws.kinesis.Stream:
@@ -496,19 +524,15 @@ class IngestionPipeline(pulumi.ComponentResource):
             retention_period=s.stream_retention_hours,
             encryption_type="KMS", kms_key_id=key_arn,
             opts=self._child)
-        self._alarm("iterator-age", "The delivery stream is falling behind the Kinesis stream",
-                    "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", {"StreamName": stream.name},
-                    "Maximum", s.iterator_age_alarm_seconds * 1000, s, evaluation_periods=3)
-        self._alarm("write-throttled", "Producers are throttled: writes exceed the stream's throughput",
-                    "AWS/Kinesis", "WriteProvisionedThroughputExceeded", {"StreamName": stream.name},
-                    "Sum", 0, s, evaluation_periods=3)
+        self._watches += monitoring.kinesis_watches(self._name, stream.name, self._thresholds,
+                                                    s.iterator_age_alarm_seconds)
         return stream
 
     # --- buckets ------------------------------------------------------------------------------------
     def _buckets(self, s: ResolvedIngestionPipeline,
                  key_arn: pulumi.Input[str]) -> tuple[SecureBucket, SecureBucket, SecureBucket]:
         name, child = self._name, self._child
-        common = {**s.access_logs, "force_destroy": not s.deletion_protection, "kms_key_arn": key_arn}
+        common: SecureBucketArgs = {**s.access_logs, "force_destroy": not s.deletion_protection, "kms_key_arn": key_arn}
         ingestion = SecureBucket(f"{name}-ingestion", common, opts=child)
         results = SecureBucket(f"{name}-athena-results", {
             **common, "noncurrent_version_expiration_days": 1,
@@ -576,7 +600,7 @@ class IngestionPipeline(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-delivery-role", assume_role_policy=service_trust_policy(
             "firehose.amazonaws.com", {"StringEquals": {"sts:ExternalId": context.account_id}}), opts=child)
         bucket_arn = ingestion.arn
-        written = [bucket_arn.apply(lambda arn, p=p: f"{arn}/{p}*") for p in (s.data_prefix, s.error_prefix)]
+        written = [pulumi.Output.concat(bucket_arn, "/", p, "*") for p in (s.data_prefix, s.error_prefix)]
         statements: list[PolicyStatement] = [
             allow(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                    "kinesis:GetShardIterator", "kinesis:ListShards"], [stream.arn], sid="ReadThisStream"),
@@ -645,27 +669,19 @@ class IngestionPipeline(pulumi.ComponentResource):
         firehose = {"DeliveryStreamName": delivery.delivery_stream.name}
         # Data older than two buffer intervals (plus the transform's own buffering) is late.
         freshness = 2 * s.buffer_interval_seconds + s.transform_buffer_interval_seconds + 300
-        self._alarm("data-freshness", "Delivered data is older than expected: Firehose is not keeping up",
-                    "AWS/Firehose", "DeliveryToS3.DataFreshness", firehose, "Maximum", freshness, s,
-                    evaluation_periods=3)
-        self._alarm("transform-invocations", "Firehose could not invoke the transform",
-                    "AWS/Firehose", "ExecuteProcessing.Success", firehose, "Minimum", 1, s,
-                    comparison="LessThanThreshold")
-        self._alarm("transform-errors", "The transform function raised or timed out",
-                    "AWS/Lambda", "Errors", {"FunctionName": transform.name}, "Sum", 0, s)
-        self._alarm("transform-failed-records", "Records failed validation (see errors/processing-failed/)",
-                    METRIC_NAMESPACE, "ProcessingFailedRecords", {"FunctionName": transform.name}, "Sum",
-                    s.failed_records_alarm_threshold, s)
-
-    def _alarm(self, suffix: str, description: str, namespace: str, metric: str, dimensions: dict,
-               statistic: str, threshold: float, s: ResolvedIngestionPipeline, *, evaluation_periods: int = 1,
-               comparison: str = "GreaterThanThreshold") -> aws.cloudwatch.MetricAlarm:
-        return aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{suffix}", alarm_description=f"{self._name}: {description}",
-            namespace=namespace, metric_name=metric, dimensions=dimensions, statistic=statistic,
-            period=300, evaluation_periods=evaluation_periods, threshold=threshold,
-            comparison_operator=comparison, treat_missing_data="notBreaching",
-            alarm_actions=list(s.alarm_actions), ok_actions=list(s.alarm_actions), opts=self._child)
+        quiet = "no records means nothing to process"
+        self._watches += [
+            monitoring.firehose_freshness_watch(self._name, delivery.delivery_stream.name, freshness),
+            monitoring.Watch(self._name, "transform-invocations", "Transform invocations that succeeded",
+                             "Firehose could not invoke the transform.", "AWS/Firehose", "ExecuteProcessing.Success",
+                             firehose, 1, "Minimum", monitoring.NOT_BREACHING, quiet, comparison="LessThanThreshold"),
+            *transform.watches(self._thresholds),
+            monitoring.Watch(self._name, "transform-failed-records", "Records that failed validation",
+                             "Records failed validation (see errors/processing-failed/).", METRIC_NAMESPACE,
+                             "ProcessingFailedRecords", {"FunctionName": transform.name},
+                             s.failed_records_alarm_threshold, "Sum", monitoring.NOT_BREACHING,
+                             "the transform publishes the count only when records fail",
+                             comparison="GreaterThanThreshold")]
 
     # --- Athena -------------------------------------------------------------------------------------
     def _workgroup(self, s: ResolvedIngestionPipeline, context: Context, key_arn: pulumi.Input[str],
@@ -705,7 +721,6 @@ class IngestionPipeline(pulumi.ComponentResource):
             consumer_timeout_seconds=s.report_timeout_seconds,
             visibility_timeout_seconds=visibility,
             max_receive_count=s.max_receive_count,
-            alarm_actions=list(s.alarm_actions),
             policy_statements=[{
                 "Sid": "IngestionNotificationsFromS3",
                 "Effect": "Allow",
@@ -715,10 +730,11 @@ class IngestionPipeline(pulumi.ComponentResource):
                               "StringEquals": {"aws:SourceAccount": context.account_id}},
             }],
         ), opts=child)
-        dlq_arn = queue.dlq_arn
+        dead_letter, dlq_arn = queue.dead_letter_queue, queue.dlq_arn
+        assert dead_letter is not None and dlq_arn is not None  # SecureQueue's default keeps dead_letter on
         data_prefix = s.data_prefix
         glue = pulumi.Output.concat("arn:", context.partition, ":glue:", context.region, ":", context.account_id)
-        report_keys = [reporting.arn.apply(lambda arn, p=p: f"{arn}/{p}*") for p in (REPORT_PREFIX, STAGING_PREFIX)]
+        report_keys = [pulumi.Output.concat(reporting.arn, "/", p, "*") for p in (REPORT_PREFIX, STAGING_PREFIX)]
         function = LambdaFunction(f"{name}-report", {
             "code": "ingest_reports",
             "architecture": s.architecture,
@@ -782,7 +798,8 @@ class IngestionPipeline(pulumi.ComponentResource):
                 "dead_letter_config": {"arn": dlq_arn},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]))
-        return Reports(queue, function, schedule)
+        self._watches += [*function.watches(self._thresholds), queue.depth_watch(self._thresholds)]
+        return Reports(queue, function, schedule, dead_letter)
 
     def _ingestion_events(self, s: ResolvedIngestionPipeline, ingestion: SecureBucket,
                           queue: SecureQueue) -> aws.s3.BucketNotification:

@@ -28,13 +28,14 @@ DLQ) raises an alarm on its first message, and so does a growing stream iterator
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence, TypedDict, cast
+from typing import Any, NamedTuple, Optional, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
+from .canary import CanaryArgs, ResolvedCanary, read_canary
 from .iam import allow
 from .lambda_function import FunctionSizing, LambdaFunction, ResolvedSizing, read_sizing
 from .rest_api import ApiRoute, ApiThrottle, LambdaRestApi, ResolvedThrottle, read_throttle
@@ -103,14 +104,17 @@ class OutboxRelayArgs(TypedDict, total=False):
     """Age after which EventBridge stops retrying that delivery, 60 to 86400 (default 3600)."""
     consumer_batch_size: int
     """Messages per shipping consumer invocation, 1 to 10 (default 10)."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics notified by every alarm of the component."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
     log_retention_days: int
     """Retention of every log group (default 30)."""
     deletion_protection: bool
     """Protect the tables (and the created user pool) from deletion (default false)."""
     cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
+    canary: Optional[CanaryArgs]
+    """Release the order function (behind POST /orders) through the alias `live` with CodeDeploy, rolled back on
+    its errors and p99 duration; left out, a deploy replaces its code at once."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -129,11 +133,14 @@ DEFAULTS: dict[str, Any] = {
     "target_maximum_retry_attempts": DEFAULT_TARGET_MAXIMUM_RETRY_ATTEMPTS,
     "target_maximum_event_age_seconds": DEFAULT_TARGET_MAXIMUM_EVENT_AGE_SECONDS,
     "consumer_batch_size": DEFAULT_CONSUMER_BATCH_SIZE,
-    "alarm_actions": [],
     "log_retention_days": 30,
     "deletion_protection": False,
 }
 """What you get without asking. The iterator age alarm defaults to 300 s, or just under a shorter record age."""
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.API, monitoring.TABLE, monitoring.QUEUE)
+"""Functions' errors and throttles, the stage's 5xx and p99 latency, tables' throttling, the terminal queues'
+first message; the relay's iterator age has its own arg (iterator_age_alarm_seconds)."""
 
 
 @dataclass(frozen=True)
@@ -156,10 +163,11 @@ class ResolvedOutboxRelay:
     target_maximum_retry_attempts: int
     target_maximum_event_age_seconds: int
     consumer_batch_size: int
-    alarm_actions: list
+    alarms: Optional[monitoring.ResolvedAlarms]
     log_retention_days: int
     deletion_protection: bool
     cloudwatch_account: Optional[pulumi.Resource]
+    canary: Optional[ResolvedCanary] = None
 
 
 def _is_event_source(value: str) -> bool:
@@ -206,10 +214,11 @@ def resolve_args(name: str, args: Optional[OutboxRelayArgs]) -> ResolvedOutboxRe
         target_maximum_event_age_seconds=r.integer("target_maximum_event_age_seconds", low=60,
                                                    high=defaults.EVENTBRIDGE_MAX_EVENT_AGE_SECONDS),
         consumer_batch_size=r.integer("consumer_batch_size", low=1, high=10),
-        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
         log_retention_days=defaults.read_log_retention(r),
         deletion_protection=r.flag("deletion_protection"),
         cloudwatch_account=r.input("cloudwatch_account"),
+        canary=read_canary(r),
     )
 
 
@@ -260,6 +269,8 @@ class OutboxRelay(pulumi.ComponentResource):
     """The created user pool (None when user_pool_arn was given)."""
     user_pool_client_id: Optional[pulumi.Output[str]]
     """Its app client, no secret, SRP (None when user_pool_arn was given)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
     def __init__(self, name: str, args: OutboxRelayArgs = None,  # type: ignore[assignment]
@@ -268,6 +279,9 @@ class OutboxRelay(pulumi.ComponentResource):
         s = resolve_args(name, args)
         self._name, self._child = name, pulumi.ResourceOptions(parent=self)
         self.event_source = s.event_source
+        self._thresholds = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        self._watches: list[monitoring.Watch] = []
+        self._canary_watches: list[monitoring.Watch] = []  # made by the order function's canary: drawn only
 
         tables = self._tables(s)
         orders = self._order_service(s, tables)
@@ -276,6 +290,10 @@ class OutboxRelay(pulumi.ComponentResource):
         self.shipping_queue, self.target_dead_letter_queue = bus.shipping_queue, bus.target_dead_letter_queue
         self.relay_failure_queue = self._relay(s, tables.outbox, bus.bus)
         self._shipping_consumer(s, tables.shipments, bus.shipping_queue)
+        for table in tables:
+            self._watches += monitoring.table_watches(table._name, table.name, self._thresholds)
+        monitored = monitoring.watch(name, s.alarms, self._watches, parent=self, created=self._canary_watches)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.api_url = orders.api.url
         self.orders_url = pulumi.Output.format("{0}/orders", orders.api.url)
@@ -359,6 +377,7 @@ class OutboxRelay(pulumi.ComponentResource):
                 allow(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                       [idempotency.arn], sid="IdempotencyRecords"),
             ],
+            "canary": s.canary.args(s.alarms.topic_arn if s.alarms else None) if s.canary else None,
         }, opts=child)
         api = LambdaRestApi(f"{name}-api", {
             "routes": [ApiRoute(method="POST", path="/orders", function=order_service)],
@@ -369,6 +388,8 @@ class OutboxRelay(pulumi.ComponentResource):
             "log_retention_days": s.log_retention_days,
             "cloudwatch_account": s.cloudwatch_account,
         }, opts=child)
+        self._watches += [*order_service.watches(self._thresholds), *api.watches(self._thresholds)]
+        self._canary_watches += order_service.canary.watches if order_service.canary else []
         return OrderService(api, user_pool_id, user_pool_client_id)
 
     # --- bus, archive, OrderCreated -> shipping queue --------------------------------------------
@@ -389,10 +410,11 @@ class OutboxRelay(pulumi.ComponentResource):
                      "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
                      "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}
         shipping_queue = SecureQueue(f"{name}-shipping", {
-            "consumer_timeout_seconds": s.consumer_function.timeout_seconds, "policy_statements": [from_rule],
-            "alarm_actions": s.alarm_actions}, opts=child)
+            "consumer_timeout_seconds": s.consumer_function.timeout_seconds, "policy_statements": [from_rule]},
+            opts=child)
         target_dlq = SecureQueue(f"{name}-order-created-dlq", {
-            "dead_letter": False, "policy_statements": [from_rule], "alarm_actions": s.alarm_actions}, opts=child)
+            "dead_letter": False, "policy_statements": [from_rule]}, opts=child)
+        self._watches += [shipping_queue.depth_watch(self._thresholds), target_dlq.depth_watch(self._thresholds)]
         aws.cloudwatch.EventTarget(
             f"{name}-order-created-to-shipping", rule=rule.name, event_bus_name=bus.name,
             arn=shipping_queue.arn,
@@ -407,8 +429,7 @@ class OutboxRelay(pulumi.ComponentResource):
     def _relay(self, s: ResolvedOutboxRelay, outbox: aws.dynamodb.Table, bus: aws.cloudwatch.EventBus) -> SecureQueue:
         """The relay function, its stream mapping and iterator-age alarm; returns its on-failure queue."""
         name, child = self._name, self._child
-        failure_queue = SecureQueue(f"{name}-relay-failed", {
-            "dead_letter": False, "alarm_actions": s.alarm_actions}, opts=child)
+        failure_queue = SecureQueue(f"{name}-relay-failed", {"dead_letter": False}, opts=child)
         relay = LambdaFunction(f"{name}-relay", {
             "code": "outbox_relay",
             "memory_mb": s.relay_function.memory_mb,
@@ -441,14 +462,9 @@ class OutboxRelay(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination_arn": failure_queue.arn}},
             function_response_types=["ReportBatchItemFailures"],
             opts=child)
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-relay-iterator-age",
-            alarm_description="Outbox events are waiting to be relayed; records are given up on at "
-                              f"{s.maximum_record_age_seconds} s",
-            namespace="AWS/Lambda", metric_name="IteratorAge", dimensions={"FunctionName": relay.name},
-            statistic="Maximum", period=60, evaluation_periods=1,
-            threshold=s.iterator_age_alarm_seconds * 1000, comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching", alarm_actions=s.alarm_actions, opts=child)
+        # Records are given up on at maximum_record_age_seconds: the alarm fires before (resolve_args checks it).
+        self._watches += [*relay.watches(self._thresholds), failure_queue.depth_watch(self._thresholds),
+                          monitoring.iterator_age_watch(relay._name, relay.name, s.iterator_age_alarm_seconds)]
         return failure_queue
 
     # --- shipping consumer -------------------------------------------------------------------------
@@ -470,4 +486,5 @@ class OutboxRelay(pulumi.ComponentResource):
             f"{self._name}-shipping-queue", event_source_arn=queue.arn,
             function_name=consumer.function.arn, batch_size=s.consumer_batch_size,
             function_response_types=["ReportBatchItemFailures"], opts=self._child)
+        self._watches += consumer.watches(self._thresholds)
         return consumer

@@ -1,7 +1,7 @@
 """PaidContent: premium files behind CloudFront signed URLs and cookies, with key rotation that never
 breaks a live link.
 
-    viewer ──HTTPS──▶ CloudFront (HSTS + security headers, logs, optional custom domain + WAF)
+    viewer ──HTTPS──▶ CloudFront (HSTS + security headers, standard logs v2, optional custom domain + WAF)
       │  /premium/*   trusted key group {current, previous} ── no signature, no object (403)
       │  /previews/*  public            ┐ a viewer-request guard answers 404 to any path that is
       │  default (*)  public            ┘ percent-encoded or names the premium prefix in any case
@@ -38,14 +38,16 @@ import pulumi
 import pulumi_aws as aws
 
 from . import cloudfront_defaults as cdn
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
+from .canary import CanaryArgs, ResolvedCanary, read_canary
 from .iam import allow, policy_document
 from .lambda_function import LambdaFunction
 from .rest_api import ApiRoute, LambdaRestApi
 from .secure_bucket import SecureBucket
 from .static_site import DEFAULT_CONTENT_SECURITY_POLICY, WAF_RATE_LIMIT_RANGE, StaticSite, WafArgs
-from .user_pool import USER_POOL_ARN_EXPECTED, is_user_pool_arn, user_pool_with_app_client
+from .user_pool import (USER_POOL_ARN_EXPECTED, ResolvedUserPoolEmail, UserPoolEmail, is_user_pool_arn, read_email,
+                        user_pool_with_app_client)
 
 COMPONENT = "PaidContent"
 CONTENT_ORIGIN = "content-bucket"
@@ -98,6 +100,9 @@ class PaidContentArgs(TypedDict, total=False):
     cognito_user_pool_arn: Optional[pulumi.Input[str]]
     """User pool whose ID tokens authorize both APIs (the admin group is created in it); None creates a
     hardened pool and app client for this component."""
+    email: Optional[UserPoolEmail]
+    """The created pool's email (verification codes) through your SES identity; left out, Cognito's built-in
+    email, capped at a few dozen messages a day (dev only: the policy pack requires SES in prod)."""
     premium_prefix: str
     """First path segment of premium content (default premium: /premium/*)."""
     preview_prefix: str
@@ -130,7 +135,17 @@ class PaidContentArgs(TypedDict, total=False):
     """Retention of the functions' and stages' logs (a value CloudWatch offers; default 30)."""
     cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topics (CloudFront's alarms notify us_east_1_topic_arn) and threshold overrides
+    (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
+    canary: Optional[CanaryArgs]
+    """Release the signer and registration functions through their alias `live` with CodeDeploy, each rolled back
+    on its own errors and p99 duration; left out, a deploy replaces their code at once."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.API, monitoring.TABLE, monitoring.CLOUDFRONT)
+"""The functions' errors and throttles, both stages' 5xx and p99 latency, the premium table's throttling and the
+distribution's 5xx rate."""
 
 DEFAULTS: dict[str, Any] = {
     "cognito_user_pool_arn": None, "premium_prefix": "premium", "preview_prefix": "previews", "max_url_ttl_seconds": 3600,
@@ -138,6 +153,7 @@ DEFAULTS: dict[str, Any] = {
     "cookie_same_site": "Strict", "content_kms_encryption": False, "price_class": "PriceClass_100",
     "content_security_policy": DEFAULT_CONTENT_SECURITY_POLICY, "custom_domain": None, "waf": None,
     "us_east_1_provider": None, "deletion_protection": False, "log_retention_days": 30, "cloudwatch_account": None,
+    "alarms": None, "email": None,
 }
 SIGNING_KEYS_DEFAULTS: dict[str, Any] = {"generation": 1, "retire_previous": False, "break_live_links": False,
                                          "propagation_seconds": 180, "cache_seconds": 300}
@@ -170,6 +186,8 @@ class ResolvedSigningKeys:
 class ResolvedPaidContent:
     cognito_user_pool_arn: Optional[pulumi.Input[str]]
     """None: the component creates its own pool."""
+    email: Optional[ResolvedUserPoolEmail]
+    """The created pool's SES email; None: Cognito's built-in email."""
     premium_prefix: str
     preview_prefix: str
     max_url_ttl_seconds: int
@@ -186,6 +204,8 @@ class ResolvedPaidContent:
     deletion_protection: bool
     log_retention_days: int
     cloudwatch_account: Optional[pulumi.Resource]
+    alarms: Optional[monitoring.ResolvedAlarms] = None
+    canary: Optional[ResolvedCanary] = None
 
     @property
     def premium_path(self) -> str:
@@ -219,9 +239,15 @@ def resolve_args(name: str, args: Optional[PaidContentArgs]) -> ResolvedPaidCont
     if (custom_domain is not None or waf is not None) and us_east_1 is None:
         r.fail("us_east_1_provider", "required with custom_domain or waf: CloudFront takes certificates and web "
                                      "ACLs from us-east-1 only")
+    alarms = monitoring.read_alarms(r, ALARM_THRESHOLDS, us_east_1=True)
+    if alarms is not None and us_east_1 is None:
+        r.fail("us_east_1_provider", "required with alarms: CloudFront's metrics, and their alarms, are in us-east-1")
+    pool_arn = r.optional_string("cognito_user_pool_arn", check=is_user_pool_arn, expected=USER_POOL_ARN_EXPECTED)
+    if pool_arn is not None and r.given("email"):
+        r.fail("email", "applies only to the user pool PaidContent creates; set the email of the pool of "
+                        "cognito_user_pool_arn where that pool is managed")
     return ResolvedPaidContent(
-        cognito_user_pool_arn=r.optional_string("cognito_user_pool_arn", check=is_user_pool_arn,
-                                                expected=USER_POOL_ARN_EXPECTED),
+        cognito_user_pool_arn=pool_arn, email=read_email(r),
         premium_prefix=premium, preview_prefix=preview, max_url_ttl_seconds=max_ttl,
         default_url_ttl_seconds=default_ttl, keys=_signing_keys_args(r),
         admin_group=r.string("admin_group", check=lambda v: _GROUP_NAME.fullmatch(v) is not None,
@@ -235,7 +261,13 @@ def resolve_args(name: str, args: Optional[PaidContentArgs]) -> ResolvedPaidCont
         waf_rate_limit=None if waf is None else waf.integer("rate_limit", low=WAF_RATE_LIMIT_RANGE[0],
                                                             high=WAF_RATE_LIMIT_RANGE[1]),
         us_east_1_provider=us_east_1, deletion_protection=r.flag("deletion_protection"),
-        log_retention_days=defaults.read_log_retention(r), cloudwatch_account=r.input("cloudwatch_account"))
+        log_retention_days=defaults.read_log_retention(r), cloudwatch_account=r.input("cloudwatch_account"),
+        alarms=alarms, canary=read_canary(r))
+
+
+def _canary_args(s: ResolvedPaidContent) -> Optional[CanaryArgs]:
+    """Each API function's `canary` arg: its rollback alarms notify the regional alarm topic."""
+    return s.canary.args(s.alarms.topic_arn if s.alarms else None) if s.canary else None
 
 
 def _signing_keys_args(r: ArgsReader) -> ResolvedSigningKeys:
@@ -361,7 +393,8 @@ class PaidContent(pulumi.ComponentResource):
     rotating signing keys.
 
     Python callers also get the children: `distribution`, `content_bucket`, `table`, `key_group`,
-    `signing_secret`, `signer` and `registration` (each an `_App` of function and API).
+    `signing_secret`, `signer` and `registration` (each an `_App` of function and API), and `access_logs` (the
+    standard-logging delivery).
     """
 
     url: pulumi.Output[str]
@@ -394,6 +427,8 @@ class PaidContent(pulumi.ComponentResource):
     """The user pool whose ID tokens call the APIs (the caller's, or the one created here)."""
     user_pool_client_id: Optional[pulumi.Output[str]]
     """App client of the pool created here (None with the caller's pool)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
     def __init__(self, name: str, args: PaidContentArgs = None,  # type: ignore[assignment]
@@ -412,6 +447,9 @@ class PaidContent(pulumi.ComponentResource):
         self.web_acl_arn = self._web_acl_arn(s)
         self.distribution = self._distribution(s, buckets, edge, keys.key_group, certificate_arn)
         self._grant_distribution_reads(buckets)
+        # Standard logging v2 (CloudWatch Logs delivers, in us-east-1): the log bucket needs no ACLs.
+        self.access_logs = cdn.standard_logging(self._name, self.distribution, buckets.logs.arn, parent=self,
+                                                us_east_1=s.us_east_1_provider, depends_on=[buckets.logs.policy])
         activation = self._activate_current_key(s, signing, keys)
         content_domain = self._content_domain(s)
         self.signer = self._signer(s, users, signing, content_domain)
@@ -419,6 +457,16 @@ class PaidContent(pulumi.ComponentResource):
         self._admin_group(s, users)
         self._signing_key_policy(signing, keys.manager, self.signer.function)
         self._alias_records(s)
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        monitored = monitoring.watch(self._name, s.alarms, [
+            *keys.manager.watches(t), *self.signer.function.watches(t), *self.signer.api.watches(t),
+            *self.registration.function.watches(t), *self.registration.api.watches(t),
+            *monitoring.table_watches(self.table._name, self.table.name, t),
+            *monitoring.cloudfront_watches(self.distribution._name, self.distribution.id, t)],
+            parent=self, us_east_1_provider=s.us_east_1_provider,
+            created=[w for app in (self.signer, self.registration) if app.function.canary
+                     for w in app.function.canary.watches])
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.content_bucket, self.key_group, self.signing_secret = buckets.content, keys.key_group, signing.secret
         self.content_domain = content_domain
@@ -451,7 +499,7 @@ class PaidContent(pulumi.ComponentResource):
             arn = pulumi.Output.from_input(s.cognito_user_pool_arn)
             return _Users(pool_arn=arn, pool_id=arn.apply(lambda a: a.rsplit("/", 1)[-1]), client_id=None)
         pool, client = user_pool_with_app_client(f"{self._name}-users", f"{self._name}-app", parent=self,
-                                                 deletion_protection=s.deletion_protection)
+                                                 deletion_protection=s.deletion_protection, email=s.email)
         return _Users(pool_arn=pool.arn, pool_id=pool.id, client_id=client.id)
 
     # --- premium users -----------------------------------------------------------------------------
@@ -553,15 +601,15 @@ class PaidContent(pulumi.ComponentResource):
 
     # --- content and the edge ------------------------------------------------------------------------
     def _buckets(self, s: ResolvedPaidContent) -> _Buckets:
-        """The private content bucket (optionally SSE-KMS) and the log bucket that takes both kinds of logs."""
+        """The private content bucket (optionally SSE-KMS) and the log bucket (ACLs off) that takes both kinds of
+        logs: the content bucket's server access logs (s3/) and CloudFront's standard logs v2 (AWSLogs/)."""
         name, protect = self._name, s.deletion_protection
         kms_key = None
         if s.content_kms_encryption:
             kms_key = aws.kms.Key(f"{name}-content-cmk", enable_key_rotation=True, deletion_window_in_days=30,
                                   description=f"{name}: encrypts premium content; only its distribution decrypts",
                                   opts=self._child)
-        logs = SecureBucket(f"{name}-logs", {"log_delivery_acls": True, "force_destroy": not protect,
-                                             "defer_policy": True,
+        logs = SecureBucket(f"{name}-logs", {"force_destroy": not protect, "defer_policy": True,
                                              "expire_objects_after_days": defaults.ACCESS_LOG_EXPIRATION_DAYS},
                             opts=self._child)
         content = SecureBucket(f"{name}-content", {
@@ -573,7 +621,7 @@ class PaidContent(pulumi.ComponentResource):
             "Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
             "Action": "s3:PutObject", "Resource": logs.arn.apply(lambda arn: f"{arn}/s3/*"),
             "Condition": {"ArnLike": {"aws:SourceArn": content.arn}, "StringEquals": {"aws:SourceAccount": account}},
-        }])
+        }, *cdn.log_delivery_statements(logs.arn, account, [cdn.cloudfront_log_sources(account)])])
         return _Buckets(content=content, logs=logs, kms_key=kms_key)
 
     def _edge(self, s: ResolvedPaidContent) -> _Edge:
@@ -625,8 +673,6 @@ class PaidContent(pulumi.ComponentResource):
         origin: aws.cloudfront.DistributionOriginArgsDict = {
             "origin_id": CONTENT_ORIGIN, "domain_name": buckets.content.bucket.bucket_regional_domain_name,
             "origin_access_control_id": edge.access_control.id}
-        logging_config: aws.cloudfront.DistributionLoggingConfigArgsDict = {
-            "bucket": buckets.logs.bucket.bucket_domain_name, "prefix": "cloudfront/", "include_cookies": False}
         restrictions: aws.cloudfront.DistributionRestrictionsArgsDict = {"geo_restriction": {"restriction_type": "none"}}
         return aws.cloudfront.Distribution(
             f"{self._name}-cdn", comment=f"{self._name}: premium content (signed) and previews",
@@ -638,9 +684,8 @@ class PaidContent(pulumi.ComponentResource):
             aliases=[s.custom_domain.domain_name] if s.custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             web_acl_id=self.web_acl_arn,
-            logging_config=logging_config,
             restrictions=restrictions,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[buckets.logs]))
+            opts=self._child)
 
     def _grant_distribution_reads(self, buckets: _Buckets) -> None:
         """Bucket policy (and KMS key policy, with SSE-KMS): this distribution, through OAC, and nothing else."""
@@ -701,6 +746,7 @@ class PaidContent(pulumi.ComponentResource):
                           "secretsmanager.", region, ".amazonaws.com")}}),
                 allow(["dynamodb:GetItem"], [self.table.arn], sid="ReadPremiumStatus"),
             ],
+            "canary": _canary_args(s),
         }, opts=self._child)
         api = LambdaRestApi(f"{self._name}-signer-api", {
             "routes": [ApiRoute(method="GET", path="/signed-url", function=function, query_parameters=["path",
@@ -719,6 +765,7 @@ class PaidContent(pulumi.ComponentResource):
             "environment": {"TABLE_NAME": self.table.name, "ADMIN_GROUP": s.admin_group},
             "policy_statements": [allow(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                                         [self.table.arn], sid="ManagePremiumUsers")],
+            "canary": _canary_args(s),
         }, opts=self._child)
         api = LambdaRestApi(f"{self._name}-registration-api", {
             "routes": [ApiRoute(method="GET", path="/premium-users/me", function=function),

@@ -10,7 +10,9 @@ from typing import Any
 
 import pulumi
 
+from .alarm_topic import AlarmTopic
 from .blog_api import BlogApi
+from .blog_authoring import BlogAuthoring
 from .cart_service import CartService
 from .catalog_service import CatalogService
 from .checkout_service import CheckoutService
@@ -21,6 +23,7 @@ from .paid_content import PaidContent
 from .serverless_rest_api import ServerlessRestApi
 from .service_domain import ServiceDomain
 from .service_network import ServiceNetwork
+from .shop_health import ShopHealth
 from .static_site import StaticSite
 from .thumbnail_pipeline import ThumbnailPipeline
 from .update_offload_cdn import UpdateOffloadCdn
@@ -28,9 +31,9 @@ from .welcome_email import WelcomeEmail
 
 NAME = "serverless-blueprints"
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    ServerlessRestApi, StaticSite, GlobalTable, BlogApi, WelcomeEmail, ThumbnailPipeline, UpdateOffloadCdn,
-    OutboxRelay, PaidContent, IngestionPipeline, ServiceNetwork, ServiceDomain, CatalogService, CartService,
-    CheckoutService,
+    ServerlessRestApi, StaticSite, GlobalTable, BlogApi, BlogAuthoring, WelcomeEmail, ThumbnailPipeline,
+    UpdateOffloadCdn, OutboxRelay, PaidContent, IngestionPipeline, ServiceNetwork, ServiceDomain, CatalogService,
+    CartService, CheckoutService, AlarmTopic, ShopHealth,
 ]
 
 

@@ -1,15 +1,17 @@
-"""SecureQueue: an encrypted, TLS-only SQS queue with a redrive DLQ and an alarm on that DLQ.
+"""SecureQueue: an encrypted, TLS-only SQS queue with a redrive DLQ.
 
 With `dead_letter=False` it is itself a terminal queue (a DLQ or an on-failure
-destination): encrypted, TLS-only, alarmed, and without a redrive of its own.
+destination): encrypted, TLS-only, and without a redrive of its own.
+Its terminal queue (the DLQ, or itself) is what needs watching: `depth_watch()` describes the alarm
+on its first message, which the owning component creates with its others (see monitoring.py).
 """
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsReader
 from .iam import PolicyStatement, deny_insecure_transport, policy_document
 
@@ -28,8 +30,6 @@ class SecureQueueArgs(TypedDict, total=False):
     policy_statements: Sequence[pulumi.Input[PolicyStatement]]
     """Who may send (e.g. S3 or EventBridge, scoped by source ARN); TLS-only is added for you.
     A statement without Resource/NotResource applies to this queue (its ARN is filled in)."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics notified when a message lands in a terminal queue."""
 
 
 SQS_MAX_RETENTION_SECONDS = 14 * 24 * 3600
@@ -41,7 +41,6 @@ DEFAULTS: dict[str, Any] = {
     "dead_letter": True,
     "message_retention_seconds": 4 * 24 * 3600,
     "policy_statements": [],
-    "alarm_actions": [],
 }
 """What a queue gets without asking: a redrive DLQ after 5 receives, 4 days of retention, SSE, TLS only."""
 
@@ -54,7 +53,6 @@ class ResolvedSecureQueue:
     dead_letter: bool
     message_retention_seconds: int
     policy_statements: list
-    alarm_actions: list
 
 
 def _statements(r: ArgsReader, key: str) -> list:
@@ -89,7 +87,6 @@ def resolve_args(name: str, args: Optional[SecureQueueArgs]) -> ResolvedSecureQu
         dead_letter=r.flag("dead_letter"),
         message_retention_seconds=r.integer("message_retention_seconds", low=60, high=SQS_MAX_RETENTION_SECONDS),
         policy_statements=_statements(r, "policy_statements"),
-        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
     )
 
 
@@ -104,13 +101,15 @@ class SecureQueue(pulumi.ComponentResource):
     """The queue's URL."""
     dlq_arn: Optional[pulumi.Output[str]]
     """The DLQ's ARN."""
+    terminal: aws.sqs.Queue
+    """Where messages wait for a human: the DLQ, or the queue itself when dead_letter=False."""
 
     def __init__(self, name: str, args: Optional[SecureQueueArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serverless-blueprints:index:SecureQueue", name, None, opts)
         s = resolve_args(name, args)
         child = pulumi.ResourceOptions(parent=self)
-        self._alarm_actions = s.alarm_actions
+        self._name = name
 
         self.dead_letter_queue = None
         self.dlq_arn = None
@@ -123,7 +122,6 @@ class SecureQueue(pulumi.ComponentResource):
             redrive = pulumi.Output.json_dumps({"deadLetterTargetArn": self.dlq_arn,
                                                 "maxReceiveCount": s.max_receive_count})
             self._policy(f"{name}-dlq", self.dead_letter_queue, [])
-            self._alarm(f"{name}-dlq", self.dead_letter_queue)
 
         # A terminal queue keeps its messages as long as a DLQ does: they are waiting for a human.
         retention = (s.message_retention_seconds if redrive is not None
@@ -134,8 +132,7 @@ class SecureQueue(pulumi.ComponentResource):
             redrive_policy=redrive,
             opts=child)
         self._policy(name, self.queue, s.policy_statements)
-        if redrive is None:
-            self._alarm(name, self.queue)
+        self.terminal = self.dead_letter_queue or self.queue
         self.arn = self.queue.arn
         self.url = self.queue.url
         self.register_outputs({"arn": self.arn, "url": self.url, "dlq_arn": self.dlq_arn})
@@ -154,13 +151,7 @@ class SecureQueue(pulumi.ComponentResource):
             return {**statement, "Resource": [queue.arn]}
         return statement
 
-    def _alarm(self, name: str, queue: aws.sqs.Queue) -> aws.cloudwatch.MetricAlarm:
-        """Any message in a terminal queue is something that was not processed: page on the first one."""
-        return aws.cloudwatch.MetricAlarm(
-            f"{name}-not-empty",
-            alarm_description="A message landed in a dead-letter / on-failure queue",
-            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name}, statistic="Maximum",
-            period=60, evaluation_periods=1, threshold=0, comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching", alarm_actions=list(self._alarm_actions),
-            opts=pulumi.ResourceOptions(parent=self))
+    def depth_watch(self, thresholds: Mapping[str, float]) -> monitoring.Watch:
+        """Any message in the terminal queue is something that was not processed: alarm on the first one."""
+        label = f"{self._name}-dlq" if self.dead_letter_queue is not None else self._name
+        return monitoring.queue_depth_watch(label, self.terminal.name, thresholds)

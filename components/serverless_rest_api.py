@@ -19,22 +19,28 @@ Uploads go through the API only: a presigned POST carries the size and content-t
 enforces them on the POST. The identity pool's credentials read, list and delete in the folder but
 never write (no s3:PutObject), since a direct PutObject would carry neither limit.
 """
+import datetime
+import email.utils
 import hashlib
+import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsReader
+from .canary import CanaryArgs, ResolvedCanary, read_canary
 from .iam import allow, policy_document
 from .lambda_function import FunctionSizing, LambdaFunction, ResolvedSizing, read_sizing
 from .rest_api import ApiCache, ApiRoute, ApiThrottle, LambdaRestApi, ResolvedCache, ResolvedThrottle, read_cache, \
     read_throttle
 from .secure_bucket import SecureBucket
-from .user_pool import MFA_CHOICES, ResolvedUserPoolEmail, UserPoolEmail, read_email, user_pool_with_app_client
+from .user_pool import (MFA_CHOICES, HostedSignIn, ResolvedUserPoolEmail, ResolvedUserPoolOAuth, UserPoolEmail,
+                        UserPoolOAuth, hosted_sign_in_domain, read_email, read_oauth, user_pool_with_app_client)
 
 DAX_TLS_PORT = 9111
 DAX_CLUSTER_NAME_LIMIT = 20
@@ -49,6 +55,9 @@ USER_FOLDER = "users/${aws:PrincipalTag/" + USER_FOLDER_TAG + "}"
 # The ID token travels here, not in Authorization: a forced cache refresh must be SigV4-signed
 # (identity-pool credentials), and SigV4 needs the Authorization header for itself.
 TOKEN_HEADER = "X-Id-Token"
+
+API_VERSIONS = ("v1", "v2")
+"""The major versions functions/todo_api serves (v2 adds a to-do's `priority`); each is a stage of the one API."""
 
 # The API's route table: (method, path, cached GET?, query strings). docs/openapi/todo-api.json mirrors it.
 ROUTES: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
@@ -101,6 +110,18 @@ DAX_DEFAULTS: dict[str, Any] = {"node_type": "dax.t3.small", "nodes": 3, "item_t
                                 "query_ttl_seconds": 300, "subnet_ids": [], "vpc_cidr": "10.20.0.0/16"}
 
 
+class ApiDeprecationArgs(TypedDict, total=False):
+    """An older served version on its way out: every answer of its stage says so (RFC 9745, RFC 8594)."""
+    version: str
+    """The deprecated version: served, and not the newest served (e.g. v1 beside v2)."""
+    since: str
+    """ISO date (YYYY-MM-DD) it is deprecated from: the `Deprecation` header."""
+    sunset: str
+    """ISO date (YYYY-MM-DD), after `since`, from which it may stop answering: the `Sunset` header."""
+    link: str
+    """https URL of the migration guide: the `Link` header's rel="deprecation" target."""
+
+
 class ServerlessRestApiArgs(TypedDict, total=False):
     function: FunctionSizing
     """Memory (default 256 MB) and timeout (default 10 s, under 29) of the API's function."""
@@ -114,6 +135,8 @@ class ServerlessRestApiArgs(TypedDict, total=False):
     """Cognito MFA: OFF, OPTIONAL (default) or ON."""
     email: Optional[UserPoolEmail]
     """The user pool's email through your SES identity; left out, Cognito's built-in email (capped daily)."""
+    oauth: Optional[UserPoolOAuth]
+    """Hosted sign-in: a Cognito domain and the authorization code grant with PKCE; left out, SRP only."""
     upload_max_bytes: int
     """Largest file a presigned POST accepts (default 10 MiB)."""
     allowed_content_types: Sequence[str]
@@ -128,7 +151,22 @@ class ServerlessRestApiArgs(TypedDict, total=False):
     """Protect the user pool and table, and keep the bucket on destroy (default false)."""
     cloudwatch_account: Optional[aws.apigateway.Account]
     """The region's API Gateway logging settings, if this stack manages them."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
+    api_versions: Sequence[str]
+    """The major versions served, each a stage of the same API (default [v1]); [v1, v2] during a migration,
+    then [v2] once v1 is retired (docs/components/serverless-rest-api.md, "Versions side by side")."""
+    canary: Optional[CanaryArgs]
+    """Release the function through the alias `live` with CodeDeploy (e.g. LambdaCanary10Percent5Minutes),
+    rolled back on the alias's errors and p99 duration; left out, a deploy replaces the code at once."""
+    deprecation: Optional[ApiDeprecationArgs]
+    """Mark an older served version deprecated: Deprecation, Sunset and Link headers on all its answers
+    (docs/components/serverless-rest-api.md, "Retiring a version"); left out, no version is deprecated."""
 
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.API, monitoring.TABLE, monitoring.DAX)
+"""The function's errors and throttles, the stage's 5xx and p99 latency, the table's throttling, and with DAX its
+nodes' CPU and throttled requests."""
 
 DEFAULTS: dict[str, Any] = {
     "function": {"memory_mb": 256, "timeout_seconds": 10},
@@ -140,6 +178,7 @@ DEFAULTS: dict[str, Any] = {
     "cors_origins": ["*"],
     "log_retention_days": 30,
     "deletion_protection": False,
+    "api_versions": ["v1"],
 }
 """What you get without asking: no DAX, no stage cache, optional MFA, 20 rps, a month of logs."""
 
@@ -162,6 +201,7 @@ class ResolvedServerlessRestApi:
     dax: Optional[ResolvedDax]
     mfa: str
     email: Optional[ResolvedUserPoolEmail]
+    oauth: Optional[ResolvedUserPoolOAuth]
     upload_max_bytes: int
     allowed_content_types: list[str]
     url_expiry_seconds: int
@@ -169,6 +209,69 @@ class ResolvedServerlessRestApi:
     log_retention_days: int
     deletion_protection: bool
     cloudwatch_account: Optional[pulumi.Resource]
+    alarms: Optional[monitoring.ResolvedAlarms] = None
+    canary: Optional[ResolvedCanary] = None
+    api_versions: tuple[str, ...] = ("v1",)
+    deprecation: Optional["ResolvedDeprecation"] = None
+
+
+@dataclass(frozen=True)
+class ResolvedDeprecation:
+    version: str
+    since: datetime.date
+    sunset: datetime.date
+    link: str
+
+    def headers(self) -> dict[str, str]:
+        """The answer headers of the deprecated version: RFC 9745's Deprecation (an sf-date, `@` Unix seconds),
+        RFC 8594's Sunset (an HTTP-date) and the Link to the migration guide."""
+        def midnight_utc(day: datetime.date) -> datetime.datetime:
+            return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
+        return {"Deprecation": f"@{int(midnight_utc(self.since).timestamp())}",
+                "Sunset": email.utils.format_datetime(midnight_utc(self.sunset), usegmt=True),
+                "Link": f'<{self.link}>; rel="deprecation"; type="text/html"'}
+
+
+def _iso_date(value: object) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)) and _parses(value)
+
+
+def _parses(day: str) -> bool:
+    try:
+        datetime.date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def _https_url(value: object) -> bool:
+    # It goes into a Link header between < and >: no whitespace, quotes or angle brackets.
+    if not isinstance(value, str) or re.search(r'[\s<>"]', value):
+        return False
+    url = urllib.parse.urlsplit(value)
+    return url.scheme == "https" and bool(url.hostname)
+
+
+def _read_deprecation(r: ArgsReader, served: tuple[str, ...]) -> Optional[ResolvedDeprecation]:
+    d = r.section("deprecation", ApiDeprecationArgs)
+    if d is None:
+        return None
+    newest = max(served, key=API_VERSIONS.index)
+    older = [v for v in served if v != newest]
+    version = d.get("version")
+    if not older:
+        d.fail("version", f"nothing to deprecate: only {newest} is served (api_versions); serve its successor "
+                          "beside it first")
+    if version not in older:
+        d.fail("version", f"{version!r} can't be deprecated; allowed values: {', '.join(older)} "
+                          f"(a served version older than the newest, {newest})")
+    iso = "an ISO date (YYYY-MM-DD)"
+    since = datetime.date.fromisoformat(d.string("since", check=_iso_date, expected=iso))
+    sunset = datetime.date.fromisoformat(d.string("sunset", check=_iso_date, expected=iso))
+    if sunset <= since:
+        d.fail("sunset", f"{sunset} is not after since ({since}); expected a later ISO date")
+    return ResolvedDeprecation(version=version, since=since, sunset=sunset,
+                               link=d.string("link", check=_https_url, expected="an https:// URL"))
 
 
 def _read_dax(r: ArgsReader) -> Optional[ResolvedDax]:
@@ -188,6 +291,8 @@ def _read_dax(r: ArgsReader) -> Optional[ResolvedDax]:
 def resolve_args(name: str, args: Optional[ServerlessRestApiArgs]) -> ResolvedServerlessRestApi:
     """The caller's args over DEFAULTS, each checked; raises ArgsError naming the arg and what is allowed."""
     r = ArgsReader("ServerlessRestApi", name, args, ServerlessRestApiArgs, DEFAULTS)
+    api_versions = tuple(r.strings("api_versions", check=API_VERSIONS.__contains__, min_items=1, distinct=True,
+                                   expected=f"a list of the versions the function serves ({', '.join(API_VERSIONS)})"))
     return ResolvedServerlessRestApi(
         function=read_sizing(r, "function", **DEFAULTS["function"], invoked_by_api_gateway=True),
         throttle=read_throttle(r, "throttle", DEFAULTS["throttle"]),
@@ -195,6 +300,7 @@ def resolve_args(name: str, args: Optional[ServerlessRestApiArgs]) -> ResolvedSe
         dax=_read_dax(r),
         mfa=r.choice("mfa", MFA_CHOICES),
         email=read_email(r),
+        oauth=read_oauth(r),
         upload_max_bytes=r.integer("upload_max_bytes", low=1, high=UPLOAD_MAX_BYTES_LIMIT),
         allowed_content_types=r.strings("allowed_content_types", check=lambda v: "/" in v,
                                         expected="a list of MIME types", min_items=1, distinct=True),
@@ -203,13 +309,27 @@ def resolve_args(name: str, args: Optional[ServerlessRestApiArgs]) -> ResolvedSe
         log_retention_days=defaults.read_log_retention(r),
         deletion_protection=r.flag("deletion_protection"),
         cloudwatch_account=r.input("cloudwatch_account"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
+        canary=read_canary(r),
+        api_versions=api_versions,
+        deprecation=_read_deprecation(r, api_versions),
     )
+
+
+def _oauth_client_config(oauth: ResolvedUserPoolOAuth, sign_in: HostedSignIn) -> dict[str, Any]:
+    """What an OAuth library (AppAuth, Amplify) needs for the code grant with PKCE on the hosted sign-in."""
+    return {"domain": sign_in.base_url, "authorizeEndpoint": sign_in.authorize_endpoint,
+            "tokenEndpoint": sign_in.token_endpoint, "logoutEndpoint": sign_in.logout_endpoint,
+            "revokeEndpoint": sign_in.revoke_endpoint, "responseType": "code", "codeChallengeMethod": "S256",
+            "scopes": list(oauth.scopes), "redirectUris": {"signIn": list(oauth.callback_urls),
+                                                           "signOut": list(oauth.logout_urls)}}
 
 
 class Identity(NamedTuple):
     user_pool: aws.cognito.UserPool
     client: aws.cognito.UserPoolClient
     identity_pool: aws.cognito.IdentityPool
+    sign_in: Optional[HostedSignIn]
 
 
 class DaxNetwork(NamedTuple):
@@ -222,11 +342,14 @@ class DaxAccess(NamedTuple):
     endpoint: pulumi.Output[str]
     network: DaxNetwork
     statements: list
+    cluster: aws.dax.Cluster
 
 
 class ServerlessRestApi(pulumi.ComponentResource):
     api_url: pulumi.Output[str]
-    """Invoke URL of the API stage."""
+    """Invoke URL of the API stage (the first of api_versions)."""
+    api_urls: dict[str, pulumi.Output[str]]
+    """Invoke URL of each served version's stage."""
     user_pool_id: pulumi.Output[str]
     """Cognito user pool id."""
     user_pool_client_id: pulumi.Output[str]
@@ -243,6 +366,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
     """JSON a mobile app loads as it is."""
     dax_endpoint: Optional[pulumi.Output[str]]
     """daxs:// endpoint when DAX is on."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
     def __init__(self, name: str, args: ServerlessRestApiArgs = None,  # type: ignore[assignment]
@@ -261,8 +386,18 @@ class ServerlessRestApi(pulumi.ComponentResource):
         # Authenticated identities: their own folder, and the right to bypass the API cache for
         # their own GETs (API Gateway checks execute-api:InvalidateCache on Cache-Control: max-age=0).
         self._authenticated_role(name, identity.identity_pool, files, api, self._child)
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        monitored = monitoring.watch(name, s.alarms, [
+            *function.watches(t), *api.watches(t), *monitoring.table_watches(table._name, table.name, t),
+            *(monitoring.dax_watches(dax.cluster._name, dax.cluster.cluster_name, t) if dax else [])], parent=self,
+            # Each version's requests: a deprecated version is removed from api_versions once its count is zero.
+            graphs=[monitoring.rest_api_traffic(f"{name} API {version}", api.rest_api.name, stage.stage_name)
+                    for version, stage in api.stages.items()],
+            created=function.canary.watches if function.canary else ())
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.api_url = api.url
+        self.api_urls = {version: stage.invoke_url for version, stage in api.stages.items()}
         self.user_pool_id = identity.user_pool.id
         self.user_pool_client_id = identity.client.id
         self.identity_pool_id = identity.identity_pool.id
@@ -272,7 +407,9 @@ class ServerlessRestApi(pulumi.ComponentResource):
             "region": self.region, "apiUrl": self.api_url,
             "auth": {"userPoolId": self.user_pool_id, "userPoolClientId": self.user_pool_client_id,
                      "identityPoolId": self.identity_pool_id, "authenticationFlowType": "USER_SRP_AUTH",
-                     "idTokenHeader": TOKEN_HEADER},
+                     "idTokenHeader": TOKEN_HEADER,
+                     **({"oauth": _oauth_client_config(s.oauth, identity.sign_in)}
+                        if s.oauth and identity.sign_in else {})},
             "storage": {"bucket": self.bucket_name, "userFolderPrefix": "users/{sub}/",
                         "uploads": "POST /files/upload-url, then the presigned POST (direct PutObject is denied)"},
             "cache": {"ttlSeconds": s.cache.ttl_seconds if s.cache else 0,
@@ -290,7 +427,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
         name, child = self._name, self._child
         user_pool, client = user_pool_with_app_client(
             f"{name}-users", f"{name}-mobile-client", parent=self, deletion_protection=s.deletion_protection,
-            mfa=s.mfa, email=s.email)
+            mfa=s.mfa, email=s.email, oauth=s.oauth)
+        sign_in = hosted_sign_in_domain(name, user_pool, s.oauth, parent=self, region=self.region) if s.oauth else None
         identity_pool = aws.cognito.IdentityPool(
             f"{name}-identities", identity_pool_name=f"{name}_identities".replace("-", "_"),
             allow_unauthenticated_identities=False, allow_classic_flow=False,
@@ -300,7 +438,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
             f"{name}-user-folder-tag", identity_pool_id=identity_pool.id,
             identity_provider_name=user_pool.endpoint, use_defaults=False,
             principal_tags={USER_FOLDER_TAG: "sub"}, opts=child)
-        return Identity(user_pool, client, identity_pool)
+        return Identity(user_pool, client, identity_pool, sign_in)
 
     # --- data: the to-do table and the files bucket -----------------------------------------------
     def _table(self, s: ResolvedServerlessRestApi) -> aws.dynamodb.Table:
@@ -325,7 +463,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
         network = self._network(self._name, dax, self._child)
         cluster = self._dax(self._name, dax, table, network, self._child)
         return DaxAccess(
-            endpoint=pulumi.Output.concat("daxs://", cluster.cluster_address), network=network,
+            cluster=cluster, endpoint=pulumi.Output.concat("daxs://", cluster.cluster_address), network=network,
             statements=[allow(["dax:DeleteItem", "dax:GetItem", "dax:PutItem", "dax:Query", "dax:UpdateItem"],
                               [cluster.arn], sid="TodosThroughDax")])
 
@@ -349,6 +487,9 @@ class ServerlessRestApi(pulumi.ComponentResource):
                 "ALLOWED_CONTENT_TYPES": ",".join(s.allowed_content_types),
                 "URL_EXPIRY_SECONDS": str(s.url_expiry_seconds),
                 "CORS_ALLOW_ORIGIN": s.cors_origins[0],
+                # One function serves every stage; it adds these to each answer of the version named here.
+                "DEPRECATED_VERSIONS": json.dumps(
+                    {s.deprecation.version: s.deprecation.headers()} if s.deprecation else {}),
             },
             "policy_statements": [
                 *table_statements,
@@ -359,6 +500,7 @@ class ServerlessRestApi(pulumi.ComponentResource):
             ],
             "vpc_config": {"subnet_ids": dax.network.subnet_ids,
                            "security_group_ids": [dax.network.lambda_sg.id]} if dax else None,
+            "canary": s.canary.args(s.alarms.topic_arn if s.alarms else None) if s.canary else None,
         }, opts=self._child)
 
     def _api(self, s: ResolvedServerlessRestApi, function: LambdaFunction,
@@ -374,6 +516,8 @@ class ServerlessRestApi(pulumi.ComponentResource):
             "log_retention_days": s.log_retention_days,
             "cloudwatch_account": s.cloudwatch_account,
             "token_header": TOKEN_HEADER,
+            "stage_name": s.api_versions[0],
+            "migration_stages": list(s.api_versions[1:]),
         }, opts=self._child)
 
     def _authenticated_role(self, name: str, identity_pool: aws.cognito.IdentityPool, files: SecureBucket,

@@ -147,6 +147,9 @@ class ServiceNetwork(pulumi.ComponentResource):
     """Prefix list of the DynamoDB gateway endpoint."""
     nat_gateway_count: pulumi.Output[int]
     """NAT gateways created (0 with nat=none)."""
+    execute_api_endpoint_ids: pulumi.Output[list[str]]
+    """The execute-api interface endpoint with private_api_endpoint, else none: a PRIVATE API's
+    vpc_endpoint_ids (CartService's)."""
 
     def __init__(self, name: str, args: ServiceNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         s = resolve_args(name, args)
@@ -161,7 +164,7 @@ class ServiceNetwork(pulumi.ComponentResource):
         subnets = self._subnets(s)
         nat_count = self._nat_gateways(s, subnets)
         gateways = self._gateway_endpoints(subnets)
-        endpoint_sg = self._interface_endpoints(s, subnets)
+        endpoint_sg, endpoints = self._interface_endpoints(s, subnets)
 
         self.vpc_id = self.vpc.id
         self.cidr_block = self.vpc.cidr_block
@@ -172,12 +175,14 @@ class ServiceNetwork(pulumi.ComponentResource):
         self.s3_prefix_list_id = gateways.s3_prefix_list_id
         self.dynamodb_prefix_list_id = gateways.dynamodb_prefix_list_id
         self.nat_gateway_count = pulumi.Output.from_input(nat_count)
+        execute_api = endpoints.get("execute-api")
+        self.execute_api_endpoint_ids = pulumi.Output.all(*([execute_api.id] if execute_api else []))
         self.register_outputs({
             "vpc_id": self.vpc_id, "cidr_block": self.cidr_block, "public_subnet_ids": self.public_subnet_ids,
             "private_subnet_ids": self.private_subnet_ids, "isolated_subnet_ids": self.isolated_subnet_ids,
             "endpoint_security_group_id": self.endpoint_security_group_id,
             "s3_prefix_list_id": self.s3_prefix_list_id, "dynamodb_prefix_list_id": self.dynamodb_prefix_list_id,
-            "nat_gateway_count": self.nat_gateway_count})
+            "nat_gateway_count": self.nat_gateway_count, "execute_api_endpoint_ids": self.execute_api_endpoint_ids})
 
     def _lock_default_security_group(self) -> aws.ec2.DefaultSecurityGroup:
         """Adopt the VPC's default group and strip its rules, so nothing lands in an open group by accident."""
@@ -241,19 +246,19 @@ class ServiceNetwork(pulumi.ComponentResource):
             route_table_ids=tables, opts=self._child) for service in GATEWAY_ENDPOINTS}
         return _GatewayEndpoints(found["s3"].prefix_list_id, found["dynamodb"].prefix_list_id)
 
-    def _interface_endpoints(self, s: ResolvedServiceNetwork, subnets: _Subnets) -> aws.ec2.SecurityGroup:
+    def _interface_endpoints(self, s: ResolvedServiceNetwork,
+                             subnets: _Subnets) -> tuple[aws.ec2.SecurityGroup, dict[str, aws.ec2.VpcEndpoint]]:
         group = aws.ec2.SecurityGroup(f"{self._name}-endpoints", vpc_id=self.vpc.id,
                                       description="Interface endpoints: HTTPS from inside the VPC", opts=self._child)
         aws.vpc.SecurityGroupIngressRule(f"{self._name}-endpoints-https", security_group_id=group.id,
                                          cidr_ipv4=s.cidr_block, ip_protocol="tcp", from_port=443, to_port=443,
                                          description="HTTPS from the VPC", opts=self._child)
-        for service in s.interface_endpoints:
-            aws.ec2.VpcEndpoint(
-                f"{self._name}-{service.replace('.', '-')}", vpc_id=self.vpc.id, vpc_endpoint_type="Interface",
-                service_name=pulumi.Output.format("com.amazonaws.{0}.{1}", self._region, service),
-                private_dns_enabled=True, subnet_ids=[x.id for x in subnets.private],
-                security_group_ids=[group.id], opts=self._child)
-        return group
+        endpoints = {service: aws.ec2.VpcEndpoint(
+            f"{self._name}-{service.replace('.', '-')}", vpc_id=self.vpc.id, vpc_endpoint_type="Interface",
+            service_name=pulumi.Output.format("com.amazonaws.{0}.{1}", self._region, service),
+            private_dns_enabled=True, subnet_ids=[x.id for x in subnets.private],
+            security_group_ids=[group.id], opts=self._child) for service in s.interface_endpoints}
+        return group, endpoints
 
 
 # --- the HTTPS front door of an HTTP service (shared by CatalogService and CheckoutService) ----------

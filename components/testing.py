@@ -61,6 +61,8 @@ class RecordedResource:
     """Paths of inputs passed as secrets, e.g. "origins[0].customHeaders[0].value" (props show them in clear)."""
     retain_on_delete: bool = False
     """Registered with `retain_on_delete`: `pulumi destroy` (or removing it) leaves it in the cloud."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Properties registered with `ignore_changes`: after creation, Pulumi leaves them to something else."""
 
     @property
     def region(self) -> Optional[str]:
@@ -136,6 +138,8 @@ class BlueprintMocks:
         """API Gateway resource id -> its full path, so a nested resource's `path` is real (/api/posts)."""
         self.extra_calls: list[CallAnswer] = list(extra_calls or [])
         """Answers for data sources beyond ours, tried in order before giving up."""
+        self.ecs_services: dict[tuple[str, str], str] = {}
+        """(cluster ARN, service name) -> the task definition it was given: what DescribeServices answers."""
 
     # pulumi.runtime.Mocks interface -------------------------------------------------------------
     def new_resource(self, args) -> tuple[str, dict]:
@@ -150,6 +154,8 @@ class BlueprintMocks:
             parent_path = self.api_resource_paths.get(parent, "") if isinstance(parent, str) else ""
             outputs["path"] = f"{parent_path}/{inputs.get('pathPart')}"
             self.api_resource_paths[outputs.get("id") or f"{physical}-id"] = outputs["path"]
+        if args.typ == "aws:ecs/service:Service":
+            self.ecs_services[(str(inputs.get("cluster")), outputs["name"])] = str(inputs.get("taskDefinition"))
         return outputs.get("id") or f"{physical}-id", outputs
 
     def call(self, args) -> dict:
@@ -185,6 +191,27 @@ class BlueprintMocks:
             answer = handler(token, args.args, region)
             if answer is not None:
                 return answer
+        # After the caller's answers: a test may answer these otherwise (a service ECS rolled back).
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"id": region, "userName": "AWS", "password": "offline-registry-password",
+                    "authorizationToken": "QVdTOm9mZmxpbmU=", "expiresAt": "2030-01-01T00:00:00Z",
+                    "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com"}
+        if token == "aws:ecs/getService:getService" and \
+                (args.args.get("clusterArn"), args.args.get("serviceName")) in self.ecs_services:
+            # A service runs what it was last given (a rolled-back one wouldn't: answer that with extra_calls).
+            cluster, service = args.args["clusterArn"], args.args["serviceName"]
+            return {"id": service, "arn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:service/{service}",
+                    "serviceName": service, "clusterArn": cluster, "desiredCount": 1, "launchType": "FARGATE",
+                    "schedulingStrategy": "REPLICA", "taskDefinition": self.ecs_services[(cluster, service)],
+                    "tags": {}}
+        if token == "aws:apigateway/getSdk:getSdk":
+            # A stand-in zip: what callers read is its size and names, never its bytes.
+            a = args.args
+            return {"id": f"{a.get('restApiId')}:{a.get('stageName')}:{a.get('sdkType')}",
+                    "restApiId": a.get("restApiId"), "stageName": a.get("stageName"), "sdkType": a.get("sdkType"),
+                    "parameters": a.get("parameters") or {}, "region": region, "body": "PK\x05\x06" + "\x00" * 18,
+                    "contentType": "application/octet-stream",
+                    "contentDisposition": f'attachment; filename="{a.get("sdkType")}_sdk.zip"'}
         raise NotImplementedError(f"the mocks don't know the data source {token!r} ({args.args}); "
                                   f"answer it with evaluate(..., extra_calls=[...])")
 
@@ -219,8 +246,15 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
         out.update(id=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{physical}", arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{physical}")
     elif typ == "aws:lambda/function:Function":
         fn_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{physical}"
-        out.update(arn=fn_arn, qualifiedArn=f"{fn_arn}:$LATEST",
-                   invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations")
+        version = "1" if inputs.get("publish") else "$LATEST"  # publish: the first version
+        out.update(arn=fn_arn, qualifiedArn=f"{fn_arn}:{version}", version=version,
+                   invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+                   qualifiedInvokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                                      f"{fn_arn}:{version}/invocations")
+    elif typ == "aws:lambda/alias:Alias":
+        alias_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{inputs.get('functionName')}:{physical}"
+        out.update(arn=alias_arn, id=alias_arn,
+                   invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations")
     elif typ == "aws:lambda/layerVersion:LayerVersion":
         out.update(arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{inputs.get('layerName', physical)}:1")
     elif typ == "aws:dynamodb/table:Table":
@@ -250,6 +284,10 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
         pool_id = f"{region}_{hashlib.sha256(logical.encode()).hexdigest()[:9]}"
         out.update(id=pool_id, arn=f"arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{pool_id}",
                    endpoint=f"cognito-idp.{region}.amazonaws.com/{pool_id}")
+    elif typ == "aws:cognito/userPoolDomain:UserPoolDomain":
+        distribution = f"d{hashlib.sha256(logical.encode()).hexdigest()[:13]}.cloudfront.net"
+        out.update(id=inputs.get("domain") or physical, cloudfrontDistribution=distribution,
+                   cloudfrontDistributionZoneId="Z2FDTNDATAQYW2", awsAccountId=ACCOUNT_ID)
     elif typ == "aws:cognito/identityPool:IdentityPool":
         out.update(id=f"{region}:{hashlib.sha256(logical.encode()).hexdigest()[:8]}-0000-0000-0000-000000000000")
     elif typ == "aws:dax/cluster:Cluster":
@@ -279,10 +317,11 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
         out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
     elif typ == "aws:acm/certificate:Certificate":
         out.update(arn=f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{physical}",
-                   domainValidationOptions=[{"domainName": inputs.get("domainName"),
-                                             "resourceRecordName": f"_x.{inputs.get('domainName')}.",
+                   domainValidationOptions=[{"domainName": domain, "resourceRecordName": f"_x.{domain}.",
                                              "resourceRecordType": "CNAME",
-                                             "resourceRecordValue": "_y.acm-validations.aws."}])
+                                             "resourceRecordValue": "_y.acm-validations.aws."}
+                                            for domain in [inputs.get("domainName"),
+                                                           *(inputs.get("subjectAlternativeNames") or [])]])
     elif typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
         digest = hashlib.sha256(logical.encode()).hexdigest()[:16]
         path = {"LoadBalancer": f"loadbalancer/app/{physical}/{digest}", "TargetGroup": f"targetgroup/{physical}/{digest}",
@@ -317,6 +356,25 @@ def _computed(typ: str, logical: str, physical: str, inputs: dict, region: str) 
         acl_id = hashlib.sha256(logical.encode()).hexdigest()[:36]
         scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
         out.update(id=acl_id, arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{physical}/{acl_id}")
+    elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        out.update(primaryEndpointAddress=f"master.{physical}.abc123.{region}.cache.amazonaws.com",
+                   readerEndpointAddress=f"replica.{physical}.abc123.{region}.cache.amazonaws.com")
+    elif typ == "aws:rds/instance:Instance":
+        address = f"{physical}.c0ffee.{region}.rds.amazonaws.com"
+        out.update(address=address, endpoint=f"{address}:{inputs.get('port', 5432)}",
+                   resourceId=f"db-{hashlib.sha256(logical.encode()).hexdigest()[:26].upper()}",
+                   masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!{physical}",
+                                       "secretStatus": "active", "kmsKeyId": ""}]
+                   if inputs.get("manageMasterUserPassword") else [])
+    elif typ == "aws:route53/zone:Zone":
+        zone_id = "Z" + hashlib.sha256(logical.encode()).hexdigest()[:20].upper()
+        out.update(id=zone_id, zoneId=zone_id, arn=f"arn:aws:route53:::hostedzone/{zone_id}",
+                   nameServers=[] if inputs.get("vpcs") else [f"ns-{n}.awsdns-{n:02d}.org" for n in range(4)])
+    elif typ == "aws:ecr/repository:Repository":
+        out.update(id=physical, registryId=ACCOUNT_ID, arn=f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{physical}",
+                   repositoryUrl=f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}")
+    elif typ == "docker-build:index:Image":
+        out.update(digest=f"sha256:{hashlib.sha256(logical.encode()).hexdigest()}")
     elif kind in ("UserPoolClient",):
         out.update(id=hashlib.sha256(logical.encode()).hexdigest()[:26])
     return out
@@ -354,7 +412,7 @@ class RecordingMonitor:
             custom=request.custom, parent=request.parent or None, dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider or None, outputs=_plain(state), secret_inputs=_secret_paths(inputs),
-            retain_on_delete=bool(request.retainOnDelete)))
+            retain_on_delete=bool(request.retainOnDelete), ignore_changes=list(request.ignoreChanges)))
         return response
 
 

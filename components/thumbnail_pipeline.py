@@ -26,7 +26,13 @@ the upload prefix must not overlap a thumbnail prefix, or the component refuses 
 Poison images: undecodable, oversized (bytes or pixels) uploads are permanent failures the
 handler records as JSON under the failure prefix of the thumbnails bucket (no retry); anything
 transient is retried by SQS and parked in the DLQ after `max_receive_count` receives.
+
+Optional analysis (`analysis.enabled`, off by default): Amazon Rekognition's moderation labels
+gate each decoded image (a flagged one gets a failure record, no thumbnails) and its object
+labels go on the thumbnails' metadata and into the SNS message.
 """
+import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -35,7 +41,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader
 from .iam import PolicyStatement, allow, deny_insecure_transport, policy_document
 from .lambda_function import FunctionSizing, LambdaFunction, read_memory, read_timeout
@@ -88,6 +94,8 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: 1 vCP
 # Worst decode + three resizes + encode, per megapixel on one vCPU (~0.09 s measured, x1.6 margin).
 SECONDS_PER_MEGAPIXEL_PER_VCPU = 0.15
 S3_READ_BYTES_PER_SECOND = 25 * 1024 * 1024  # conservative single-stream GET from Lambda
+# Rekognition's DetectModerationLabels + DetectLabels on one image, with a retry, when analysis is on.
+ANALYSIS_SECONDS_PER_IMAGE = 3
 # The handler stops starting records with less than this left (thumbnailer.handler.TIME_RESERVE_MS).
 HANDLER_TIME_RESERVE_SECONDS = 15
 # The default timeout fits this many worst-case images; records beyond are handed back to SQS.
@@ -112,21 +120,22 @@ def required_memory_mb(max_pixels: int, max_bytes: int) -> int:
     return memory
 
 
-def worst_image_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> float:
-    """Time to read and thumbnail the largest image allowed, at the CPU share `memory_mb` buys."""
+def worst_image_seconds(max_pixels: int, max_bytes: int, memory_mb: int, analysis: bool = False) -> float:
+    """Time to read and thumbnail the largest image allowed, at the CPU share `memory_mb` buys (and analyse it)."""
     vcpus = min(memory_mb, LAMBDA_MB_PER_VCPU) / LAMBDA_MB_PER_VCPU
-    return max_bytes / S3_READ_BYTES_PER_SECOND + max_pixels / 1e6 * SECONDS_PER_MEGAPIXEL_PER_VCPU / vcpus
+    return (max_bytes / S3_READ_BYTES_PER_SECOND + max_pixels / 1e6 * SECONDS_PER_MEGAPIXEL_PER_VCPU / vcpus
+            + (ANALYSIS_SECONDS_PER_IMAGE if analysis else 0))
 
 
-def required_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> int:
+def required_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int, analysis: bool = False) -> int:
     """The least timeout that still finishes one worst-case image after the handler's reserve."""
-    return math.ceil(HANDLER_TIME_RESERVE_SECONDS + worst_image_seconds(max_pixels, max_bytes, memory_mb))
+    return math.ceil(HANDLER_TIME_RESERVE_SECONDS + worst_image_seconds(max_pixels, max_bytes, memory_mb, analysis))
 
 
-def default_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int) -> int:
+def default_timeout_seconds(max_pixels: int, max_bytes: int, memory_mb: int, analysis: bool = False) -> int:
     """Room for WORST_CASE_IMAGES_PER_INVOCATION worst-case images plus the reserve, in 10 s steps."""
     need = HANDLER_TIME_RESERVE_SECONDS + WORST_CASE_IMAGES_PER_INVOCATION * worst_image_seconds(
-        max_pixels, max_bytes, memory_mb)
+        max_pixels, max_bytes, memory_mb, analysis)
     return min(LAMBDA_MAX_TIMEOUT_SECONDS, max(30, 10 * math.ceil(need / 10)))
 
 
@@ -180,6 +189,55 @@ def is_bucket_name(name: str) -> bool:
     return isinstance(name, str) and _BUCKET_NAME.match(name) is not None and ".." not in name
 
 
+class ThumbnailAnalysis(TypedDict, total=False):
+    """Amazon Rekognition analysis of each decoded upload: on when the section is given (none by default)."""
+    enabled: bool
+    """Default true once the section is given (as the stack config's `enabled: true`); false turns it off."""
+    min_confidence: float
+    """0..100 (default 80): a moderation label at or above it flags the image; labels below it are dropped."""
+    max_labels: int
+    """Object labels kept per image, 1..100 (default 10), most confident first."""
+    block_categories: Sequence[str]
+    """Moderation categories that flag (a label's name or its parent's, any case); empty (default): all."""
+
+
+# Rekognition's DetectLabels and DetectModerationLabels have no resource type: Resource "*" is the only grant.
+REKOGNITION_ACTIONS = ["rekognition:DetectLabels", "rekognition:DetectModerationLabels"]
+ANALYSIS_DEFAULTS: dict[str, Any] = {"enabled": True, "min_confidence": 80, "max_labels": 10, "block_categories": []}
+ANALYSIS_CONFIDENCE_RANGE = (0, 100)
+ANALYSIS_MAX_LABELS_RANGE = (1, 100)
+MAX_BLOCK_CATEGORIES = 50
+_CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 &,'/-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ResolvedAnalysis:
+    min_confidence: float
+    max_labels: int
+    block_categories: list[str]
+
+    def environment(self) -> dict[str, str]:
+        """The thumbnailer's ANALYSIS_* variables (thumbnailer.settings reads them)."""
+        return {"ANALYSIS_ENABLED": "true", "ANALYSIS_MIN_CONFIDENCE": format(self.min_confidence, "g"),
+                "ANALYSIS_MAX_LABELS": str(self.max_labels),
+                "ANALYSIS_BLOCK_CATEGORIES": json.dumps(self.block_categories)}
+
+
+def _read_analysis(r: ArgsReader) -> Optional[ResolvedAnalysis]:
+    """The analysis section, checked even when it is turned off; None when absent or off (the default)."""
+    a = r.section("analysis", ThumbnailAnalysis, ANALYSIS_DEFAULTS)
+    if a is None:
+        return None
+    resolved = ResolvedAnalysis(
+        min_confidence=a.number("min_confidence", low=ANALYSIS_CONFIDENCE_RANGE[0], high=ANALYSIS_CONFIDENCE_RANGE[1]),
+        max_labels=a.integer("max_labels", low=ANALYSIS_MAX_LABELS_RANGE[0], high=ANALYSIS_MAX_LABELS_RANGE[1]),
+        block_categories=a.strings("block_categories", check=_CATEGORY.match, max_items=MAX_BLOCK_CATEGORIES,
+                                   distinct=True, expected="a list of Rekognition moderation category names "
+                                   "(letters, digits, spaces and & , ' / -; up to 100 characters each)"),
+    )
+    return resolved if a.flag("enabled") else None
+
+
 class ThumbnailPipelineArgs(TypedDict, total=False):
     upload_prefix: str
     """Only keys under this prefix are thumbnailed and readable by the function ("" = whole bucket)."""
@@ -224,12 +282,14 @@ class ThumbnailPipelineArgs(TypedDict, total=False):
     """arm64 (default) or x86_64; the Pillow layer is built to match."""
     log_retention_days: int
     """Retention of the function's log group."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics notified when a message reaches a DLQ."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
     deletion_protection: bool
     """Keep non-empty buckets on `pulumi destroy`."""
     access_log_bucket: Optional[pulumi.Input[str]]
     """Existing log bucket receiving both buckets' S3 server access logs (none by default)."""
+    analysis: ThumbnailAnalysis
+    """Optional Amazon Rekognition moderation gate and object labels (off by default)."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -251,10 +311,13 @@ DEFAULTS: dict[str, Any] = {
     "max_receive_count": defaults.SQS_MAX_RECEIVE_COUNT,
     "architecture": defaults.LAMBDA_ARCHITECTURE,
     "log_retention_days": DEFAULT_LOG_RETENTION_DAYS,
-    "alarm_actions": [],
     "deletion_protection": False,
 }
 """What you get without asking; the function's memory and timeout are derived from max_pixels and max_bytes."""
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.QUEUE, monitoring.SNS_TOPIC)
+"""The thumbnailer's errors and throttles, the first message in a DLQ, and (with notifications) the topic's
+deliveries SNS gave up on."""
 
 _SAFE_PREFIX = (f"key prefix without a leading '/', '*', '?' or '${{', of at most {MAX_PREFIX_BYTES} bytes "
                 "(it is part of IAM resource ARNs)")
@@ -284,16 +347,18 @@ class ResolvedThumbnailPipeline:
     timeout_seconds: int
     architecture: str
     log_retention_days: int
-    alarm_actions: list
+    alarms: Optional[monitoring.ResolvedAlarms]
     deletion_protection: bool
     access_log_bucket: Any
+    analysis: Optional[ResolvedAnalysis] = None
+    """None: off (the default), and the function gets no Rekognition permission or variable."""
 
     @property
     def access_logs(self) -> dict:
         return {"access_log_bucket": self.access_log_bucket} if self.access_log_bucket is not None else {}
 
 
-def _read_sizing(r: ArgsReader, max_pixels: int, max_bytes: int) -> tuple[int, int]:
+def _read_sizing(r: ArgsReader, max_pixels: int, max_bytes: int, analysis: bool = False) -> tuple[int, int]:
     """Memory and timeout for the largest image allowed: derived by default, never below what it needs."""
     try:
         required_memory = required_memory_mb(max_pixels, max_bytes)
@@ -306,10 +371,10 @@ def _read_sizing(r: ArgsReader, max_pixels: int, max_bytes: int) -> tuple[int, i
     except ArgsError as error:
         raise error.because(f"a {max_pixels}-pixel, {max_bytes}-byte image needs {required_memory} MB; "
                             f"lower max_pixels or max_bytes to use less") from None
-    required_timeout = required_timeout_seconds(max_pixels, max_bytes, memory)
+    required_timeout = required_timeout_seconds(max_pixels, max_bytes, memory, analysis)
     try:
-        timeout = read_timeout(f, low=required_timeout,
-                               default=max(required_timeout, default_timeout_seconds(max_pixels, max_bytes, memory)))
+        timeout = read_timeout(f, low=required_timeout, default=max(
+            required_timeout, default_timeout_seconds(max_pixels, max_bytes, memory, analysis)))
     except ArgsError as error:
         raise error.because(f"the largest allowed image takes up to "
                             f"{required_timeout - HANDLER_TIME_RESERVE_SECONDS} s at {memory} MB, plus the "
@@ -341,7 +406,8 @@ def resolve_args(name: str, args: Optional[ThumbnailPipelineArgs]) -> ResolvedTh
             check_no_loop(upload_prefix, sizes, failure_prefix)
         except SourceDestinationOverlap as error:
             r.fail("upload_prefix", f"with thumbnails_in_upload_bucket, {error}")
-    memory, timeout = _read_sizing(r, max_pixels, max_bytes)
+    analysis = _read_analysis(r)
+    memory, timeout = _read_sizing(r, max_pixels, max_bytes, analysis is not None)
     return ResolvedThumbnailPipeline(
         upload_prefix=upload_prefix, sizes=sizes,
         output_format=r.choice("output_format", OUTPUT_FORMATS),
@@ -360,9 +426,10 @@ def resolve_args(name: str, args: Optional[ThumbnailPipelineArgs]) -> ResolvedTh
         memory_mb=memory, timeout_seconds=timeout,
         architecture=r.choice("architecture", defaults.LAMBDA_ARCHITECTURES),
         log_retention_days=defaults.read_log_retention(r),
-        alarm_actions=r.strings("alarm_actions", expected="a list of SNS topic ARNs"),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
         deletion_protection=r.flag("deletion_protection"),
         access_log_bucket=r.input("access_log_bucket"),
+        analysis=analysis,
     )
 
 
@@ -402,6 +469,8 @@ class ThumbnailPipeline(pulumi.ComponentResource):
     """Memory the function got."""
     timeout_seconds: int
     """Timeout the function got."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     # Every arg has a default, so `args` may be left out; it is typed without Optional for Pulumi's analyzer.
     def __init__(self, name: str, args: ThumbnailPipelineArgs = None,  # type: ignore[assignment]
@@ -417,6 +486,12 @@ class ThumbnailPipeline(pulumi.ComponentResource):
         self._mapping(s, queue, function)
         self._keep_uploads_read_only(s, buckets.upload, function)
         self._upload_events(s, buckets.upload, queue)
+        self._alarms = s.alarms
+        t = s.alarms.thresholds if s.alarms else ALARM_THRESHOLDS
+        deliveries = [monitoring.topic_delivery_watch(topic.topic._name, topic.topic.name, t)] if topic.topic else []
+        monitored = monitoring.watch(name, s.alarms, [*function.watches(t), queue.depth_watch(t), *deliveries],
+                                     parent=self)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         # The component's children, for callers that extend it (not outputs).
         self.upload_bucket, self.thumbnail_bucket = buckets.upload, buckets.thumbnails
@@ -491,7 +566,6 @@ class ThumbnailPipeline(pulumi.ComponentResource):
             consumer_timeout_seconds=s.timeout_seconds,
             visibility_timeout_seconds=visibility,
             max_receive_count=s.max_receive_count,
-            alarm_actions=list(s.alarm_actions),
             policy_statements=[{
                 "Sid": "UploadNotificationsFromS3",
                 "Effect": "Allow",
@@ -522,6 +596,7 @@ class ThumbnailPipeline(pulumi.ComponentResource):
                 "MAX_PIXELS": str(s.max_pixels),
                 "FAILURE_PREFIX": s.failure_prefix,
                 "TOPIC_ARN": topic.topic.arn if topic.topic else "",
+                **(s.analysis.environment() if s.analysis else {}),
             },
             "policy_statements": [
                 allow(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
@@ -534,6 +609,7 @@ class ThumbnailPipeline(pulumi.ComponentResource):
                                          for p in thumbnail_prefixes(s.sizes, s.failure_prefix)],
                       sid="WriteThumbnailsAndFailureRecords"),
                 *topic.publish_statements,
+                *([allow(REKOGNITION_ACTIONS, ["*"], sid="AnalyseImagesUnscopable")] if s.analysis else []),
             ],
         }, opts=self._child)
 
@@ -593,8 +669,13 @@ class ThumbnailPipeline(pulumi.ComponentResource):
         queue = SecureQueue(f"{self._name}-{subscriber}", SecureQueueArgs(
             **options, policy_statements=statements), opts=child)
         undeliverable = SecureQueue(f"{self._name}-{subscriber}-undelivered", SecureQueueArgs(
-            dead_letter=False, policy_statements=[from_topic],
-            alarm_actions=list(options.get("alarm_actions", []))), opts=child)
+            dead_letter=False, policy_statements=[from_topic]), opts=child)
+        if self._alarms is not None:  # alarmed like the component's own queues (not on its dashboard)
+            t = self._alarms.thresholds
+            watches = [w for w in (queue.depth_watch(t) if queue.dead_letter_queue else None,
+                                   undeliverable.depth_watch(t)) if w is not None]
+            monitoring.watch(f"{self._name}-{subscriber}", dataclasses.replace(self._alarms, dashboard=False),
+                             watches, parent=self)
         aws.sns.TopicSubscription(
             f"{self._name}-{subscriber}-subscription", topic=self.topic.arn, protocol="sqs", endpoint=queue.arn,
             raw_message_delivery=True,

@@ -15,7 +15,8 @@
         ▼                                                                     facing prefix list (attach it)
     ASG of EC2 ──▶ EFS (the update files)
 
-    us-east-1: CloudWatch dashboard + alarms on CacheHitRate (additional metrics on) and 5xxErrorRate
+    us-east-1: alarms on CacheHitRate (additional metrics on) and 5xxErrorRate; their dashboard (monitoring.py)
+    home region (demo_origin): alarms on the ALB's target 5xx and unhealthy hosts, and the ASG below its minimum
 
 With `demo_origin` (dev only) the ALB, ASG and EFS are created here as a stand-in for the
 existing application: an internal ALB in private subnets that CloudFront reaches through a VPC
@@ -24,7 +25,7 @@ The lock-down rules sit on a listener this component does not own: see `LockDown
 """
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 
@@ -33,7 +34,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from . import cloudfront_defaults as cdn
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsError, ArgsReader, is_output
 from .iam import PolicyStatement, deny_insecure_transport, policy_document
 from .secure_bucket import SecureBucket
@@ -152,12 +153,9 @@ class UpdateOffloadCdnArgs(TypedDict, total=False):
     """Viewer-facing custom domain; None uses the *.cloudfront.net name."""
     us_east_1_provider: Required[aws.Provider]
     """aws provider for us-east-1: the certificate, CloudFront metrics, alarms and dashboard live there."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topic ARNs (in us-east-1) notified by the alarms."""
-    cache_hit_rate_alarm_percent: float
-    """Alarm when CacheHitRate stays below this (default 80)."""
-    error_rate_5xx_alarm_percent: float
-    """Alarm when 5xxErrorRate stays above this (default 5)."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topics (CloudFront's alarms notify us_east_1_topic_arn) and threshold overrides
+    (ALARM_THRESHOLDS: cache hit rate below 80 %, 5xx rate above 5 %); without it, no alarms and no dashboard."""
     deletion_protection: bool
     """Keep the log bucket (and its logs) on destroy."""
 
@@ -166,9 +164,11 @@ DEFAULTS: dict[str, Any] = {
     "origin_domain_name": None, "update_path_pattern": "/updates/*", "versioning_query_strings": ["version"],
     "min_ttl_seconds": 0, "default_ttl_seconds": 86_400, "max_ttl_seconds": cdn.ONE_YEAR_SECONDS,
     "price_class": "PriceClass_100", "origin_shield_region": None, "lock_down": None, "demo_origin": None,
-    "custom_domain": None, "alarm_actions": [], "cache_hit_rate_alarm_percent": 80,
-    "error_rate_5xx_alarm_percent": 5, "deletion_protection": False,
+    "custom_domain": None, "alarms": None, "deletion_protection": False,
 }
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.CLOUDFRONT, ("cloudfront_cache_hit_rate_percent",),
+                                         monitoring.LOAD_BALANCER)
+"""The distribution's 5xx rate and cache hit rate (the offload is the point: a falling hit rate is a fault)."""
 LOCK_DOWN_DEFAULTS: dict[str, Any] = {
     "listener_arn": None, "target_group_arn": None, "vpc_id": None, "header_name": ORIGIN_HEADER_NAME,
     "header_value": None, "reject_rule_priority": LISTENER_RULE_PRIORITIES[1],
@@ -225,9 +225,7 @@ class ResolvedUpdateOffloadCdn:
     demo_origin: Optional[ResolvedDemoOrigin]
     custom_domain: Optional[cdn.ResolvedCustomDomain]
     us_east_1_provider: aws.Provider
-    alarm_actions: tuple[pulumi.Input[str], ...]
-    cache_hit_rate_alarm_percent: float
-    error_rate_5xx_alarm_percent: float
+    alarms: Optional[monitoring.ResolvedAlarms]
     deletion_protection: bool
 
 
@@ -267,9 +265,7 @@ def resolve_args(name: str, args: Optional[UpdateOffloadCdnArgs]) -> ResolvedUpd
                               if r.given("origin_shield_region") else None),
         lock_down=_lock_down(r, demo is not None), demo_origin=demo, custom_domain=cdn.read_custom_domain(r),
         us_east_1_provider=r.input("us_east_1_provider"),
-        alarm_actions=tuple(r.strings("alarm_actions", expected="a list of SNS topic ARNs")),
-        cache_hit_rate_alarm_percent=r.number("cache_hit_rate_alarm_percent", low=0, high=100),
-        error_rate_5xx_alarm_percent=r.number("error_rate_5xx_alarm_percent", low=0, high=100),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS, us_east_1=True),
         deletion_protection=r.flag("deletion_protection"))
 
 
@@ -348,6 +344,14 @@ class _Origin(NamedTuple):
     target_group_arn: Optional[pulumi.Input[str]]
     vpc_origin_id: Optional[pulumi.Output[str]] = None
     """Set when CloudFront reaches the origin through a VPC origin (the demo)."""
+    watches: tuple[monitoring.Watch, ...] = ()
+    """The origin's vital signs when the component owns it (the demo's ALB and instances)."""
+
+
+class _RulePeer(TypedDict, total=False):
+    """The other side of a demo security group rule: a group or a prefix list."""
+    referenced_security_group_id: pulumi.Input[str]
+    prefix_list_id: pulumi.Input[str]
 
 
 class UpdateOffloadCdn(pulumi.ComponentResource):
@@ -370,18 +374,20 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
     """The CloudFront-only security group to attach to the existing ALB (lock_down with vpc_id), else None."""
     log_bucket_name: pulumi.Output[str]
     """Bucket receiving the CloudFront standard logs (v2), and the demo's ALB access and VPC flow logs."""
-    dashboard_name: pulumi.Output[str]
-    """CloudWatch dashboard (us-east-1)."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: UpdateOffloadCdnArgs, opts: Optional[pulumi.ResourceOptions] = None):
         cdn_args = resolve_args(name, args)
         super().__init__("serverless-blueprints:index:UpdateOffloadCdn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         lock_down, demo = cdn_args.lock_down, cdn_args.demo_origin
-        logs = self._log_bucket(name, cdn_args, child)
+        logs, log_policy = self._log_bucket(name, cdn_args, child)
         if demo is not None:
-            origin = self._demo_origin(name, demo, logs, child)
+            origin = self._demo_origin(name, demo, logs, log_policy, child,
+                                       cdn_args.alarms.thresholds if cdn_args.alarms else ALARM_THRESHOLDS)
         else:
+            assert cdn_args.origin_domain_name is not None  # resolve_args requires it without demo_origin
             origin = _Origin(cdn_args.origin_domain_name, "https-only", 443,
                              lock_down.listener_arn if lock_down else None,
                              lock_down.target_group_arn if lock_down else None)
@@ -389,17 +395,17 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         secret = self._origin_secret(name, lock_down)
         self.distribution = self._distribution(name, cdn_args, origin, secret, child)
         self.access_logs = cdn.standard_logging(name, self.distribution, logs.arn, parent=self,
-                                                us_east_1=cdn_args.us_east_1_provider, depends_on=[logs.policy])
+                                                us_east_1=cdn_args.us_east_1_provider, depends_on=[log_policy])
 
         # --- origin lock-down ----------------------------------------------------------------------
-        if secret is not None:
+        if lock_down is not None and secret is not None:  # a secret comes with lock_down only
             self._lock_down(name, lock_down, origin, secret)
         self.origin_security_group_id = None
         if lock_down is not None and lock_down.vpc_id is not None:
             self.origin_security_group_id = self._origin_security_group(name, lock_down.vpc_id, origin.port).id
 
         # --- visibility (CloudFront metrics are published in us-east-1) ----------------------------
-        self.dashboard_name = self._monitoring(name, cdn_args)
+        self.dashboard_name = self._monitoring(name, cdn_args, origin)
 
         custom_domain = cdn_args.custom_domain
         self.distribution_id = self.distribution.id
@@ -416,7 +422,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             "log_bucket_name": self.log_bucket_name, "dashboard_name": self.dashboard_name})
 
     def _log_bucket(self, name: str, cdn_args: ResolvedUpdateOffloadCdn,
-                    child: pulumi.ResourceOptions) -> SecureBucket:
+                    child: pulumi.ResourceOptions) -> tuple[SecureBucket, aws.s3.BucketPolicy]:
         """One bucket, ACLs off: CloudFront's standard logs (v2) and, with the demo, its VPC flow logs
         (both vended by CloudWatch Logs) and its ALB's access logs."""
         logs = SecureBucket(f"{name}-logs", {"force_destroy": not cdn_args.deletion_protection, "defer_policy": True,
@@ -430,8 +436,8 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             region = aws.get_region_output(opts=invoke).region
             sources.append(pulumi.Output.concat("arn:aws:logs:", region, ":", account, ":*"))  # VPC flow logs
             statements = self._demo_log_statements(logs, account)
-        logs.attach_policy([*cdn.log_delivery_statements(logs.arn, account, sources), *statements])
-        return logs
+        policy = logs.attach_policy([*cdn.log_delivery_statements(logs.arn, account, sources), *statements])
+        return logs, policy
 
     def _origin_security_group(self, name: str, vpc_id: pulumi.Input[str], port: int) -> aws.ec2.SecurityGroup:
         """A group of our own in the ALB's VPC that admits CloudFront's origin-facing servers and nothing else.
@@ -497,31 +503,35 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
         origin_id = "update-origin"
         shield = cdn_args.origin_shield_region or aws.get_region_output(
             opts=pulumi.InvokeOutputOptions(parent=self)).region
-        origin_spec = {"origin_id": origin_id, "domain_name": origin.domain_name,
-                       "origin_shield": {"enabled": True, "origin_shield_region": shield}}
+        origin_spec: aws.cloudfront.DistributionOriginArgsDict = {
+            "origin_id": origin_id, "domain_name": origin.domain_name,
+            "origin_shield": {"enabled": True, "origin_shield_region": shield}}
         if origin.vpc_origin_id is not None:
             origin_spec["vpc_origin_config"] = {"vpc_origin_id": origin.vpc_origin_id}
         else:
             origin_spec["custom_origin_config"] = {"origin_protocol_policy": origin.protocol_policy, "http_port": 80,
                                                    "https_port": 443, "origin_ssl_protocols": ["TLSv1.2"]}
-        if secret is not None:
+        if cdn_args.lock_down is not None and secret is not None:  # a secret comes with lock_down only
             origin_spec["custom_headers"] = [{"name": cdn_args.lock_down.header_name, "value": secret}]
-        both = {"target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
-                "response_headers_policy_id": security_headers.id}
+        passthrough: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            "target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
+            "response_headers_policy_id": security_headers.id, "cache_policy_id": cdn.CACHING_DISABLED_POLICY_ID,
+            "origin_request_policy_id": cdn.ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
+            "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+            "cached_methods": ["GET", "HEAD"]}
+        updates: aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict = {
+            "target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
+            "response_headers_policy_id": security_headers.id, "path_pattern": cdn_args.update_path_pattern,
+            "cache_policy_id": update_cache.id, "compress": True, "allowed_methods": ["GET", "HEAD"],
+            "cached_methods": ["GET", "HEAD"]}
         distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{name}: software update offload",
             enabled=True, is_ipv6_enabled=True, http_version=cdn.HTTP_VERSION,
             price_class=cdn_args.price_class,
             origins=[origin_spec],
-            ordered_cache_behaviors=[{
-                **both, "path_pattern": cdn_args.update_path_pattern, "cache_policy_id": update_cache.id,
-                "compress": True, "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}],
-            default_cache_behavior={
-                **both, "cache_policy_id": cdn.CACHING_DISABLED_POLICY_ID,
-                "origin_request_policy_id": cdn.ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
-                "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                "cached_methods": ["GET", "HEAD"]},
+            ordered_cache_behaviors=[updates],
+            default_cache_behavior=passthrough,
             aliases=[custom_domain.domain_name] if custom_domain else None,
             viewer_certificate=cdn.viewer_certificate(certificate_arn),
             restrictions={"geo_restriction": {"restriction_type": "none"}},
@@ -554,46 +564,23 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                 "content_type": "text/plain", "status_code": "403", "message_body": "Forbidden"}}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[forward, self.distribution]))
 
-    def _monitoring(self, name: str, cdn_args: ResolvedUpdateOffloadCdn) -> pulumi.Output[str]:
-        """Additional metrics (CacheHitRate), two alarms and a dashboard, all in us-east-1."""
-        us_east_1 = cdn_args.us_east_1_provider
-        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=us_east_1)
+    def _monitoring(self, name: str, cdn_args: ResolvedUpdateOffloadCdn,
+                    origin: _Origin) -> Optional[pulumi.Output[str]]:
+        """Additional metrics (CacheHitRate) in us-east-1, then the alarms on them (and on the demo origin, at
+        home) and the dashboard."""
         subscription = aws.cloudfront.MonitoringSubscription(
             f"{name}-metrics", distribution_id=self.distribution.id,
             monitoring_subscription={"realtime_metrics_subscription_config": {
-                "realtime_metrics_subscription_status": "Enabled"}}, opts=in_us_east_1)
-        dimensions = {"DistributionId": self.distribution.id, "Region": "Global"}
-        actions = list(cdn_args.alarm_actions)
-        alarms = (("cache-hit-rate", "CacheHitRate", "LessThanThreshold", cdn_args.cache_hit_rate_alarm_percent,
-                   "Update downloads are missing the cache: check Cache-Control and the cache key"),
-                  ("origin-5xx", "5xxErrorRate", "GreaterThanThreshold", cdn_args.error_rate_5xx_alarm_percent,
-                   "5xx responses, mostly from the origin (502/504: CloudFront could not reach it)"))
-        for suffix, metric, comparison, threshold, description in alarms:
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{suffix}", namespace="AWS/CloudFront", metric_name=metric, dimensions=dimensions,
-                statistic="Average", period=300, evaluation_periods=3, datapoints_to_alarm=3,
-                threshold=threshold, comparison_operator=comparison, treat_missing_data="notBreaching",
-                alarm_description=description, alarm_actions=actions, ok_actions=actions,
-                opts=pulumi.ResourceOptions(parent=self, provider=us_east_1, depends_on=[subscription]))
+                "realtime_metrics_subscription_status": "Enabled"}},
+            opts=pulumi.ResourceOptions(parent=self, provider=cdn_args.us_east_1_provider))
+        alarms = cdn_args.alarms
+        monitored = monitoring.watch(name, alarms, [*monitoring.cloudfront_watches(
+            name, self.distribution.id, alarms.thresholds if alarms else ALARM_THRESHOLDS, depends_on=[subscription]),
+            *origin.watches], parent=self, us_east_1_provider=cdn_args.us_east_1_provider)
+        return monitored.dashboard_name if monitored else None
 
-        def widget(title: str, metrics: list[str], stat: str, x: int, y: int) -> dict:
-            return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": {
-                "title": title, "region": defaults.CERTIFICATE_REGION, "stat": stat, "period": 300,
-                "metrics": [["AWS/CloudFront", metric, "DistributionId", self.distribution.id, "Region", "Global"]
-                            for metric in metrics]}}
-        dashboard_name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-update-cdn-{pulumi.get_stack()}")
-        dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=dashboard_name,
-            dashboard_body=pulumi.Output.json_dumps({"widgets": [
-                widget("Cache hit rate (%)", ["CacheHitRate"], "Average", 0, 0),
-                widget("Error rates (%)", ["5xxErrorRate", "4xxErrorRate"], "Average", 12, 0),
-                widget("Requests", ["Requests"], "Sum", 0, 6),
-                widget("Bytes downloaded", ["BytesDownloaded"], "Sum", 12, 6)]}),
-            opts=in_us_east_1)
-        return dashboard.dashboard_name
-
-    def _demo_origin(self, name: str, demo: ResolvedDemoOrigin, logs: SecureBucket,
-                     child: pulumi.ResourceOptions) -> _Origin:
+    def _demo_origin(self, name: str, demo: ResolvedDemoOrigin, logs: SecureBucket, log_policy: aws.s3.BucketPolicy,
+                     child: pulumi.ResourceOptions, thresholds: Mapping[str, float]) -> _Origin:
         """A stand-in for the app of the seeds: VPC over 2-3 AZs, an internal ALB, ASG of small instances, EFS.
 
         Nothing is public: the ALB is internal, in private subnets, and CloudFront reaches it through a
@@ -614,7 +601,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                      opts=child)
         aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="s3",
                         log_destination=logs.arn, max_aggregation_interval=600,
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]))
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]))
         zones = aws.get_availability_zones_output(state="available", opts=invoke)
         aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
         private_routes = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
@@ -647,16 +634,18 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                 ip_protocol="tcp", from_port=port, to_port=port,
                 description="CloudFront VPC origin ENIs in this private subnet", opts=child)
         rules = (
-            (aws.vpc.SecurityGroupEgressRule, "alb-to-servers", alb_sg, {"referenced_security_group_id": server_sg.id},
-             DEMO_SERVER_PORT, "Forward requests to the update servers"),
+            (aws.vpc.SecurityGroupEgressRule, "alb-to-servers", alb_sg,
+             _RulePeer(referenced_security_group_id=server_sg.id), DEMO_SERVER_PORT,
+             "Forward requests to the update servers"),
             (aws.vpc.SecurityGroupIngressRule, "servers-from-alb", server_sg,
-             {"referenced_security_group_id": alb_sg.id}, DEMO_SERVER_PORT, "Requests from the demo ALB"),
-            (aws.vpc.SecurityGroupEgressRule, "servers-to-efs", server_sg, {"referenced_security_group_id": efs_sg.id},
-             2049, "NFS over TLS to the update files (EFS)"),
+             _RulePeer(referenced_security_group_id=alb_sg.id), DEMO_SERVER_PORT, "Requests from the demo ALB"),
+            (aws.vpc.SecurityGroupEgressRule, "servers-to-efs", server_sg,
+             _RulePeer(referenced_security_group_id=efs_sg.id), 2049, "NFS over TLS to the update files (EFS)"),
             (aws.vpc.SecurityGroupEgressRule, "servers-to-s3", server_sg,
-             {"prefix_list_id": s3_endpoint.prefix_list_id}, 443, "HTTPS to S3 (dnf repositories) via the gateway"),
+             _RulePeer(prefix_list_id=s3_endpoint.prefix_list_id), 443,
+             "HTTPS to S3 (dnf repositories) via the gateway"),
             (aws.vpc.SecurityGroupIngressRule, "efs-from-servers", efs_sg,
-             {"referenced_security_group_id": server_sg.id}, 2049, "NFS from the update servers"),
+             _RulePeer(referenced_security_group_id=server_sg.id), 2049, "NFS from the update servers"),
         )
         for rule_type, suffix, group, peer, rule_port, description in rules:
             rule_type(f"{name}-{suffix}", security_group_id=group.id, ip_protocol="tcp", from_port=rule_port,
@@ -681,7 +670,7 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                   drop_invalid_header_fields=True,
                                   access_logs={"bucket": logs.name, "prefix": DEMO_ALB_LOG_PREFIX, "enabled": True},
                                   # ELB checks that it may write to the bucket when logging is turned on.
-                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]))
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]))
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", vpc_id=vpc.id, port=DEMO_SERVER_PORT, protocol="HTTP", target_type="instance",
             deregistration_delay=30,
@@ -703,15 +692,21 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
                                     "ebs": {"encrypted": "true", "volume_type": "gp3",
                                             "delete_on_termination": "true"}}],
             update_default_version=True, opts=child)
-        aws.autoscaling.Group(
+        servers = aws.autoscaling.Group(
             f"{name}-servers", min_size=demo.min_instances, max_size=demo.max_instances,
             vpc_zone_identifiers=[s.id for s in private], target_group_arns=[target_group.arn],
             health_check_type="ELB", health_check_grace_period=300,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 50}},
             tags=[{"key": "Name", "value": f"{name}-update-server", "propagate_at_launch": True}],
+            # Group metrics are free: the below-minimum alarm reads GroupInServiceInstances.
+            metrics_granularity="1Minute", enabled_metrics=[aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES],
             # User data mounts EFS at boot: the mount targets must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets))
+
+        watches = (*monitoring.load_balancer_watches(f"{name}-alb", alb.arn_suffix, target_group.arn_suffix,
+                                                     thresholds),
+                   monitoring.autoscaling_group_watch(servers._name, servers.name, demo.min_instances))
 
         # --- the CloudFront VPC origin: CloudFront's own ENIs in the private subnets -------------------
         protocol = "https-only" if https else "http-only"  # http-only never leaves the VPC
@@ -723,11 +718,12 @@ class UpdateOffloadCdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[listener]))
 
         if https:
+            assert demo.domain_name is not None  # resolve_args: certificate_arn needs domain_name
             aws.route53.Record(f"{name}-origin-alias", zone_id=demo.hosted_zone_id, name=demo.domain_name,
                                type="A", aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id,
                                                    "evaluate_target_health": True}], opts=child)
-            return _Origin(demo.domain_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id)
-        return _Origin(alb.dns_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id)
+            return _Origin(demo.domain_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id, watches)
+        return _Origin(alb.dns_name, protocol, port, listener.arn, target_group.arn, vpc_origin.id, watches)
 
     def _demo_log_statements(self, logs: SecureBucket, account: pulumi.Output[str]) -> list[PolicyStatement]:
         """The demo's ALB writes access logs under alb/: ELB's service principal, and in the regions that predate

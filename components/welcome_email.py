@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import defaults
+from . import defaults, monitoring
 from .args import ArgsReader
 from .cloudfront_defaults import is_hosted_zone_id
 from .global_table import table_key_statements
@@ -136,8 +136,8 @@ class WelcomeEmailArgs(TypedDict, total=False):
     iterator_age_alarm_seconds: int
     """Alarm when the stream's oldest unprocessed record is older than this (below maximum_record_age_seconds;
     default: half of it, at most 300)."""
-    alarm_actions: Sequence[pulumi.Input[str]]
-    """SNS topics notified by the alarms."""
+    alarms: Optional[monitoring.AlarmsArgs]
+    """The alarm topic and threshold overrides (ALARM_THRESHOLDS); without it, no alarms and no dashboard."""
     log_retention_days: int
     """Retention of the function's logs (a value CloudWatch offers; default 30)."""
     deletion_protection: bool
@@ -150,8 +150,13 @@ DEFAULTS: dict[str, Any] = {
     "sandbox_recipients": [], "memory_mb": 256, "timeout_seconds": 30, "batch_size": 10,
     "maximum_retry_attempts": defaults.STREAM_MAXIMUM_RETRY_ATTEMPTS,
     "maximum_record_age_seconds": defaults.STREAM_MAXIMUM_RECORD_AGE_SECONDS, "iterator_age_alarm_seconds": None,
-    "alarm_actions": [], "log_retention_days": 30, "deletion_protection": False,
+    "alarms": None, "log_retention_days": 30, "deletion_protection": False,
 }
+
+ALARM_THRESHOLDS = monitoring.thresholds(monitoring.LAMBDA, monitoring.TABLE, monitoring.QUEUE, monitoring.SES)
+"""The sender's errors and throttles, the idempotency table's throttling, the on-failure queue's first record, the
+configuration set's bounce and complaint rates (well below where AWS reviews an account); the stream's iterator age
+has its own arg (iterator_age_alarm_seconds)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ class ResolvedWelcomeEmail:
     maximum_retry_attempts: int
     maximum_record_age_seconds: int
     iterator_age_alarm_seconds: int
-    alarm_actions: tuple[pulumi.Input[str], ...]
+    alarms: Optional[monitoring.ResolvedAlarms]
     log_retention_days: int
     deletion_protection: bool
 
@@ -222,7 +227,7 @@ def resolve_args(name: str, args: Optional[WelcomeEmailArgs]) -> ResolvedWelcome
         batch_size=r.integer("batch_size", low=1, high=100),
         maximum_retry_attempts=r.integer("maximum_retry_attempts", low=0, high=10),
         maximum_record_age_seconds=record_age, iterator_age_alarm_seconds=alarm,
-        alarm_actions=tuple(r.strings("alarm_actions", expected="a list of SNS topic ARNs")),
+        alarms=monitoring.read_alarms(r, ALARM_THRESHOLDS),
         log_retention_days=r.choice("log_retention_days", defaults.LOG_RETENTION_DAYS),
         deletion_protection=r.flag("deletion_protection"))
 
@@ -281,6 +286,8 @@ class WelcomeEmail(pulumi.ComponentResource):
     """Where records that keep failing are recorded (alarmed)."""
     idempotency_table_name: pulumi.Output[str]
     """Powertools idempotency markers."""
+    dashboard_name: Optional[pulumi.Output[str]]
+    """The component's CloudWatch dashboard (with alarms), else None."""
 
     def __init__(self, name: str, args: WelcomeEmailArgs, opts: Optional[pulumi.ResourceOptions] = None):
         email = resolve_args(name, args)
@@ -291,8 +298,7 @@ class WelcomeEmail(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke).account_id
 
         ses = self._ses(name, email, child)
-        self.failure_queue = SecureQueue(f"{name}-failures", {"dead_letter": False,
-                                                              "alarm_actions": list(email.alarm_actions)}, opts=child)
+        self.failure_queue = SecureQueue(f"{name}-failures", {"dead_letter": False}, opts=child)
         self.idempotency_table = aws.dynamodb.Table(
             f"{name}-idempotency", billing_mode="PAY_PER_REQUEST", hash_key=IDEMPOTENCY_KEY_ATTRIBUTE,
             attributes=[{"name": IDEMPOTENCY_KEY_ATTRIBUTE, "type": "S"}],
@@ -301,6 +307,16 @@ class WelcomeEmail(pulumi.ComponentResource):
             deletion_protection_enabled=email.deletion_protection, opts=child)
         self.function = self._function(name, email, ses, region, account, child)
         self.filter_pattern = self._stream_mapping(name, email, region, child)
+        t = email.alarms.thresholds if email.alarms else ALARM_THRESHOLDS
+        # Records are given up on (to the on-failure queue) at maximum_record_age_seconds: the age alarm is below.
+        monitored = monitoring.watch(name, email.alarms, [
+            *self.function.watches(t), monitoring.iterator_age_watch(name, self.function.name,
+                                                                     email.iterator_age_alarm_seconds),
+            self.failure_queue.depth_watch(t),
+            *monitoring.table_watches(self.idempotency_table._name, self.idempotency_table.name, t),
+            # The set publishes its own reputation metrics (reputation_options), so these are this mail's rates.
+            *monitoring.ses_reputation_watches(name, ses.configuration_set.configuration_set_name, t)], parent=self)
+        self.dashboard_name = monitored.dashboard_name if monitored else None
 
         self.identity_arn = ses.identity.arn
         self.configuration_set_name = ses.configuration_set.configuration_set_name
@@ -408,13 +424,4 @@ class WelcomeEmail(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination_arn": self.failure_queue.arn}},
             function_response_types=["ReportBatchItemFailures"],
             opts=child)
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-iterator-age",
-            alarm_description=f"Subscribers are waiting for their confirmation or welcome email; records are given "
-                              f"up on (to the on-failure queue) at {record_age} s",
-            namespace="AWS/Lambda", metric_name="IteratorAge", dimensions={"FunctionName": self.function.name},
-            statistic="Maximum", period=60, evaluation_periods=1,
-            threshold=email.iterator_age_alarm_seconds * 1000,
-            comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
-            alarm_actions=list(email.alarm_actions), opts=child)
         return filter_pattern

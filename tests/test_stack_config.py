@@ -143,8 +143,8 @@ def test_section_args_are_checked_by_the_component_with_the_yaml_key():
 
 def test_unknown_key_lists_the_allowed_ones_in_camel_case():
     with pytest.raises(ConfigError, match=r"serverless-blueprints:todoApi\.lambda: unknown key; allowed: "
-                                          r"allowedContentTypes, cache, cloudwatchAccount, corsOrigins, dax, "
-                                          r"deletionProtection, email, function"):
+                                          r"alarms, allowedContentTypes, apiVersions, cache, canary, cloudwatchAccount, corsOrigins, dax, "
+                                          r"deletionProtection, deprecation, email, function"):
         _parse(todoApi={"lambda": {"memoryMb": 512}})
 
 
@@ -159,16 +159,19 @@ def test_stack_yaml_sections_are_exactly_component_args(stack):
 # --- blog and updateCdn: each part is exactly its component's args ---------------------------------
 
 SITE, EMAIL = {"contentDir": "site"}, {"identity": "b@example.com"}
-BLOG_PARTS = {"site": "StaticSiteArgs", "api": "BlogApiArgs", "table": "GlobalTableArgs", "email": "WelcomeEmailArgs"}
+BLOG_PARTS = {"site": "StaticSiteArgs", "api": "BlogApiArgs", "table": "GlobalTableArgs", "email": "WelcomeEmailArgs",
+              "authoring": "BlogAuthoringArgs"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_blog_and_update_cdn_sections_are_exactly_component_args(stack):
-    from serverless_blueprints import blog_api, global_table, static_site, update_offload_cdn, welcome_email
+    from serverless_blueprints import (blog_api, blog_authoring, global_table, static_site, update_offload_cdn,
+                                       welcome_email)
     from serverless_blueprints.args import arg_names
 
     settings = parse_stack_yaml(stack)
-    modules = {"site": static_site, "api": blog_api, "table": global_table, "email": welcome_email}
+    modules = {"site": static_site, "api": blog_api, "table": global_table, "email": welcome_email,
+               "authoring": blog_authoring}
     assert set(settings.blog) == set(BLOG_PARTS)
     for part, args_type in BLOG_PARTS.items():
         declared, _ = arg_names(getattr(modules[part], args_type))
@@ -194,8 +197,30 @@ def test_stack_adds_only_stack_things_to_the_blog():
     prod = parse_stack_yaml("prod")
     assert prod.blog["table"]["home_region"] == prod.region
     assert {part: args.get("deletion_protection") for part, args in prod.blog.items()} == {
-        "site": True, "api": None, "table": True, "email": True}
+        "site": True, "api": None, "table": True, "email": True, "authoring": True}
     assert (prod.blog["api"]["log_retention_days"], prod.blog["email"]["log_retention_days"]) == (365, 365)
+
+
+def test_the_blog_authoring_api_is_optional():
+    from serverless_blueprints.blog_authoring import BlogAuthoringArgs  # noqa: F401  (the section's args type)
+
+    blog = {"enabled": True, "site": {**SITE, "languages": ["en", "fr"]}, "email": EMAIL}
+    assert "authoring" not in _parse(blog=blog).blog
+    assert "authoring" not in _parse(blog={**blog, "authoring": {"enabled": False}}).blog
+    assert _parse(blog={**blog, "authoring": {"mfa": "ON"}}).blog["authoring"] == {"mfa": "ON",
+                                                                                  "log_retention_days": 7,
+                                                                                  "deletion_protection": False}
+
+
+@pytest.mark.parametrize("authoring, message", [
+    ({"distributionId": "E1"}, r"^serverless-blueprints:blog\.authoring\.distributionId: set by __main__"),
+    ({"postPagePaths": ["/posts/*"]}, r"^serverless-blueprints:blog\.authoring\.postPagePaths: expected viewer path "),
+    ({"authorsGroup": "a b"}, r"^serverless-blueprints:blog\.authoring\.authorsGroup: expected a Cognito group name"),
+])
+def test_blog_authoring_errors_name_the_yaml_key(authoring, message):
+    with pytest.raises(ConfigError, match=message):
+        _parse(blog={"enabled": True, "site": {**SITE, "languages": ["en", "fr"]}, "email": EMAIL,
+                     "authoring": authoring})
 
 
 def test_disabled_blog_and_update_cdn_are_not_deployed():
@@ -292,15 +317,28 @@ def test_prod_user_pools_must_send_through_ses():
         parse({"environment": "prod", "todoApi": {}}, "eu-west-1")
     with pytest.raises(ConfigError, match=r"^serverless-blueprints:outbox\.email: required in prod"):
         parse({"environment": "prod", "outbox": {}}, "eu-west-1")
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:paidContent\.email: required in prod"):
+        parse({"environment": "prod", "paidContent": {}}, "eu-west-1")
     given_pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Given1234"
     assert parse({"environment": "prod", "outbox": {"userPoolArn": given_pool}}, "eu-west-1").outbox
     assert _parse(todoApi={}).todo_api == {"log_retention_days": 7, "deletion_protection": False}  # dev: Cognito's
+
+
+def test_prod_blog_authors_pool_must_send_through_ses():
+    blog = _raw("prod")["blog"]
+    without_email = {**blog, "authoring": {k: v for k, v in blog["authoring"].items() if k != "email"}}
+    with pytest.raises(ConfigError, match=r"^serverless-blueprints:blog\.authoring\.email: required in prod"):
+        parse({"environment": "prod", "blog": without_email}, "eu-west-1")
+    assert "authoring" not in parse({"environment": "prod", "blog": {**blog, "authoring": {"enabled": False}}},
+                                    "eu-west-1").blog  # no authoring, no pool
+    assert parse({"environment": "dev", "blog": without_email}, "eu-west-1").blog["authoring"]  # dev: Cognito's
 
 
 def test_prod_yaml_sends_both_user_pools_through_ses():
     settings = parse_stack_yaml("prod")
     assert settings.todo_api["email"]["source_arn"].startswith("arn:aws:ses:")
     assert settings.outbox["email"]["source_arn"].startswith("arn:aws:ses:")
+    assert settings.blog["authoring"]["email"]["source_arn"].startswith("arn:aws:ses:")
 
 
 def test_exactly_prod_manages_the_api_gateway_account_setting():

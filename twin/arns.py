@@ -652,6 +652,15 @@ def _secretsmanager(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
                     "secretsmanager:VersionId": call.params.get("VersionId")})]
 
 
+# --- API Gateway (management calls a function makes) ---------------------------------------------
+
+@_builds("apigateway", "FlushStageCache")
+def _apigateway_flush_stage_cache(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    # API Gateway's IAM actions are HTTP verbs on the resource path: DELETE .../cache/data.
+    api, stage = scope.recorded(call.params["restApiId"]), call.params["stageName"]
+    return [_req("apigateway:DELETE", f"arn:aws:apigateway:{call.region}::/restapis/{api}/stages/{stage}/cache/data")]
+
+
 # --- CloudFront, Cognito, Lambda -----------------------------------------------------------------
 
 @_builds("cloudfront", "CreateInvalidation", "GetInvalidation", "GetDistribution", "GetDistributionConfig")
@@ -688,12 +697,49 @@ def _lambda(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
     return [_req("lambda:InvokeFunction", f"{name}:{qualifier}" if qualifier else name)]
 
 
-# --- Unscopable actions: X-Ray, CloudWatch metrics; CloudWatch Logs --------------------------------
+@_builds("lambda", "GetAlias")
+def _lambda_alias(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    name = _split_arn_or_name(scope.recorded(call.params["FunctionName"]))
+    return [_req("lambda:GetAlias", f"arn:aws:lambda:{call.region}:{scope.account}:function:{name}:"
+                                    f"{call.params['Name']}")]
+
+
+# --- CloudWatch alarms: the shop's health reads its services' alarms by name prefix ----------------
+
+@_builds("cloudwatch", "DescribeAlarms")
+def _describe_alarms(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    names = call.params.get("AlarmNames") or [f"{call.params.get('AlarmNamePrefix', '')}*"]
+    return [_req("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{call.region}:{scope.account}:alarm:{name}")
+            for name in names]
+
+
+# --- CodeDeploy: a canary's release function deploys its own group ---------------------------------
+
+@_builds("codedeploy", "CreateDeployment")
+def _codedeploy_deployment(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    application = scope.recorded(call.params["applicationName"])
+    group = scope.recorded(call.params["deploymentGroupName"])
+    return [_req("codedeploy:CreateDeployment",
+                 f"arn:aws:codedeploy:{call.region}:{scope.account}:deploymentgroup:{application}/{group}")]
+
+
+# --- Unscopable actions: X-Ray, Rekognition, CloudWatch metrics; CloudWatch Logs -------------------
 
 @_builds("xray", "PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets",
          "GetSamplingStatisticSummaries")
 def _xray(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
     return [_req(default_action("xray", call.operation), "*")]
+
+
+@_builds("rekognition", "DetectLabels", "DetectModerationLabels")
+def _rekognition(call: AwsCallLike, scope: CallScope) -> list[Requirement]:
+    """No resource type: "*". An S3Object image is read with the caller's permissions."""
+    found = [_req(default_action("rekognition", call.operation), "*")]
+    s3_object = (call.params.get("Image") or {}).get("S3Object")
+    if isinstance(s3_object, dict):
+        found.append(_req("s3:GetObject", f"arn:aws:s3:::{s3_object.get('Bucket')}/{s3_object.get('Name')}",
+                          implied_by=f"rekognition:{call.operation} reads the image with the caller's permissions"))
+    return found
 
 
 @_builds("cloudwatch", "PutMetricData")

@@ -13,7 +13,8 @@
 - API Gateway REST (v1) proxy integrations, from the recorded RestApi, Resource (path from the
   parent chain), Method, Integration, Authorizer, Model, Stage and MethodSettings: Cognito user-pool
   authorization with real ID tokens from the twin's Cognito, required parameters and body models,
-  and the stage cache (key = method + resource path + the integration's cache key parameters).
+  and the stage cache (key = method + resource path + the integration's cache key parameters), emptied
+  by a function's FlushStageCache of that stage when its role allows it.
 
 Time is compressed: a retry happens at the next poll, not after a visibility timeout or backoff.
 Every invocation goes through `LambdaService.invoke`, which keeps the ledger the report is built from.
@@ -35,7 +36,7 @@ from moto.events.models import EventPattern
 
 from offline.harness import ACCOUNT_ID, RecordedResource, StackSnapshot
 from twin.stack import KEY_GROUP, DataPlane, LambdaShim, PlaneNote, functions_of, key_group
-from twin.stack import FIREHOSE_DELIVERY_STREAM, GLUE_TABLE, ScheduledTarget
+from twin.stack import FIREHOSE_DELIVERY_STREAM, GLUE_TABLE, ScheduledTarget, aliases_of
 
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 REST_API = "aws:apigateway/restApi:RestApi"
@@ -119,6 +120,8 @@ class LambdaService:
         self.functions: dict[str, RecordedResource] = {}
         for function in functions_of(self.snapshot):
             self.functions[function.outputs["name"]] = function
+        self.aliases = aliases_of(self.snapshot)
+        """(function, alias) -> the version it serves: a call through `live` runs that version's code."""
         self._processes: dict[str, Any] = {}
         self.ledger: list[Invocation] = []
         self.mappings = [_mapping(self, esm) for esm in self.snapshot.of_type(ESM)]
@@ -127,16 +130,37 @@ class LambdaService:
                            if FirehoseDelivery.emulated(stream)]
         self.deployments: Optional[dict[str, Invocation]] = None
         """Recorded Invocation logical name -> the deploy-time invocation; None until `deploy()` ran."""
+        self.stage_cache_flushes: dict[tuple[str, str], int] = {}
+        """(recorded REST API id, stage) -> FlushStageCache calls the caller's role allowed; gateways honour them."""
+        self.refused: list[RefusedRequest] = []
+        """Signed requests to AWS_IAM methods that the caller's role may not make: each is a denied call."""
 
     # -- functions ----------------------------------------------------------------------------------
     def function_name(self, reference: str) -> str:
         """The physical name of a function given its name, ARN (qualified or not) or invoke ARN."""
         reference = self.plane.names.recorded(reference)
-        match = re.search(r"function:([^:/]+)", reference)
+        match = re.search(r"function:([^:/]+)(?::([^:/]+))?", reference)
         name = match.group(1) if match else reference
         if name not in self.functions:
             raise KeyError(f"no function {reference!r} in the recorded stack; functions: {sorted(self.functions)}")
+        if match and match.group(2):
+            self.served_version(name, match.group(2))
         return name
+
+    def served_version(self, name: str, qualifier: str) -> str:
+        """The version a call qualified by an alias or version runs; the twin has the recorded code only, so a
+        qualifier that resolves to any other version (or an alias the stack lacks) is refused."""
+        published = str(self.functions[name].outputs.get("version") or "$LATEST")
+        if qualifier == "$LATEST" or qualifier.isdigit():
+            version = qualifier
+        elif (name, qualifier) in self.aliases:
+            version = self.aliases[(name, qualifier)]
+        else:
+            raise KeyError(f"{name} has no alias {qualifier!r} in the recorded stack")
+        if version not in (published, "$LATEST"):
+            raise KeyError(f"{name}:{qualifier} serves version {version}; the twin runs the recorded code, "
+                           f"version {published}")
+        return version
 
     def process(self, name: str) -> Any:
         if name not in self._processes:
@@ -210,8 +234,22 @@ class LambdaService:
             else:
                 invocation.denied = list(report.denied)
                 invocation.unused_actions = list(getattr(report, "unused_actions", None) or [])
+        self._count_stage_cache_flushes(invocation)
         self.ledger.append(invocation)
         return invocation
+
+    def _count_stage_cache_flushes(self, invocation: Invocation) -> None:
+        """A FlushStageCache that succeeded and that the role allows empties that stage's cache (as in AWS, a denied
+        call changes nothing; the twin's moto server answers it either way, see twin.stack.moto_server)."""
+        if invocation.unjudged:
+            return
+        for call in getattr(invocation.result, "calls", None) or []:
+            if (call.service, call.operation) != ("apigateway", "FlushStageCache") or call.error_code is not None:
+                continue
+            if any(d.call is call or d.call == call for d in invocation.denied):
+                continue
+            key = (self.plane.names.recorded(call.params["restApiId"]), call.params["stageName"])
+            self.stage_cache_flushes[key] = self.stage_cache_flushes.get(key, 0) + 1
 
     # -- asynchronous sources -------------------------------------------------------------------------
     def pump(self, *, max_rounds: int = 200) -> int:
@@ -708,6 +746,9 @@ class ApiRoute:
     cache_key_parameters: list[str]
     cache_ttl: Optional[int]
     """Seconds a response is cached; None when this method isn't cached."""
+    iam: bool = False
+    """AWS_IAM: the caller signs with SigV4; the gateway checks the signature and judges execute-api:Invoke
+    against the signing role (RestApiGateway._judge_caller)."""
 
     def match(self, path: str) -> Optional[dict[str, str]]:
         pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.resource_path))
@@ -719,17 +760,24 @@ class ApiRoute:
 class RestApiGateway:
     """One recorded REST API's stage, serving requests into the twin's functions."""
 
-    def __init__(self, service: LambdaService, rest_api: RecordedResource):
+    def __init__(self, service: LambdaService, rest_api: RecordedResource, stage_name: Optional[str] = None):
         self.service, self.rest_api = service, rest_api
         snapshot, names = service.snapshot, service.plane.names
         self.api_id = rest_api.outputs["id"]
         self.region = rest_api.region or service.plane.region
         mine = lambda typ: [r for r in snapshot.of_type(typ)  # noqa: E731
                             if (r.props.get("restApi") or r.props.get("restApiId")) == self.api_id]
-        stage = next(iter(mine(API_STAGE)), None)
+        stages = mine(API_STAGE)
+        self.stage_names = [s.props["stageName"] for s in stages]
+        """Every stage of the API (two while a migration serves v1 and v2); this gateway serves one."""
+        stage = next((s for s in stages if stage_name in (None, s.props["stageName"])), None)
+        if stage_name is not None and stage is None:
+            raise KeyError(f"{rest_api.name} has no stage {stage_name!r}; stages: {self.stage_names}")
         self.stage_name = stage.props["stageName"] if stage else "v1"
+        self.stage_variables: Optional[dict[str, str]] = (stage.props.get("variables") or None) if stage else None
         cache_cluster = bool(stage and stage.props.get("cacheClusterEnabled"))
-        settings = {s.props["methodPath"]: s.props.get("settings") or {} for s in mine(API_METHOD_SETTINGS)}
+        settings = {s.props["methodPath"]: s.props.get("settings") or {} for s in mine(API_METHOD_SETTINGS)
+                    if s.props.get("stageName") in (None, self.stage_name)}
         paths = self._resource_paths(mine(API_RESOURCE))
         authorizers = {a.outputs["id"]: self._authorizer(a) for a in mine(API_AUTHORIZER)}
         models = {m.props.get("name") or m.outputs["name"]: json.loads(m.props["schema"]) for m in mine(API_MODEL)}
@@ -758,10 +806,14 @@ class RestApiGateway:
                 mock_headers=mock_headers.get(key, {}),
                 cache_key_parameters=list((integration.props.get("cacheKeyParameters") or []) if integration else []),
                 cache_ttl=int(cached.get("cacheTtlInSeconds", 300))
-                if cache_cluster and cached.get("cachingEnabled") else None))
+                if cache_cluster and cached.get("cachingEnabled") else None,
+                iam=props.get("authorization") == "AWS_IAM"))
         self._cache: dict[tuple, tuple[float, HttpResponse]] = {}
+        self._flushes_seen = 0
         self.cache_hits = 0
         self._jwks: dict[str, Any] = {}
+        self.vpc_endpoint_ids = list((rest_api.props.get("endpointConfiguration") or {}).get("vpcEndpointIds") or [])
+        """A PRIVATE API's execute-api endpoints: the twin's callers are taken to come through the first one."""
 
     def _resource_paths(self, resources: list[RecordedResource]) -> dict[str, str]:
         by_id = {r.outputs["id"]: r for r in resources}
@@ -790,6 +842,10 @@ class RestApiGateway:
     def url(self) -> str:
         return f"https://{self.api_id}.execute-api.{self.region}.amazonaws.com/{self.stage_name}"
 
+    def stage(self, stage_name: str) -> "RestApiGateway":
+        """The same API through another of its stages (e.g. v2 beside v1)."""
+        return RestApiGateway(self.service, self.rest_api, stage_name)
+
     def request(self, method: str, path: str, *, headers: Optional[dict[str, str]] = None,
                 query: Optional[dict[str, str]] = None, body: Any = None) -> HttpResponse:
         headers = dict(headers or {})
@@ -802,6 +858,10 @@ class RestApiGateway:
         if route.integration_type == "MOCK":
             return HttpResponse(200, dict(route.mock_headers), "")
         lookup = {k.lower(): v for k, v in headers.items()}
+        if route.iam:
+            refusal = self._judge_caller(route, method, path, headers, query, body)
+            if refusal is not None:
+                return refusal
         claims = None
         if route.authorizer is not None:
             claims = self._authorize(route.authorizer, lookup.get(route.authorizer.identity_header.lower()))
@@ -822,6 +882,7 @@ class RestApiGateway:
             lowered = {k.lower(): v for k, v in values.items()}
             cache_key = (route.method, route.resource_path,
                          tuple((p, lowered.get(p.lower())) for p in route.cache_key_parameters))
+            self._honour_flushes()
             hit = self._cache.get(cache_key)
             if hit and hit[0] > time.time():
                 self.cache_hits += 1
@@ -851,6 +912,80 @@ class RestApiGateway:
         if cache_key is not None and route.cache_ttl is not None and response.status == 200:
             self._cache[cache_key] = (time.time() + route.cache_ttl, response)
         return response
+
+    # -- AWS_IAM: whose signature, and may that role invoke this method ------------------------------
+    def _judge_caller(self, route: ApiRoute, method: str, path: str, headers: dict[str, str],
+                      query: Optional[dict[str, str]], body: Optional[str]) -> Optional[HttpResponse]:
+        """None when the request is signed by a role that may invoke the method, else API Gateway's 403.
+
+        The caller's role comes from the signature's access key: a session moto's STS issued for a recorded
+        role (AssumeRole, as an instance profile's credentials are). The signature is checked with that
+        session's secret; then execute-api:Invoke on the method's ARN is judged against the role's policies
+        and the API's resource policy, as the judge decides a function's calls. A denial is recorded in
+        `LambdaService.refused` and fails the report like any denied call."""
+        authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        credential = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/", authorization)
+        if credential is None:
+            return _gateway_error(403, "Missing Authentication Token")
+        session = _sts_session(credential.group(1))
+        if session is None:
+            return _iam_error("UnrecognizedClientException", "The security token included in the request is invalid.")
+        if not self._signature_matches(method, path, headers, query, body, session, authorization):
+            return _iam_error("InvalidSignatureException", "The request signature we calculated does not match "
+                                                           "the signature you provided.")
+        if self.service.judge is None:
+            return None
+        from twin.arns import Requirement
+        from twin.permissions import judge_for_role
+
+        snapshot = self.service.snapshot
+        role_arn = self.service.plane.names.recorded(session.role_arn)
+        role = next((r for r in snapshot.of_type("aws:iam/role:Role") if r.outputs.get("arn") == role_arn), None)
+        if role is None:
+            return _iam_error("AccessDeniedException", f"User: {session.arn} is not authorized to perform: "
+                                                       f"execute-api:Invoke (no recorded role {role_arn})")
+        resource = (f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{self.api_id}/{self.stage_name}/"
+                    f"{method}{path}")
+        context = {"aws:sourcevpce": (self.vpc_endpoint_ids[0],)} if self.vpc_endpoint_ids else {}
+        check = judge_for_role(snapshot, role).decide(
+            Requirement("execute-api:Invoke", resource, context, frozenset({"aws:sourcevpce"})))
+        if check.allowed:
+            return None
+        self.service.refused.append(RefusedRequest(
+            role.name, f"apigateway:{self.rest_api.name} {method} {route.resource_path}", check))
+        return _iam_error("AccessDeniedException", f"User: {session.arn} is not authorized to perform: "
+                                                   f"execute-api:Invoke on resource: {resource}")
+
+    def _signature_matches(self, method: str, path: str, headers: dict[str, str], query: Optional[dict[str, str]],
+                           body: Optional[str], session: Any, authorization: str) -> bool:
+        """Recompute the SigV4 signature over the headers the caller signed, with the session's secret."""
+        import hmac
+        from urllib.parse import urlencode
+
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        signed = re.search(r"SignedHeaders=([^,\s]+)", authorization)
+        signature = re.search(r"Signature=([0-9a-f]+)", authorization)
+        lookup = {k.lower(): v for k, v in headers.items()}
+        if signed is None or signature is None or "x-amz-date" not in lookup:
+            return False
+        url = f"{self.url}{path}" + (f"?{urlencode(query)}" if query else "")
+        request = AWSRequest(method=method, url=url, data=body,
+                             headers={h: lookup[h] for h in signed.group(1).split(";") if h in lookup})
+        request.context["timestamp"] = lookup["x-amz-date"]
+        signer = SigV4Auth(Credentials(session.access_key_id, session.secret_access_key, session.session_token),
+                           "execute-api", self.region)
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        return hmac.compare_digest(expected, signature.group(1))
+
+    def _honour_flushes(self) -> None:
+        """Empty the stage cache after an allowed FlushStageCache of this API's stage (LambdaService counts them)."""
+        flushes = self.service.stage_cache_flushes.get((self.api_id, self.stage_name), 0)
+        if flushes != self._flushes_seen:
+            self._cache.clear()
+            self._flushes_seen = flushes
 
     def _route(self, method: str, path: str) -> tuple[Optional[ApiRoute], dict[str, str]]:
         # Static paths before templated ones, as API Gateway prefers the most specific resource.
@@ -923,9 +1058,40 @@ class RestApiGateway:
             "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": dict(query) if query else None,
             "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-            "pathParameters": path_parameters or None, "stageVariables": None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": dict(self.stage_variables) if self.stage_variables else None,
             "requestContext": context, "body": body, "isBase64Encoded": False,
         }
+
+
+@dataclass(frozen=True)
+class RefusedRequest:
+    """A signed request to an AWS_IAM method that the signing role may not make: a 403, and a denied call."""
+    caller: str
+    """The recorded role's logical name (checkout-instance)."""
+    source: str
+    check: Any
+    """twin.permissions.Check: execute-api:Invoke on the method's ARN, decided against the role."""
+
+    def __str__(self) -> str:
+        return (f"{self.caller}: {self.check.action} on {self.check.resource} denied ({self.check.reason()}); "
+                f"calling {self.source}")
+
+
+def _sts_session(access_key_id: str) -> Any:
+    """The session moto's STS issued for this access key (AssumeRole), or None for any other key."""
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends.keys()):
+        session = sts_backends[account]["global"].get_assumed_role_from_access_key(access_key_id)
+        if session is not None:
+            return session
+    return None
+
+
+def _iam_error(error_type: str, message: str) -> HttpResponse:
+    return HttpResponse(403, {"Content-Type": "application/json", "x-amzn-ErrorType": error_type},
+                        json.dumps({"Message": message}))
 
 
 def _gateway_error(status: int, message: str) -> HttpResponse:

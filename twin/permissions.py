@@ -76,6 +76,19 @@ MANAGED_POLICIES: dict[str, PolicyDocument] = {p.source.rsplit("; ", 1)[1]: p fo
         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"],
         "Resource": ["*"]}]),
+    _managed("AmazonSSMManagedInstanceCore", "v2, edited 2019-05-23", [
+        {"Effect": "Allow", "Action": [
+            "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
+            "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
+            "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems",
+            "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus",
+            "ssm:UpdateInstanceInformation"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage",
+                                       "ec2messages:FailMessage", "ec2messages:GetEndpoint",
+                                       "ec2messages:GetMessages", "ec2messages:SendReply"], "Resource": "*"}]),
 ]}
 """The AWS managed policies a role of ours may attach, pinned by ARN (AWS edits them; re-pin on purpose)."""
 
@@ -118,7 +131,12 @@ def role_policies_for(snapshot: StackSnapshot, function_resource: Union[Recorded
     """Every identity policy of the function's role: inline RolePolicies, the role's own inline and
     managed policies, and RolePolicyAttachments (customer managed from the stack, AWS managed pinned)."""
     function = function_resource_of(snapshot, function_resource)
-    role = _role_of(snapshot, function)
+    return policies_of_role(snapshot, _role_of(snapshot, function), function.name)
+
+
+def policies_of_role(snapshot: StackSnapshot, role: RecordedResource, label: str = "") -> list[PolicyDocument]:
+    """Every identity policy of a recorded role (a function's, or an instance role calling an AWS_IAM API)."""
+    label = label or role.name
     role_refs = {role.outputs.get("id"), role.outputs.get("name"), role.outputs.get("arn")} - {None}
     policies = [PolicyDocument(p.name, "inline", _document(p.props["policy"]), p.urn)
                 for p in snapshot.of_type("aws:iam/rolePolicy:RolePolicy") if p.props.get("role") in role_refs]
@@ -135,7 +153,7 @@ def role_policies_for(snapshot: StackSnapshot, function_resource: Union[Recorded
         elif arn in MANAGED_POLICIES:
             policies.append(MANAGED_POLICIES[arn])
         else:
-            raise KeyError(f"{function.name}: role attaches {arn}, which is neither in the stack nor pinned in "
+            raise KeyError(f"{label}: role attaches {arn}, which is neither in the stack nor pinned in "
                            f"twin/permissions.py MANAGED_POLICIES; pin its document there with its source")
     return policies
 
@@ -171,12 +189,28 @@ def resource_policies_for(snapshot: StackSnapshot) -> list[ResourcePolicy]:
     buses = {b.outputs.get("name"): b.outputs.get("arn") for b in snapshot.of_type("aws:cloudwatch/eventBus:EventBus")}
     for p in snapshot.of_type("aws:cloudwatch/eventBusPolicy:EventBusPolicy"):
         add(p, [buses.get(p.props.get("eventBusName", "default"), "")], p.props["policy"])
+    for api in snapshot.of_type("aws:apigateway/restApi:RestApi"):
+        if api.props.get("policy"):
+            prefix = f"arn:aws:execute-api:{api.region or 'us-east-1'}:{ACCOUNT_ID}:{api.outputs['id']}/"
+            add(api, [prefix], _execute_api_arns(_document(api.props["policy"]), prefix))
     keys = {k.outputs.get("keyId"): k for k in snapshot.of_type("aws:kms/key:Key")}
     key_policies = {p.props.get("keyId"): p for p in snapshot.of_type("aws:kms/keyPolicy:KeyPolicy")}
     for key_id, key in keys.items():
         policy = key_policies[key_id].props["policy"] if key_id in key_policies else key.props.get("policy")
         add(key, [key.outputs["arn"]], policy or _default_key_policy(), kms_key=True)
     return found
+
+
+def _execute_api_arns(policy: Mapping[str, Any], prefix: str) -> dict:
+    """A REST API's policy with API Gateway's shorthand `execute-api:/<stage>/<METHOD>/<path>` as full ARNs."""
+    def full(value: Any) -> Any:
+        return [full(v) for v in value] if isinstance(value, list) else \
+            prefix + value[len("execute-api:/"):] if isinstance(value, str) and value.startswith("execute-api:/") \
+            else value
+
+    statements = policy.get("Statement", [])
+    return {**policy, "Statement": [{k: full(v) if k in ("Resource", "NotResource") else v for k, v in s.items()}
+                                    for s in ([statements] if isinstance(statements, Mapping) else statements)]}
 
 
 def _default_key_policy() -> dict:
@@ -715,6 +749,12 @@ def judge_for(snapshot: StackSnapshot, function_resource: Union[RecordedResource
     role = _role_of(snapshot, function)
     return Judge(function_label(snapshot, function), role.outputs["arn"], ACCOUNT_ID,
                  role_policies_for(snapshot, function), resource_policies_for(snapshot))
+
+
+def judge_for_role(snapshot: StackSnapshot, role: RecordedResource) -> Judge:
+    """A judge for a recorded role that isn't a function's (e.g. an instance role signing calls to an API)."""
+    return Judge(role.name, role.outputs["arn"], ACCOUNT_ID, policies_of_role(snapshot, role),
+                 resource_policies_for(snapshot))
 
 
 def evaluate_calls(snapshot: StackSnapshot, function_resource: Union[RecordedResource, str],

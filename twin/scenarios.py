@@ -10,6 +10,7 @@ runs for every instance of its component, in any stack, and a component change r
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
@@ -156,6 +157,8 @@ def todo_scenario(run: ScenarioRun) -> None:
     twin, component = run.twin, run.component
     api = twin.api_under(component)
     client = twin.one_under(component, USER_POOL_CLIENT)
+    # Hosted sign-in (code grant + PKCE) can't run here: moto has no /oauth2/authorize or /oauth2/token. The
+    # same client also allows SRP, whose ID token is what the code exchange returns too, so users sign in with SRP.
     tag = uuid.uuid4().hex[:6]
     alice = twin.user(client, f"alice-{tag}@example.com")
     bob = twin.user(client, f"bob-{tag}@example.com")
@@ -277,7 +280,7 @@ def _todo_cache(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: Twi
 
 def post_item(slug: str, title: str, published_at: str, *, status: str = "published",
               tags: Optional[list[str]] = None) -> dict[str, Any]:
-    """A post in the blog table's layout (functions/blog_api/posts.py): `publishedFeed` only while
+    """A post in the blog table's layout (functions/blog_posts): `publishedFeed` only while
     published, which keeps drafts out of the sparse published-posts index."""
     item = {"pk": f"POST#{slug}", "sk": "POST", "type": "post", "slug": slug, "title": title,
             "summary": f"About {title}", "body": f"<p>{title}</p>", "tags": list(tags or []), "status": status,
@@ -458,6 +461,9 @@ def thumbnails_scenario(run: ScenarioRun) -> None:
         run.check("the thumbnail set is announced once on the topic",
                   [a.get("sourceKey") for a in announced] == [key] and
                   sorted(t["size"] for t in announced[0]["thumbnails"]) == sorted(sizes), announced)
+    if settings.get("ANALYSIS_ENABLED") == "true":
+        _thumbnail_analysis(run, worker, bucket, prefix, key, sizes, settings, probe,
+                            announced if probe is not None else None, jpeg(800, 600, (255, 0, 0)))
 
     poison = f"{prefix}broken/not-a-photo.jpg"
     mark = run.ledger_mark()
@@ -485,6 +491,39 @@ def thumbnails_scenario(run: ScenarioRun) -> None:
     changed = {s: o["ETag"] for s in sizes for o in after if o["Key"] == f"{s}/{key}"}
     run.check("same key again: every thumbnail overwritten", all(changed.get(s) != first.get(s) for s in sizes),
               f"{first} -> {changed}")
+
+
+def _thumbnail_analysis(run: ScenarioRun, worker: RecordedResource, bucket: str, prefix: str, key: str,
+                        sizes: list[int], settings: dict[str, str], probe: Optional[str],
+                        announced: Optional[list[dict]], red: bytes) -> None:
+    """Rekognition on: labels on the accepted set (moto's DetectLabels), and a flagged image (the twin's
+    DetectModerationLabels calls a pure red image violent) gets a failure record and no thumbnails."""
+    twin, s3, thumbnails = run.twin, run.twin.plane.client("s3"), settings["THUMBNAIL_BUCKET"]
+    labels = {size: s3.head_object(Bucket=thumbnails, Key=f"{size}/{key}")["Metadata"].get("labels") for size in sizes}
+    run.check("analysis: every thumbnail carries the image's labels",
+              all(value and "Mobile Phone" in json.loads(value) for value in labels.values()), labels)
+    if announced:
+        run.check("analysis: the announced set names its labels",
+                  [label.get("name") for label in announced[0].get("labels", [])] == ["Mobile Phone"], announced[0])
+
+    flagged = f"{prefix}flagged/red.jpg"
+    mark = run.ledger_mark()
+    s3.put_object(Bucket=bucket, Key=flagged, Body=red, ContentType="image/jpeg")
+    twin.service.pump()
+    run.check("flagged image: handled once, no retry", len(run.invoked_since(mark, worker.outputs["name"])) == 1)
+    record_key = f"{settings.get('FAILURE_PREFIX', '_failures/')}{flagged}.json"
+    try:
+        record = json.loads(s3.get_object(Bucket=thumbnails, Key=record_key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        record = {}
+    run.check("flagged image: a failure record with its moderation labels",
+              record.get("reason") == "flagged" and
+              [label.get("name") for label in record.get("moderationLabels", [])] == ["Violence", "Graphic Violence"],
+              record or f"no {record_key}")
+    written = [size for size in sizes if s3.list_objects_v2(Bucket=thumbnails, Prefix=f"{size}/{flagged}").get("KeyCount")]
+    run.check("flagged image: no thumbnails", not written, written)
+    if probe is not None:
+        run.check("flagged image: nothing announced", not twin.plane.drain_queue(probe))
 
 
 def _probe_topic(twin: Twin, topic_arn: Optional[str]) -> Optional[str]:
@@ -556,14 +595,23 @@ class ScenarioSpec:
 
 from twin.scenarios_paid import paid_content_scenario  # noqa: E402  (its module imports this one lazily)
 from twin.scenarios_ingestion import ingestion_scenario  # noqa: E402  (likewise)
+from twin.scenarios_site import static_site_scenario  # noqa: E402  (likewise)
+from twin.scenarios_blog import blog_authoring_scenario  # noqa: E402  (likewise)
+from twin.scenarios_shop import cart_scenario  # noqa: E402  (likewise)
+from twin.scenarios_health import shop_health_scenario  # noqa: E402  (likewise)
+from twin.shop_processes import shop_processes  # noqa: E402
 
 SCENARIOS = (
     ScenarioSpec("todo", COMPONENT_PREFIX + "ServerlessRestApi", todo_scenario),
     ScenarioSpec("blog", COMPONENT_PREFIX + "BlogApi", blog_scenario),
+    ScenarioSpec("blog authoring", COMPONENT_PREFIX + "BlogAuthoring", blog_authoring_scenario),
     ScenarioSpec("thumbnails", COMPONENT_PREFIX + "ThumbnailPipeline", thumbnails_scenario),
     ScenarioSpec("outbox", COMPONENT_PREFIX + "OutboxRelay", outbox_scenario),
     ScenarioSpec("paid content", COMPONENT_PREFIX + "PaidContent", paid_content_scenario),
     ScenarioSpec("ingestion", COMPONENT_PREFIX + "IngestionPipeline", ingestion_scenario),
+    ScenarioSpec("site invalidations", COMPONENT_PREFIX + "StaticSite", static_site_scenario),
+    ScenarioSpec("shop cart", COMPONENT_PREFIX + "CartService", cart_scenario),
+    ScenarioSpec("shop health", COMPONENT_PREFIX + "ShopHealth", shop_health_scenario),
 )
 
 
@@ -578,6 +626,7 @@ def top_level_components(snapshot: StackSnapshot) -> list[RecordedResource]:
 def run_scenario(twin: Twin, spec: ScenarioSpec, component: RecordedResource) -> ScenarioResult:
     run = ScenarioRun(twin, component)
     mark, started, error = run.ledger_mark(), time.monotonic(), None
+    refused = len(twin.service.refused)  # AWS_IAM requests whose signing role was denied
     try:
         spec.run(run)
     except ScenarioAborted as aborted:
@@ -591,7 +640,7 @@ def run_scenario(twin: Twin, spec: ScenarioSpec, component: RecordedResource) ->
         name=spec.name, component=component.name, status=status, checks=run.checks,
         functions=list(dict.fromkeys(i.function for i in invocations)), invocations=len(invocations),
         calls=sum(len(i.result.calls) for i in invocations),
-        denied=[str(d) for i in invocations for d in i.denied],
+        denied=[str(d) for i in invocations for d in i.denied] + [str(r) for r in twin.service.refused[refused:]],
         unjudged=[f"{i.function}: {u}" for i in invocations for u in i.unjudged],
         error=error.splitlines()[0] if error else None, xfail_reason=spec.xfail,
         seconds=time.monotonic() - started)
@@ -638,8 +687,10 @@ def run_stack(stack: str, *, snapshot: Optional[StackSnapshot] = None, runner: O
     started = clock[0]
     snapshot = snapshot or evaluate_stack(stack)
     lap("evaluate")
-    with moto_server() as endpoint:
+    with moto_server() as endpoint, contextlib.ExitStack() as processes:
         plane = build_data_plane(snapshot, endpoint)
+        # Before the sandboxes start: they read where Redis and the catalog answer (plane.overrides).
+        processes.enter_context(shop_processes(plane))
         lap("data plane")
         service = LambdaService(plane, runner=runner, artifact_for=artifact_for, judge=judge)
         try:

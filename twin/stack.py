@@ -16,16 +16,21 @@ A delivery to a Lambda function (which moto would try to run in Docker) goes to 
 Analytics: Kinesis streams, the Glue catalog, Athena workgroups and named queries, and Scheduler
 schedules are created too. moto's Athena runs nothing, so `AthenaStandIn` runs an UNLOAD's SELECT
 on DuckDB over the Parquet the Glue table projects (docs/twin.md, "IngestionPipeline in the twin").
+
+Rekognition: moto has no DetectModerationLabels, so the twin answers it (`install_moderation_stand_in`).
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import io
 import json
 import logging
 import re
 import tempfile
 import threading
+import zipfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +69,9 @@ SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 DAX_CLUSTER = "aws:dax/cluster:Cluster"
 KEY_GROUP = "aws:cloudfront/keyGroup:KeyGroup"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_ALIAS = "aws:lambda/alias:Alias"
+CODEDEPLOY_APPLICATION = "aws:codedeploy/application:Application"
+CODEDEPLOY_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 KINESIS_STREAM = "aws:kinesis/stream:Stream"
 FIREHOSE_DELIVERY_STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 GLUE_DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
@@ -212,6 +220,7 @@ def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _serve_flush_stage_cache()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -221,6 +230,22 @@ def moto_server() -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+FLUSH_STAGE_CACHE_PATH = "{0}/restapis/(?P<function_id>[^/]+)/stages/(?P<stage_name>[^/]+)/cache/data/?$"
+
+
+def _accept_flush_stage_cache(request: Any, full_url: str, headers: Any) -> tuple[int, dict, str]:
+    """API Gateway's answer to FlushStageCache: 202, no body. The twin's gateways honour the flush when the
+    caller's role allows it (LambdaService.stage_cache_flushes), not here."""
+    return 202, {}, ""
+
+
+def _serve_flush_stage_cache() -> None:
+    """moto 5.2.5 has no FlushStageCache (DELETE .../cache/data is a 404): answer it, before the server starts."""
+    from moto.apigateway import urls
+
+    urls.url_paths.setdefault(FLUSH_STAGE_CACHE_PATH, _accept_flush_stage_cache)
 
 
 @functools.lru_cache(maxsize=1)
@@ -236,7 +261,8 @@ def build_data_plane(snapshot: StackSnapshot, endpoint_url: str) -> DataPlane:
     """Create every stateful resource of `snapshot` on the moto server at `endpoint_url`."""
     region = _home_region(snapshot)
     plane = DataPlane(snapshot=snapshot, endpoint_url=endpoint_url, region=region)
-    for step in (_tables, _queues, _topics, _buckets, _event_buses, _ses, _user_pools, _secrets, _analytics, _unemulated):
+    for step in (_tables, _queues, _topics, _buckets, _event_buses, _ses, _user_pools, _secrets, _analytics, _unemulated,
+                 _rekognition, _canary_releases):
         step(plane)
     return plane
 
@@ -582,6 +608,46 @@ def functions_of(snapshot: StackSnapshot) -> list[RecordedResource]:
     return snapshot.of_type(LAMBDA_FUNCTION)
 
 
+def aliases_of(snapshot: StackSnapshot) -> dict[tuple[str, str], str]:
+    """(function name, alias name) -> the version the alias serves, as recorded (the one Pulumi created it on)."""
+    return {(a.props["functionName"], a.props["name"]): str(a.props["functionVersion"])
+            for a in snapshot.of_type(LAMBDA_ALIAS)}
+
+
+def _canary_releases(plane: DataPlane) -> None:
+    """What a canary's release function reads and writes: the alias (on a stub of its function in moto's
+    Lambda, since the twin runs the real code itself) and the CodeDeploy application and deployment group."""
+    aliases = aliases_of(plane.snapshot)
+    if not aliases:
+        return
+    lam, iam = plane.client("lambda"), plane.client("iam")
+    role = iam.create_role(RoleName="twin-alias-stub", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    stub = io.BytesIO()
+    with zipfile.ZipFile(stub, "w") as archive:
+        archive.writestr("stub.py", "def handler(event, context):\n    raise RuntimeError('the twin runs the real code')\n")
+    for (function, alias), version in aliases.items():
+        lam.create_function(FunctionName=function, Runtime="python3.13", Role=role, Handler="stub.handler",
+                            Code={"ZipFile": stub.getvalue()}, Publish=True)
+        for _ in range(int(version) - 1):
+            lam.publish_version(FunctionName=function)
+        lam.create_alias(FunctionName=function, Name=alias, FunctionVersion=version)
+    codedeploy = plane.client("codedeploy")
+    for application in plane.snapshot.of_type(CODEDEPLOY_APPLICATION):
+        codedeploy.create_application(applicationName=application.outputs["name"],
+                                      computePlatform=application.props.get("computePlatform", "Lambda"))
+    for group in plane.snapshot.of_type(CODEDEPLOY_GROUP):
+        props = group.props
+        codedeploy.create_deployment_group(
+            applicationName=props["appName"], deploymentGroupName=props["deploymentGroupName"],
+            serviceRoleArn=props["serviceRoleArn"], deploymentConfigName=props["deploymentConfigName"],
+            deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"})
+        plane.notes.append(PlaneNote(group.name, f"CodeDeploy ({props['deploymentConfigName']}) records the release's "
+                                                 f"deployments; the twin doesn't shift traffic or watch the rollback "
+                                                 f"alarms: every call through the alias runs the recorded version"))
+
+
 # ----------------------------------------------------------------------------------------------------
 # Analytics: Kinesis streams, the Glue catalog, Athena workgroups, Scheduler schedules
 
@@ -830,3 +896,49 @@ def _projected(parameters: dict, values: dict[str, str]) -> bool:
             if high and high != "NOW" and moment > datetime.strptime(high, form):
                 return False
     return True
+
+
+# ----------------------------------------------------------------------------------------------------
+# Rekognition: moto (5.2) answers DetectLabels with one fixed label and has no DetectModerationLabels
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TWIN_UNSAFE_LABELS = [
+    {"Name": "Violence", "ParentName": "", "Confidence": 99.0, "TaxonomyLevel": 1},
+    {"Name": "Graphic Violence", "ParentName": "Violence", "Confidence": 98.0, "TaxonomyLevel": 2},
+]
+"""What the twin's DetectModerationLabels finds in a pure red image (see `twin_moderation_labels`)."""
+
+
+def twin_moderation_labels(image: bytes, min_confidence: float) -> list[dict]:
+    """The twin's convention: an image whose mean colour is pure red is violent; any other image is clean."""
+    from PIL import Image, ImageStat
+
+    with Image.open(io.BytesIO(image)) as decoded:
+        red, green, blue = ImageStat.Stat(decoded.convert("RGB")).mean
+    unsafe = red > 220 and green < 40 and blue < 40
+    return [label for label in TWIN_UNSAFE_LABELS if unsafe and label["Confidence"] >= min_confidence]
+
+
+def install_moderation_stand_in() -> None:
+    """Answer DetectModerationLabels in moto's Rekognition (the server runs in this process)."""
+    from moto.rekognition.responses import RekognitionResponse
+
+    def detect_moderation_labels(self: Any) -> str:
+        params = json.loads(self.body or "{}")
+        image = base64.b64decode((params.get("Image") or {}).get("Bytes") or "")
+        labels = twin_moderation_labels(image, float(params.get("MinConfidence", 50)))
+        return json.dumps({"ModerationLabels": labels, "ModerationModelVersion": "7.0"})
+
+    # Always ours, even if a later moto implements it: scenarios rely on the red-image convention.
+    setattr(RekognitionResponse, "detect_moderation_labels", detect_moderation_labels)
+
+
+def _rekognition(plane: DataPlane) -> None:
+    granted = [p.name for p in plane.snapshot.of_type(ROLE_POLICY) if "rekognition:" in json.dumps(p.props)]
+    if not granted:
+        return
+    install_moderation_stand_in()
+    for policy in granted:
+        plane.notes.append(PlaneNote(policy, "moto's Rekognition: DetectLabels answers 'Mobile Phone' for any image; "
+                                             "DetectModerationLabels is the twin's (a pure red image is 'Violence', "
+                                             "any other is clean)"))

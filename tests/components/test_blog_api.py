@@ -18,6 +18,7 @@ from serverless_blueprints.blog_api import (
 )
 from serverless_blueprints.global_table import GlobalTable
 from offline.harness import evaluate_program
+from tests.components import canary_wiring
 from tests.conftest import statements_of
 
 METHOD = "aws:apigateway/method:Method"
@@ -302,9 +303,9 @@ def test_analyzer_accepts_the_component_with_plain_table_inputs():
     assert required == {"tableName", "tableArn"}
     assert {"tableKmsKeyArn", "postsMaxAgeSeconds", "cache", "throttleRateLimit", "throttleBurstLimit",
             "subscribeThrottle", "corsAllowOrigin", "memoryMb", "timeoutSeconds", "logRetentionDays",
-            "cloudwatchAccount"} == set(component.inputs) - required
+            "cloudwatchAccount", "alarms", "canary"} == set(component.inputs) - required
     assert component.inputs["cloudwatchAccount"].ref.endswith("aws:apigateway%2Faccount:Account")
-    assert set(component.outputs) == {"url", "functionName", "tokenSecretArn"}
+    assert set(component.outputs) == {"url", "functionName", "tokenSecretArn", "dashboardName"}
 
 
 # --- the real stacks -------------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def test_dev_stack_has_no_stage_cache(dev_stack):
 
 def test_stacks_point_cors_at_the_sites_own_origin_when_it_has_one(dev_stack, prod_stack):
     variables = prod_stack.named("blog-api-handler-fn").props["environment"]["variables"]
-    assert variables["CORS_ALLOW_ORIGIN"] == "https://blog.example.com"
+    assert variables["CORS_ALLOW_ORIGIN"] == "https://example.com"  # the canonical name (apex; www redirects to it)
     assert dev_stack.named("blog-api-handler-fn").props["environment"]["variables"]["CORS_ALLOW_ORIGIN"] == "*"
 
 
@@ -369,10 +370,27 @@ def test_stack_yaml_sets_the_per_environment_api_settings():
     ({"subscribeThrottle": {"rateLimit": 500}}, r"blog.api.subscribeThrottle: 500 rps / burst 5 must be within"),
     ({"timeoutSeconds": 29}, r"blog.api.timeoutSeconds: 29 is out of range; allowed 1 to 28"),
     ({"throttleBurstLimit": 0}, r"blog.api.throttleBurstLimit: 0 is out of range; allowed 1 to 5000"),
-    ({"lambda": {"timeoutSeconds": 10}}, r"blog.api.lambda: unknown key; allowed: cache, cloudwatchAccount"),
+    ({"lambda": {"timeoutSeconds": 10}}, r"blog.api.lambda: unknown key; allowed: alarms, cache, canary, "
+                                         r"cloudwatchAccount"),
     ({"postsMaxAge": 60}, r"blog.api.postsMaxAge: unknown key \(did you mean 'postsMaxAgeSeconds'\?\)"),
     ({"tableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/x"}, r"blog.api.tableArn: set by __main__"),
 ])
 def test_config_rejects_bad_api_settings_naming_the_key(api, message):
     with pytest.raises(stack_config.ConfigError, match=message):
         parse(api)
+
+
+# --- canary ----------------------------------------------------------------------------------------
+def test_with_a_canary_every_route_invokes_live_released_by_codedeploy():
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    stack = build({"canary": canary_wiring.ALL_AT_ONCE, "alarms": {"topic_arn": topic}})
+    canary_wiring.assert_released_through_live(stack, ["blog-api-handler"], topic)
+
+
+def test_without_a_canary_the_function_is_invoked_unqualified(plain):
+    canary_wiring.assert_no_canary(plain)
+
+
+def test_a_canary_with_an_unknown_key_is_rejected_naming_it():
+    with pytest.raises(ArgsError, match=canary_wiring.UNKNOWN_KEY_ERROR):
+        resolve_args("blog-api", {**GOOD, "canary": canary_wiring.UNKNOWN_KEY})

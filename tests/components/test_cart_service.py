@@ -11,6 +11,7 @@ from serverless_blueprints import testing
 from serverless_blueprints.args import ArgsError
 from serverless_blueprints.cart_service import CartService, ROUTES, resolve_args
 from services import openapi_contracts
+from tests.components import canary_wiring
 from tests.conftest import statements_of
 from tests.services.app_environment import CART_API, environment_reads
 
@@ -68,10 +69,27 @@ def test_every_route_requires_sigv4_and_only_preflight_is_open(dev):
     assert dev.of_type("aws:apigateway/authorizer:Authorizer") == []
 
 
-def test_the_api_is_tagged_iam_not_public(dev):
-    assert one(dev, "aws:apigateway/restApi:RestApi").props["tags"] == {"api-access": "iam"}
+def test_the_api_is_iam_authorized_by_lambda_rest_api_not_declared_public(dev):
+    api = one(dev, "aws:apigateway/restApi:RestApi")
+    assert "tags" not in api.props and api.props["endpointConfiguration"] == {"types": "REGIONAL"}
     report = evaluate_policy(dev.resources, "prod", rules=["SB-APIGW-001"], suppressions=())
     assert report.findings == []
+
+
+def test_with_the_vpcs_execute_api_endpoint_the_api_is_private_to_it():
+    import json as json_
+
+    snapshot = build({"vpc_endpoint_ids": ["vpce-0123"]})
+    api = one(snapshot, "aws:apigateway/restApi:RestApi")
+    assert api.props["endpointConfiguration"] == {"types": "PRIVATE", "vpcEndpointIds": ["vpce-0123"]}
+    (deny,) = json_.loads(api.props["policy"])["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": ["vpce-0123"]}}
+
+
+def test_a_private_api_refuses_a_custom_domain():
+    with pytest.raises(ArgsError, match="domain: a PRIVATE API"):
+        resolve_args("cart", {**ARGS, "vpc_endpoint_ids": ["vpce-0123"], "domain": {
+            "domain_name": "cart.shop.example.com", "certificate_arn": CERT, "hosted_zone_id": "Z0123456789EXAMPLE"}})
 
 
 def api_routes(snapshot) -> set[tuple[str, str]]:
@@ -270,3 +288,19 @@ def test_analyzer_infers_the_args_and_outputs():
     definition = Analyzer("serverless-blueprints").analyze([CartService])["component_definitions"]["CartService"]
     assert {"vpcId", "privateSubnetIds", "cacheSubnetIds", "domain", "multiAz", "engine"} <= set(definition.inputs)
     assert {"url", "invokeArnPrefix", "cacheEndpoint", "cacheAuthSecretArn"} <= set(definition.outputs)
+
+
+# --- canary ----------------------------------------------------------------------------------------
+def test_with_a_canary_every_route_invokes_live_released_by_codedeploy():
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    stack = build({"canary": canary_wiring.ALL_AT_ONCE, "alarms": {"topic_arn": topic}})
+    canary_wiring.assert_released_through_live(stack, ["cart-api"], topic)
+
+
+def test_without_a_canary_the_function_is_invoked_unqualified(dev):
+    canary_wiring.assert_no_canary(dev)
+
+
+def test_a_canary_with_an_unknown_key_is_rejected_naming_it():
+    with pytest.raises(ArgsError, match=canary_wiring.UNKNOWN_KEY_ERROR):
+        resolve_args("cart", {**ARGS, "canary": canary_wiring.UNKNOWN_KEY})

@@ -87,8 +87,8 @@ def test_published_posts_index_projects_what_the_listing_reads(hardened):
 
 
 def test_published_posts_index_is_the_one_the_function_queries():
-    from blog_api import posts
-    assert PUBLISHED_POSTS_INDEX["name"] == posts.PUBLISHED_INDEX
+    import blog_posts
+    assert PUBLISHED_POSTS_INDEX["name"] == blog_posts.PUBLISHED_INDEX
 
 
 def test_ttl_attribute_is_optional(bare):
@@ -270,9 +270,10 @@ def test_analyzer_accepts_the_component():
     assert all(value.optional for value in component.inputs.values())  # safe with no args at all
     assert set(component.inputs) == {"hashKey", "rangeKey", "globalSecondaryIndexes", "replicaRegions",
                                      "replicaProviders", "minReplicaRegions", "homeRegion", "kms",
-                                     "deletionProtection", "ttlAttribute"}
+                                     "deletionProtection", "ttlAttribute", "alarms"}
     assert component.inputs["replicaProviders"].additional_properties.ref.endswith("pulumi:providers:aws")
-    assert set(component.outputs) == {"name", "arn", "streamArn", "homeRegion", "replicaRegions", "homeKmsKeyArn"}
+    assert set(component.outputs) == {"name", "arn", "streamArn", "homeRegion", "replicaRegions", "homeKmsKeyArn",
+                                      "dashboardName"}
     assert component.outputs["homeKmsKeyArn"].optional and not component.outputs["arn"].optional
     index = result["type_definitions"]["GlobalTableIndex"]
     assert {key for key, value in index.properties.items() if not value.optional} == {"name", "hashKey"}

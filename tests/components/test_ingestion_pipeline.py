@@ -37,7 +37,7 @@ def stack():
 def prod_like():
     return _evaluate({"kms_key_arn": CMK, "stream_mode": "PROVISIONED", "shard_count": 4,
                       "stream_retention_hours": 168, "bytes_scanned_cutoff_per_query": 2**30,
-                      "deletion_protection": True, "alarm_actions": [ONCALL]})
+                      "deletion_protection": True, "alarms": {"topic_arn": ONCALL}})
 
 
 def _s3(stack) -> dict:
@@ -202,6 +202,41 @@ def test_the_queue_accepts_notifications_only_from_the_ingestion_bucket(stack):
 
 # --- encryption and Athena ------------------------------------------------------------------------
 
+def test_the_created_key_has_a_policy_the_account_administers_and_uses_through_kinesis_and_s3_only(stack):
+    statements = _by_sid(statements_of(stack.named("ingest-key")))
+    assert set(statements) == {"AccountAdministersTheKey", "UseThroughKinesis", "UseThroughS3"}
+    root = {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    admin = statements["AccountAdministersTheKey"]
+    assert admin["Principal"] == root and "kms:Put*" in admin["Action"]  # the account can always fix the policy
+    assert not {"kms:Decrypt", "kms:GenerateDataKey", "kms:*"} & set(admin["Action"])
+    for service in ("kinesis", "s3"):
+        use = statements[f"UseThrough{service.capitalize()}"]
+        assert use["Principal"] == root and use["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert use["Condition"] == {"StringEquals": {"kms:CallerAccount": ACCOUNT_ID,
+                                                     "kms:ViaService": f"{service}.eu-west-1.amazonaws.com"}}
+
+
+def test_the_key_lets_iam_policies_use_it_through_its_services_and_manage_it_but_not_use_it_directly(stack):
+    """IAM isn't locked out (the account is trusted), yet even an identity policy allowing kms:* on the key
+    can't decrypt with it outside Kinesis and S3."""
+    from twin.permissions import PolicyDocument, decide, resource_policies_for
+
+    key, keys = _arn(stack, "ingest-key"), resource_policies_for(stack)
+    delivery = PolicyDocument("delivery", "inline", json.loads(stack.named("ingest-delivery-policy").props["policy"]))
+    broad = PolicyDocument("broad", "inline", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": key}]})
+
+    def allowed(policy, action: str, via: list[str]) -> bool:
+        context = {"kms:ViaService": via, "kms:CallerAccount": ACCOUNT_ID}
+        return decide([policy], action, key, context, resource_policies=keys).allowed
+
+    assert allowed(delivery, "kms:Decrypt", ["kinesis.eu-west-1.amazonaws.com"])
+    assert allowed(delivery, "kms:GenerateDataKey", ["s3.eu-west-1.amazonaws.com"])
+    assert allowed(broad, "kms:ScheduleKeyDeletion", [])
+    assert not allowed(broad, "kms:Decrypt", [])
+    assert not allowed(broad, "kms:Decrypt", ["secretsmanager.eu-west-1.amazonaws.com"])
+
+
 def test_every_bucket_is_sse_kms_with_the_pipelines_key(prod_like):
     for bucket in ("ingest-ingestion", "ingest-athena-results", "ingest-reports"):
         [rule] = prod_like.named(f"{bucket}-sse").props["rules"]
@@ -261,8 +296,11 @@ def test_the_pipeline_is_alarmed_end_to_end(prod_like):
                 "ingest-transform-failed-records": "ProcessingFailedRecords"}
     for name, metric in expected.items():
         assert alarms[name]["metricName"] == metric
-        assert alarms[name]["alarmActions"] == [ONCALL]
-    assert "ingest-report-queue-dlq-not-empty" in alarms
+        assert alarms[name]["alarmActions"] == alarms[name]["okActions"] == [ONCALL]
+    assert {"ingest-report-queue-dlq-not-empty", "ingest-report-errors", "ingest-transform-throttles"} <= set(alarms)
+    assert all(alarm["alarmActions"] == [ONCALL] for alarm in alarms.values())
+    board = prod_like.named("ingest-dashboard").props
+    assert len(json.loads(board["dashboardBody"])["widgets"]) == 1 + len(alarms)  # a title, one graph per alarm
     assert alarms["ingest-iterator-age"]["threshold"] == 900_000
 
 
@@ -301,8 +339,8 @@ def test_analyzer_accepts_the_component():
     component = result["component_definitions"]["IngestionPipeline"]
     assert all(value.optional for value in component.inputs.values())
     assert {"sources", "streamMode", "shardCount", "kmsKeyArn", "bufferSizeMb", "bytesScannedCutoffPerQuery",
-            "alarmActions", "deletionProtection"} <= set(component.inputs)
+            "alarms", "deletionProtection"} <= set(component.inputs)
     assert set(component.outputs) == {"streamName", "streamArn", "kmsKeyArn", "deliveryStreamName",
                                       "ingestionBucketName", "reportingBucketName", "resultsBucketName",
                                       "workgroupName", "databaseName", "tableName", "reportQueueUrl", "dlqUrl",
-                                      "transformFunctionName", "reportFunctionName"}
+                                      "transformFunctionName", "reportFunctionName", "dashboardName"}

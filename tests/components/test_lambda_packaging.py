@@ -57,6 +57,13 @@ def test_shared_packages_a_function_imports_are_zipped_beside_it(tmp_path, monke
     assert not [n for n in names if n.startswith(("unused/", "worker/"))]
 
 
+@pytest.mark.parametrize("function", ["blog_api", "blog_authoring"])
+def test_both_blog_functions_zip_the_shared_post_layout(function):
+    names = zipfile.ZipFile(lambda_packaging.code_zip(function)).namelist()
+    assert "blog_posts/__init__.py" in names
+    assert "blog_posts" in lambda_packaging.shared_packages(function)
+
+
 def test_unknown_function_is_rejected_by_name():
     with pytest.raises(ValueError, match="no Lambda function named 'nope'"):
         lambda_packaging.code_zip("nope")

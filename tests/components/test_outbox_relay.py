@@ -10,6 +10,7 @@ from serverless_blueprints import defaults
 from serverless_blueprints.args import ArgsError
 from serverless_blueprints.outbox_relay import OutboxRelay
 from offline.harness import evaluate_program
+from tests.components import canary_wiring
 from tests.conftest import as_list, statements_of
 
 COMPONENT = "serverless-blueprints:index:OutboxRelay"
@@ -31,7 +32,7 @@ def tuned():
         "target_maximum_retry_attempts": 5, "target_maximum_event_age_seconds": 600,
         "iterator_age_alarm_seconds": 120, "consumer_function": {"timeout_seconds": 20}, "deletion_protection": True,
         "user_pool_arn": GIVEN_POOL, "event_source": "shop.orders",
-        "alarm_actions": ["arn:aws:sns:eu-west-1:123456789012:oncall"],
+        "alarms": {"topic_arn": "arn:aws:sns:eu-west-1:123456789012:oncall"},
     }))
 
 
@@ -415,31 +416,39 @@ def test_function_sizes_default_to_256_mb(stack):
 
 # --- alarms ---------------------------------------------------------------------------------------
 
-def test_iterator_age_alarm_watches_the_relay(stack):
-    alarm = stack.named("outbox-relay-iterator-age").props
+def test_iterator_age_alarm_watches_the_relay(tuned):
+    alarm = tuned.named("outbox-relay-iterator-age").props
     assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == ("AWS/Lambda", "IteratorAge", "Maximum")
-    assert alarm["dimensions"] == {"FunctionName": _out(stack, "outbox-relay-fn", "name")}
-    assert alarm["threshold"] == 300 * 1000
+    assert alarm["dimensions"] == {"FunctionName": _out(tuned, "outbox-relay-fn", "name")}
+    assert alarm["threshold"] == 120 * 1000
     assert alarm["comparisonOperator"] == "GreaterThanThreshold"
 
 
-def test_every_terminal_queue_alarms_on_its_first_message(stack):
-    component = stack.named("outbox").urn
-    queues = [q for q in stack.descendants_of(component) if q.resource_type == "aws:sqs/queue:Queue"]
+def test_every_terminal_queue_alarms_on_its_first_message(tuned):
+    component = tuned.named("outbox").urn
+    queues = [q for q in tuned.descendants_of(component) if q.resource_type == "aws:sqs/queue:Queue"]
     terminal = {q.name for q in queues if "redrivePolicy" not in q.props}
     assert terminal == {"outbox-relay-failed", "outbox-order-created-dlq", "outbox-shipping-dlq"}
     alarmed = {a.props["dimensions"]["QueueName"]: a.props
-               for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props["namespace"] == "AWS/SQS"}
+               for a in tuned.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props["namespace"] == "AWS/SQS"}
     for name in terminal:
-        alarm = alarmed[_out(stack, name, "name")]
-        assert (alarm["metricName"], alarm["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+        alarm = alarmed[_out(tuned, name, "name")]
+        assert (alarm["metricName"], alarm["threshold"], alarm["comparisonOperator"]) == (
+            "ApproximateNumberOfMessagesVisible", 1, "GreaterThanOrEqualToThreshold")
 
 
-def test_alarm_actions_reach_every_alarm(tuned):
+def test_the_alarm_topic_hears_every_alarm_on_alarm_and_on_ok(tuned):
     alarms = tuned.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 4
+    # 3 functions x 2, the stage's 5xx and latency, 4 tables x 2, 3 terminal queues, the relay's iterator age
+    assert len(alarms) == 20
     for alarm in alarms:
-        assert alarm.props["alarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:oncall"], alarm.name
+        assert alarm.props["alarmActions"] == alarm.props["okActions"] == [
+            "arn:aws:sns:eu-west-1:123456789012:oncall"], alarm.name
+
+
+def test_without_alarms_there_are_no_alarms_and_no_dashboard(stack):
+    assert not stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert not stack.of_type("aws:cloudwatch/dashboard:Dashboard")
 
 
 # --- guards ---------------------------------------------------------------------------------------
@@ -635,7 +644,7 @@ def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
     assert set(definition.outputs) == {
         "ordersUrl", "apiUrl", "eventBusName", "eventBusArn", "eventSource", "archiveName", "ordersTableName",
         "outboxTableName", "idempotencyTableName", "shipmentsTableName", "deadLetterQueues", "userPoolId",
-        "userPoolClientId"}
+        "userPoolClientId", "dashboardName"}
     assert definition.outputs["userPoolId"].optional and not definition.outputs["ordersUrl"].optional
 
 
@@ -655,3 +664,22 @@ def test_email_beside_a_given_user_pool_is_rejected():
                                         r"creates"):
         evaluate_program(lambda: OutboxRelay("outbox", {"user_pool_arn": GIVEN_POOL, "email": {
             "source_arn": ORDERS_SES, "from_address": "orders@shop.example.org"}}))
+
+
+# --- canary ----------------------------------------------------------------------------------------
+def test_with_a_canary_post_orders_invokes_live_released_by_codedeploy():
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    stack = evaluate_program(lambda: OutboxRelay("outbox", {
+        "canary": canary_wiring.ALL_AT_ONCE, "alarms": {"topic_arn": topic}}))
+    canary_wiring.assert_released_through_live(stack, ["outbox-order-service"], topic)
+    # Only the API's function: the relay and the consumer have no caller a canary could protect.
+    assert {a.name for a in stack.of_type(canary_wiring.ALIAS)} == {"outbox-order-service-canary-live"}
+
+
+def test_without_a_canary_the_function_is_invoked_unqualified(stack):
+    canary_wiring.assert_no_canary(stack)
+
+
+def test_a_canary_with_an_unknown_key_is_rejected_naming_it():
+    with pytest.raises(ArgsError, match=canary_wiring.UNKNOWN_KEY_ERROR):
+        evaluate_program(lambda: OutboxRelay("outbox", {"canary": canary_wiring.UNKNOWN_KEY}))

@@ -17,6 +17,7 @@ from serverless_blueprints.paid_content import (
     check_grace,
     resolve_args,
 )
+from tests.components import canary_wiring
 from tests.conftest import statements_of
 
 POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc123def"
@@ -30,8 +31,10 @@ GRACE = 3600 + 300 + ROTATION_MARGIN_SECONDS  # max URL life + key cache + margi
 
 
 def invocation_result(inputs: dict) -> str:
-    """What the keys function returns: public data only."""
+    """What the keys function returns: public data only (a canary's release answers with its deployment)."""
     step = json.loads(inputs["input"])
+    if "step" not in step:
+        return json.dumps({"deploymentId": "d-TWIN12345"})
     if step["step"] == "create_key":
         return json.dumps({"keyId": f"KGEN{step['generation']}", "generation": step["generation"]})
     return json.dumps({"generation": step["generation"], "activated": True, "activatedAt": ACTIVATED_AT})
@@ -152,8 +155,26 @@ def test_https_only_with_security_headers_and_logs(media):
     headers = media.named("media-security-headers")
     assert headers.props["securityHeadersConfig"]["strictTransportSecurity"]["override"] is True
     assert all(b["responseHeadersPolicyId"] == headers.outputs["id"] for b in behaviours(media).values())
-    assert props["loggingConfig"]["prefix"] == "cloudfront/"
     assert props["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+
+
+def test_cloudfront_logs_go_to_an_acl_free_bucket_through_standard_logging_v2(media, prod):
+    """Legacy logging needs bucket ACLs (SB-HARD-004): CloudWatch Logs delivers instead, from us-east-1."""
+    for snapshot in (media, prod):
+        assert "loggingConfig" not in distribution(snapshot)
+        assert snapshot.named("media-logs-ownership").props["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        source, delivery = snapshot.named("media-access-logs-source"), snapshot.named("media-access-logs")
+        assert source.props["logType"] == "ACCESS_LOGS"
+        assert source.props["resourceArn"] == snapshot.of_type(DISTRIBUTION)[0].outputs["arn"]
+        assert snapshot.named("media-access-logs-s3").props["deliveryDestinationConfiguration"] == {
+            "destinationResourceArn": snapshot.named("media-logs").outputs["arn"]}
+        assert "cs(Cookie)" not in delivery.props["recordFields"]
+        assert snapshot.named("media-logs-policy").urn in delivery.dependencies
+        for resource in (source, delivery):  # the us-east-1 provider's region, or the resource's own
+            assert resource.props.get("region", resource.region) == "us-east-1", resource.name
+    write = {s.get("Sid"): s for s in statements_of(media.named("media-logs-policy"))}["LogDeliveryWrite"]
+    assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert write["Condition"]["ArnLike"] == {"aws:SourceArn": ["arn:aws:logs:us-east-1:123456789012:delivery-source:*"]}
 
 
 def test_custom_domain_and_waf_in_us_east_1(prod):
@@ -341,6 +362,7 @@ def test_defaults():
     assert (s.admin_group, s.cookie_same_site, s.content_kms_encryption, s.deletion_protection) == (
         "premium-admins", "Strict", False, False)
     assert s.custom_domain is None and s.waf_rate_limit is None and s.grace_seconds == GRACE
+    assert s.email is None  # the created pool keeps Cognito's built-in email unless you give an SES identity
     assert set(SIGNING_KEYS_DEFAULTS) == {"generation", "retire_previous", "break_live_links", "propagation_seconds",
                                           "cache_seconds"}
     assert DEFAULTS["price_class"] == "PriceClass_100"
@@ -381,6 +403,33 @@ def test_without_a_pool_it_creates_a_hardened_one_for_both_apis():
     authorizers = snapshot.of_type("aws:apigateway/authorizer:Authorizer")
     assert len(authorizers) == 2 and all(a.props["providerArns"] == [pool.outputs["arn"]] for a in authorizers)
     assert snapshot.named("media-admins").props["userPoolId"] == pool.outputs["id"]
+    assert "emailConfiguration" not in pool.props  # Cognito's built-in email unless `email` is given
+
+
+SES_EMAIL = {"source_arn": "arn:aws:ses:eu-west-1:123456789012:identity/mycompany.io",
+             "from_address": "Media <no-reply@mycompany.io>"}
+
+
+def test_its_own_pool_sends_through_the_given_ses_identity():
+    def program():
+        PaidContent("media", {"email": SES_EMAIL})
+    with aws_answers({}, ACTIVATED_AT):
+        snapshot = evaluate_program(program, region="eu-west-1")
+    config = snapshot.named("media-users").props["emailConfiguration"]
+    assert (config["emailSendingAccount"], config["sourceArn"], config["fromEmailAddress"]) == (
+        "DEVELOPER", SES_EMAIL["source_arn"], SES_EMAIL["from_address"])
+
+
+def test_email_with_the_callers_pool_is_refused():
+    with pytest.raises(ArgsError) as error:
+        resolve_args("m", {"cognito_user_pool_arn": POOL, "email": SES_EMAIL})
+    assert error.value.path == ("email",) and "applies only to the user pool PaidContent creates" in str(error.value)
+
+
+def test_an_email_from_another_identity_names_the_arg():
+    with pytest.raises(ArgsError) as error:
+        resolve_args("m", {"email": {**SES_EMAIL, "from_address": "no-reply@other.io"}})
+    assert error.value.path == ("email", "from_address")
 
 
 def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
@@ -394,3 +443,24 @@ def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
         "generation", "retirePrevious", "breakLiveLinks", "propagationSeconds", "cacheSeconds"}
     assert {"signerUrl", "registrationUrl", "keyGroupId", "signingSecretArn", "distributionDomain",
             "contentDomain", "keyGeneration", "userPoolId", "userPoolClientId"} <= set(definition.outputs)
+
+
+# --- canary ----------------------------------------------------------------------------------------
+def test_with_a_canary_both_apps_invoke_live_released_by_codedeploy():
+    topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+    east = "arn:aws:sns:us-east-1:123456789012:alarms"
+    stack = build({"canary": canary_wiring.ALL_AT_ONCE, "alarms": {"topic_arn": topic, "us_east_1_topic_arn": east}},
+                  with_east=True)
+    canary_wiring.assert_released_through_live(stack, ["media-signer", "media-registration"], topic)
+    # The deploy-time keys function has no caller a canary could protect.
+    assert {a.name for a in stack.of_type(canary_wiring.ALIAS)} == {"media-signer-canary-live",
+                                                                     "media-registration-canary-live"}
+
+
+def test_without_a_canary_the_functions_are_invoked_unqualified(media):
+    canary_wiring.assert_no_canary(media)
+
+
+def test_a_canary_with_an_unknown_key_is_rejected_naming_it():
+    with pytest.raises(ArgsError, match=canary_wiring.UNKNOWN_KEY_ERROR):
+        resolve_args("m", {"cognito_user_pool_arn": POOL, "canary": canary_wiring.UNKNOWN_KEY})

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from serverless_blueprints import monitoring
 from serverless_blueprints.args import ArgsError
 from serverless_blueprints.secure_queue import SecureQueue, SecureQueueArgs
 from offline.harness import evaluate_program
@@ -21,17 +22,25 @@ def test_queue_is_encrypted_tls_only_with_redrive_after_five_receives():
     assert stack.named("jobs-dlq").props["sqsManagedSseEnabled"] is True
 
 
-def test_any_message_in_the_dlq_raises_the_alarm():
-    stack = evaluate_program(lambda: SecureQueue("jobs", {"consumer_timeout_seconds": 30}))
-    alarm = stack.named("jobs-dlq-not-empty").props
-    assert alarm["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert (alarm["threshold"], alarm["comparisonOperator"]) == (0, "GreaterThanThreshold")
+def test_the_dlq_is_what_its_depth_watch_watches():
+    """The owning component creates the alarm (monitoring.watch): any message in the DLQ raises it."""
+    def program():
+        jobs = SecureQueue("jobs", {"consumer_timeout_seconds": 30})
+        watch = jobs.depth_watch(monitoring.thresholds(monitoring.QUEUE))
+        assert (watch.name, watch.metric, watch.threshold, watch.comparison) == (
+            "jobs-dlq-not-empty", "ApproximateNumberOfMessagesVisible", 1, "GreaterThanOrEqualToThreshold")
+        assert jobs.terminal is jobs.dead_letter_queue
+    stack = evaluate_program(program)
+    assert not stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")  # a building block alarms through its owner
 
 
-def test_terminal_queue_has_no_redrive_but_is_alarmed():
-    stack = evaluate_program(lambda: SecureQueue("failures", {"dead_letter": False}))
+def test_terminal_queue_has_no_redrive_and_is_its_own_terminal_queue():
+    def program():
+        failures = SecureQueue("failures", {"dead_letter": False})
+        assert failures.terminal is failures.queue
+        assert failures.depth_watch(monitoring.thresholds(monitoring.QUEUE)).name == "failures-not-empty"
+    stack = evaluate_program(program)
     assert "redrivePolicy" not in stack.named("failures").props
-    assert stack.named("failures-not-empty")
 
 
 def test_visibility_timeout_under_six_times_the_consumer_is_rejected():
@@ -48,7 +57,7 @@ def test_max_receive_count_under_five_is_rejected():
 
 def test_unknown_arg_is_rejected_with_the_allowed_ones():
     with pytest.raises(ArgsError, match=r"SecureQueue 'jobs': dead_letters: unknown arg \(did you mean "
-                                        r"'dead_letter'\?\); allowed: alarm_actions, consumer_timeout_seconds"):
+                                        r"'dead_letter'\?\); allowed: consumer_timeout_seconds"):
         evaluate_program(lambda: SecureQueue("jobs", {"dead_letters": False}))
 
 

@@ -74,6 +74,17 @@ def test_execute_api_endpoint_only_when_asked(dev, prod):
     assert "com.amazonaws.eu-west-1.execute-api" not in names(dev)
 
 
+def test_execute_api_endpoint_ids_name_the_endpoint_for_private_apis_and_none_without_it():
+    import pulumi
+
+    def program(private):
+        network = ServiceNetwork("shop", {"private_api_endpoint": private})
+        pulumi.export("endpoints", network.execute_api_endpoint_ids)
+    with_endpoint = evaluate_program(lambda: program(True))
+    assert with_endpoint.exports["endpoints"] == [with_endpoint.named("shop-execute-api").outputs["id"]]
+    assert evaluate_program(lambda: program(False)).exports["endpoints"] == []
+
+
 def test_endpoints_admit_only_https_from_the_vpc(dev):
     (rule,) = dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert (rule.props["cidrIpv4"], rule.props["fromPort"], rule.props["toPort"]) == ("10.40.0.0/16", 443, 443)

@@ -41,7 +41,12 @@ def stack():
 
 @pytest.fixture(scope="module")
 def notified():
-    return _evaluate({"notifications": True}, subscribers=("indexer",))
+    return _evaluate({"notifications": True, "alarms": {"topic_arn": ONCALL}}, subscribers=("indexer",))
+
+
+@pytest.fixture(scope="module")
+def alarmed():
+    return _evaluate({"alarms": {"topic_arn": ONCALL}})
 
 
 @pytest.fixture(scope="module")
@@ -235,15 +240,20 @@ def test_queue_and_dlq_are_encrypted(stack):
     assert stack.named("thumbs-queue-dlq").props["sqsManagedSseEnabled"] is True
 
 
-def test_dlq_alarms_on_its_first_message(stack):
-    alarm = stack.named("thumbs-queue-dlq-not-empty").props
-    assert alarm["dimensions"] == {"QueueName": stack.named("thumbs-queue-dlq").outputs["name"]}
-    assert (alarm["threshold"], alarm["comparisonOperator"]) == (0, "GreaterThanThreshold")
+def test_dlq_alarms_on_its_first_message(alarmed):
+    alarm = alarmed.named("thumbs-queue-dlq-not-empty").props
+    assert alarm["dimensions"] == {"QueueName": alarmed.named("thumbs-queue-dlq").outputs["name"]}
+    assert (alarm["threshold"], alarm["comparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 
-def test_alarm_actions_reach_the_dlq_alarm():
-    stack = _evaluate({"alarm_actions": [ONCALL]})
-    assert stack.named("thumbs-queue-dlq-not-empty").props["alarmActions"] == [ONCALL]
+def test_the_alarm_topic_hears_the_dlq_and_the_thumbnailer(alarmed):
+    alarms = alarmed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert {a.name for a in alarms} == {"thumbs-queue-dlq-not-empty", "thumbs-worker-errors", "thumbs-worker-throttles"}
+    assert all(a.props["alarmActions"] == a.props["okActions"] == [ONCALL] for a in alarms)
+
+
+def test_without_alarms_there_are_none(stack):
+    assert not stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
 
 
 def test_queue_policy_admits_only_s3_from_the_upload_bucket_and_account(stack):
@@ -585,7 +595,7 @@ def test_queue_subscription_redrives_undeliverable_messages_to_an_alarmed_queue(
     assert subscription["protocol"] == "sqs" and subscription["endpoint"] == _arn(notified, "thumbs-indexer")
     assert json.loads(subscription["redrivePolicy"]) == {
         "deadLetterTargetArn": _arn(notified, "thumbs-indexer-undelivered")}
-    assert notified.named("thumbs-indexer-undelivered-not-empty").props["threshold"] == 0
+    assert notified.named("thumbs-indexer-undelivered-not-empty").props["alarmActions"] == [ONCALL]
 
 
 def test_subscribed_queues_admit_only_the_topic(notified):
@@ -855,7 +865,7 @@ def test_config_unknown_key_is_rejected():
 def test_library_unknown_arg_is_rejected_with_the_allowed_ones(args, key):
     message = _invalid(args)
     assert f"ThumbnailPipeline 'thumbs': {key}: unknown arg" in message
-    assert "allowed: access_log_bucket, alarm_actions, architecture, batch_size" in message
+    assert "allowed: access_log_bucket, alarms, analysis, architecture, batch_size" in message
 
 
 def test_library_unknown_sizing_arg_is_rejected():
@@ -875,8 +885,128 @@ def test_analyzer_infers_the_args_as_inputs_and_the_outputs():
     assert set(result["type_definitions"]["FunctionSizing"].properties) == {"memoryMb", "timeoutSeconds"}
     assert set(definition.outputs) == {
         "uploadBucketName", "uploadPrefix", "thumbnailBucketName", "queueUrl", "queueArn", "dlqUrl", "dlqArn",
-        "topicArn", "functionName", "memoryMb", "timeoutSeconds"}
+        "topicArn", "functionName", "memoryMb", "timeoutSeconds", "dashboardName"}
     assert definition.outputs["topicArn"].optional and not definition.outputs["queueUrl"].optional
+
+
+# --- optional Rekognition analysis ------------------------------------------------------------
+
+ANALYSIS = {"enabled": True, "min_confidence": 90, "max_labels": 5, "block_categories": ["Violence", "Drugs & Tobacco"]}
+ANALYSIS_VARIABLES = {"ANALYSIS_ENABLED", "ANALYSIS_MIN_CONFIDENCE", "ANALYSIS_MAX_LABELS", "ANALYSIS_BLOCK_CATEGORIES"}
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    return _evaluate({"analysis": ANALYSIS, "notifications": True})
+
+
+def _rekognition_statements(stack) -> list[dict]:
+    return [s for s in _role_statements(stack) if any(a.startswith("rekognition:") for a in as_list(s["Action"]))]
+
+
+def test_analysis_is_off_by_default_with_no_rekognition_grant_or_variable(stack):
+    assert not ANALYSIS_VARIABLES & set(_env(stack))
+    assert _rekognition_statements(stack) == []
+    assert tp.resolve_args("thumbs", {}).analysis is None
+
+
+def test_analysis_turned_off_explicitly_adds_nothing():
+    off = tp.resolve_args("thumbs", {"analysis": {"enabled": False, "min_confidence": 50}})
+    assert off.analysis is None and off.timeout_seconds == tp.resolve_args("thumbs", {}).timeout_seconds
+
+
+def test_analysis_grants_exactly_the_two_detect_actions_on_every_resource(analysed):
+    (statement,) = _rekognition_statements(analysed)
+    assert sorted(as_list(statement["Action"])) == ["rekognition:DetectLabels", "rekognition:DetectModerationLabels"]
+    assert as_list(statement["Resource"]) == ["*"] and statement["Effect"] == "Allow"
+
+
+def test_analysis_settings_reach_the_function(analysed):
+    env = _env(analysed)
+    assert {k: env[k] for k in ANALYSIS_VARIABLES} == {
+        "ANALYSIS_ENABLED": "true", "ANALYSIS_MIN_CONFIDENCE": "90", "ANALYSIS_MAX_LABELS": "5",
+        "ANALYSIS_BLOCK_CATEGORIES": '["Violence", "Drugs & Tobacco"]'}
+
+
+def test_analysis_settings_are_the_ones_the_handler_reads(analysed):
+    from thumbnailer.analysis import AnalysisSettings
+    from thumbnailer.settings import Settings
+
+    env = {k: str(v) for k, v in _env(analysed).items() if isinstance(v, str)}
+    assert Settings.from_env({**env, "THUMBNAIL_BUCKET": "t"}).analysis == AnalysisSettings(
+        90.0, 5, ("Violence", "Drugs & Tobacco"))
+
+
+def test_analysis_defaults_match_the_handlers():
+    from thumbnailer import settings as handler_settings
+
+    assert tp.ANALYSIS_DEFAULTS["min_confidence"] == handler_settings.DEFAULT_ANALYSIS_MIN_CONFIDENCE
+    assert tp.ANALYSIS_DEFAULTS["max_labels"] == handler_settings.DEFAULT_ANALYSIS_MAX_LABELS
+
+
+def test_analysis_time_is_added_to_each_worst_case_image():
+    on = tp.resolve_args("thumbs", {"analysis": {"enabled": True}})
+    assert (on.memory_mb, on.timeout_seconds) == (1088, 70)
+    assert tp.required_timeout_seconds(50_000_000, 50 * 2**20, 1088, analysis=True) == \
+        tp.required_timeout_seconds(50_000_000, 50 * 2**20, 1088) + tp.ANALYSIS_SECONDS_PER_IMAGE
+
+
+@pytest.mark.parametrize("analysis, arg, message", [
+    ({"enabled": True, "min_confidence": 100.5}, "analysis.min_confidence", "allowed 0 to 100"),
+    ({"enabled": True, "min_confidence": -1}, "analysis.min_confidence", "allowed 0 to 100"),
+    ({"max_labels": 0}, "analysis.max_labels", "allowed 1 to 100"),
+    ({"max_labels": 101}, "analysis.max_labels", "allowed 1 to 100"),
+    ({"enabled": "yes"}, "analysis.enabled", "true or false"),
+    ({"block_categories": "Violence"}, "analysis.block_categories", "category names"),
+    ({"block_categories": ["Violence", "Violence"]}, "analysis.block_categories", "distinct"),
+    ({"block_categories": ["*"]}, "analysis.block_categories", "category names"),
+    ({"minConfidence": 80}, "analysis.minConfidence", "allowed: block_categories, enabled, max_labels, min_confidence"),
+])
+def test_invalid_analysis_args_are_rejected_naming_the_arg(analysis, arg, message):
+    with pytest.raises(ArgsError) as error:
+        tp.resolve_args("thumbs", {"analysis": analysis})
+    assert f"{arg}:" in str(error.value) and message in str(error.value)
+
+
+def test_guardrail_pack_accepts_the_unscopable_rekognition_grant(analysed):
+    from policy.evaluate import evaluate
+
+    report = evaluate(analysed.resources, environment="prod")
+    assert report.for_rule("SB-IAM-003") == []
+
+
+def test_cost_estimate_prices_two_rekognition_calls_per_analysed_image_only_with_analysis_on(stack, analysed):
+    from offline import cost, usage
+
+    def rekognition(snapshot) -> list:
+        return [i for i in cost.estimate_stack(snapshot, overrides={}).items if i.service == "Rekognition"]
+
+    assert rekognition(stack) == []
+    (item,) = rekognition(analysed)
+    images = usage.PROFILES["serverless-blueprints:index:ThumbnailPipeline"]["prod"]["analysed_images"]
+    assert item.quantity == images * 2 / 1000
+    assert item.unit_usd == cost.prices("eu-west-1")["rekognition"]["image_api_calls_per_thousand"]
+
+
+def test_analyzer_exposes_the_analysis_section_as_a_typed_input():
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    result = Analyzer("serverless-blueprints").analyze([ThumbnailPipeline])
+    assert result["component_definitions"]["ThumbnailPipeline"].inputs["analysis"].ref.endswith(
+        ":index:ThumbnailAnalysis")
+    assert set(result["type_definitions"]["ThumbnailAnalysis"].properties) == {
+        "enabled", "minConfidence", "maxLabels", "blockCategories"}
+
+
+def test_an_analysis_section_turns_it_on_unless_it_says_enabled_false():
+    assert tp.resolve_args("thumbs", {"analysis": {}}).analysis == tp.ResolvedAnalysis(80.0, 10, [])
+    assert tp.resolve_args("thumbs", {"analysis": None}).analysis is None
+
+
+def test_config_analysis_section_maps_to_the_args_and_names_the_yaml_key():
+    assert _resolved({"analysis": {"enabled": True, "minConfidence": 75}}).analysis == tp.ResolvedAnalysis(75.0, 10, [])
+    assert _resolved({"analysis": {"enabled": False}}).analysis is None
+    assert "serverless-blueprints:thumbnails.analysis.maxLabels" in _config_error({"analysis": {"maxLabels": 0}})
 
 
 # --- the dependency layer, built for real -------------------------------------------------------

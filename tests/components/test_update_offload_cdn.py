@@ -32,6 +32,7 @@ TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/
 VPC = "vpc-0123456789abcdef0"
 LOCK = {"listener_arn": LISTENER, "target_group_arn": TARGET_GROUP, "forward_rule_priority": 10}
 ZONE = "Z0123456789EXAMPLE"
+ALARMS = {"topic_arn": "arn:aws:sns:eu-west-1:123456789012:ops", "us_east_1_topic_arn": "arn:aws:sns:us-east-1:123456789012:ops"}
 DEMO_TYPES = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
               "aws:autoscaling/group:Group", "aws:efs/fileSystem:FileSystem", "aws:ec2/launchTemplate:LaunchTemplate")
 
@@ -50,7 +51,7 @@ def existing():
     return build({"origin_domain_name": "updates-origin.example.com",
                   "lock_down": {**LOCK, "vpc_id": VPC},
                   "custom_domain": {"domain_name": "updates.example.com", "hosted_zone_id": ZONE},
-                  "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:ops"]})
+                  "alarms": ALARMS})
 
 
 @pytest.fixture(scope="module")
@@ -378,20 +379,26 @@ def test_cache_hit_rate_alarm_is_in_us_east_1(existing):
 
 
 def test_origin_5xx_alarm_is_in_us_east_1(existing):
-    alarm = existing.named("updates-origin-5xx")
+    alarm = existing.named("updates-5xx-rate")
     assert (alarm.props["metricName"], alarm.props["comparisonOperator"], alarm.props["threshold"]) == (
         "5xxErrorRate", "GreaterThanThreshold", 5)
     assert alarm.props["treatMissingData"] == "notBreaching"
+    assert alarm.props["alarmActions"] == alarm.props["okActions"] == [ALARMS["us_east_1_topic_arn"]]
     assert alarm.region == "us-east-1"
 
 
-def test_dashboard_charts_cache_hit_rate_and_errors_in_us_east_1(existing):
+def test_dashboard_charts_the_alarmed_metrics_from_us_east_1(existing):
     dashboard = existing.named("updates-dashboard")
     body = json.loads(dashboard.props["dashboardBody"])
-    charted = {metric[1] for widget in body["widgets"] for metric in widget["properties"]["metrics"]}
-    assert {"CacheHitRate", "5xxErrorRate", "Requests", "BytesDownloaded"} <= charted
-    assert dashboard.props["dashboardName"] == "updates-update-cdn-unit"
-    assert dashboard.region == "us-east-1"
+    graphs = [widget["properties"] for widget in body["widgets"] if widget["type"] == "metric"]
+    assert {graph["metrics"][0][1] for graph in graphs} == {"CacheHitRate", "5xxErrorRate"}
+    assert {graph["region"] for graph in graphs} == {"us-east-1"}
+    assert dashboard.props["dashboardName"] == "serverless-blueprints-unit-updates"
+
+
+def test_without_alarms_there_are_no_alarms_and_no_dashboard(bare):
+    assert not bare.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert not bare.of_type("aws:cloudwatch/dashboard:Dashboard")
 
 
 # --- the demo origin -----------------------------------------------------------------------------
@@ -583,7 +590,10 @@ BAD_ARGS = [  # (case, args, what the ArgsError says)
      "demo_origin.certificate_arn: expected a regional ACM certificate ARN"),
     ("demo-certificate-without-domain", {"demo_origin": {"certificate_arn": CERTIFICATE}},
      "demo_origin.certificate_arn: needs domain_name"),
-    ("alarm-percent", {**GOOD, "cache_hit_rate_alarm_percent": 120}, "cache_hit_rate_alarm_percent: 120 is out of"),
+    ("alarm-percent", {**GOOD, "alarms": {**ALARMS, "thresholds": {"cloudfront_cache_hit_rate_percent": 120}}},
+     r"alarms.thresholds.cloudfront_cache_hit_rate_percent: expected a number from 0 to 100"),
+    ("alarms-without-us-east-1-topic", {**GOOD, "alarms": {"topic_arn": ALARMS["topic_arn"]}},
+     "alarms.us_east_1_topic_arn: required: CloudFront's metrics"),
     ("misspelt-arg", {**GOOD, "originShieldRegion": "eu-west-1"},
      r"originShieldRegion: unknown arg \(did you mean 'origin_shield_region'\?\)"),
 ]
@@ -622,8 +632,7 @@ def test_analyzer_accepts_the_component():
     assert required == {"usEast1Provider"}
     assert {"originDomainName", "updatePathPattern", "versioningQueryStrings", "minTtlSeconds", "defaultTtlSeconds",
             "maxTtlSeconds", "priceClass", "originShieldRegion", "lockDown", "demoOrigin", "customDomain",
-            "alarmActions", "cacheHitRateAlarmPercent", "errorRate5xxAlarmPercent",
-            "deletionProtection"} == set(component.inputs) - required
+            "alarms", "deletionProtection"} == set(component.inputs) - required
     assert set(component.outputs) == {"distributionId", "domainName", "url", "originDomainName", "originProtocol",
                                       "originSecurityGroupId", "logBucketName", "dashboardName"}
     lock = result["type_definitions"]["LockDownArgs"]
@@ -659,7 +668,7 @@ def test_prod_stack_points_at_the_existing_origin_locked_down(prod_stack):
 
 def test_stacks_put_cloudfront_alarms_in_us_east_1(dev_stack, prod_stack):
     for stack in (dev_stack, prod_stack):
-        for alarm in ("updates-cache-hit-rate", "updates-origin-5xx"):
+        for alarm in ("updates-cache-hit-rate", "updates-5xx-rate"):
             assert stack.provider_of(stack.named(alarm)).props["region"] == "us-east-1"
 
 
@@ -820,3 +829,21 @@ def test_cloudfront_log_bucket_expires_old_logs(dev_stack):
     from serverless_blueprints import defaults
     rules = {r["id"]: r for r in dev_stack.named("updates-logs-lifecycle").props["rules"]}
     assert rules["expire-current-objects"]["expiration"] == {"days": defaults.ACCESS_LOG_EXPIRATION_DAYS}
+
+
+def test_the_demo_origins_alb_and_servers_alarm_at_home_on_5xx_unhealthy_hosts_and_too_few_instances():
+    snapshot = build({"demo_origin": {"min_instances": 2, "max_instances": 3},
+                      "alarms": {**ALARMS, "thresholds": {"alb_target_server_errors": 10}}})
+    alb = snapshot.named("updates-alb").outputs["arnSuffix"]
+    group = snapshot.named("updates-servers")
+    target_5xx, unhealthy = snapshot.named("updates-alb-target-5xx"), snapshot.named("updates-alb-unhealthy")
+    assert target_5xx.props["metricName"] == "HTTPCode_Target_5XX_Count" and target_5xx.props["threshold"] == 10
+    assert unhealthy.props["dimensions"]["LoadBalancer"] == alb
+    below = snapshot.named("updates-servers-below-min")
+    assert (below.props["namespace"], below.props["metricName"], below.props["threshold"]) == (
+        "AWS/AutoScaling", "GroupInServiceInstances", 2)
+    assert below.props["dimensions"] == {"AutoScalingGroupName": group.outputs["name"]}
+    assert below.props["treatMissingData"] == "breaching"
+    assert "GroupInServiceInstances" in group.props["enabledMetrics"]
+    for alarm in (target_5xx, unhealthy, below):
+        assert alarm.region == "eu-west-1" and alarm.props["alarmActions"] == [ALARMS["topic_arn"]]

@@ -46,7 +46,7 @@ def domain():
     """A domain identity with DKIM records, sending from news@ of that domain."""
     return build({"identity": "myblog.example.com", "sender_address": "news@myblog.example.com",
                   "hosted_zone_id": ZONE, "deletion_protection": True,
-                  "alarm_actions": ["arn:aws:sns:eu-west-1:123456789012:ops"]})
+                  "alarms": {"topic_arn": "arn:aws:sns:eu-west-1:123456789012:ops"}})
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_on_failure_queue_is_terminal_encrypted_and_alarmed(domain):
     queue = domain.named("welcome-failures").props
     assert queue["sqsManagedSseEnabled"] is True and "redrivePolicy" not in queue
     alarm = domain.named("welcome-failures-not-empty").props
-    assert alarm["threshold"] == 0 and alarm["alarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:ops"]
+    assert alarm["threshold"] == 1 and alarm["alarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:ops"]
 
 
 def test_iterator_age_alarm_fires_before_records_expire(domain):
@@ -389,12 +389,12 @@ def test_analyzer_accepts_the_component_with_plain_table_inputs():
     assert {"tableKmsKeyArn", "senderAddress", "hostedZoneId", "template", "confirmationTemplate",
             "sandboxRecipients", "memoryMb",
             "timeoutSeconds", "batchSize", "maximumRetryAttempts", "maximumRecordAgeSeconds",
-            "iteratorAgeAlarmSeconds", "alarmActions", "logRetentionDays",
+            "iteratorAgeAlarmSeconds", "alarms", "logRetentionDays",
             "deletionProtection"} == set(component.inputs) - required
     assert set(component.outputs) == {"identityArn", "configurationSetName", "templateName",
                                       "confirmationTemplateName", "filterPattern",
-                                      "functionName", "failureQueueUrl", "idempotencyTableName"}
-    assert all(not value.optional for value in component.outputs.values())
+                                      "functionName", "failureQueueUrl", "idempotencyTableName", "dashboardName"}
+    assert all(not value.optional for key, value in component.outputs.items() if key != "dashboardName")
 
 
 @pytest.mark.parametrize("identity, sender, covered", [
@@ -471,3 +471,23 @@ def test_config_blog_needs_an_email_section():
     with pytest.raises(stack_config.ConfigError, match=r"blog.email.identity: required"):
         stack_config.parse({"environment": "dev", "blog": {"enabled": True, "site": {"contentDir": "site"}}},
                            "eu-west-1")
+
+
+def test_alarms_on_the_configuration_sets_bounce_and_complaint_rates_well_below_an_account_review(domain):
+    config_set = domain.named("welcome-config").outputs["configurationSetName"]
+    for slug, metric, threshold in (("bounce-rate", "Reputation.BounceRate", 0.02),
+                                    ("complaint-rate", "Reputation.ComplaintRate", 0.0005)):
+        alarm = domain.named(f"welcome-{slug}").props
+        assert (alarm["namespace"], alarm["metricName"], alarm["threshold"]) == ("AWS/SES", metric, threshold)
+        assert alarm["dimensions"] == {"ses:configuration-set": config_set}
+        assert alarm["alarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:ops"]
+    assert domain.named("welcome-config").props["reputationOptions"]["reputationMetricsEnabled"] is True
+
+
+def test_reputation_thresholds_are_percent_overrides_refused_at_the_review_line():
+    topic = {"topic_arn": "arn:aws:sns:eu-west-1:123456789012:ops"}
+    resolved = resolve_args("welcome", {**GOOD, "alarms": {**topic, "thresholds": {"ses_bounce_rate_percent": 1}}})
+    assert resolved.alarms.thresholds["ses_bounce_rate_percent"] == 1
+    with pytest.raises(ArgsError, match=r"alarms.thresholds.ses_complaint_rate_percent: expected a number from "
+                                        r"0.01 to 0.08 .*got 0.1"):
+        resolve_args("welcome", {**GOOD, "alarms": {**topic, "thresholds": {"ses_complaint_rate_percent": 0.1}}})

@@ -130,12 +130,12 @@ def handlers() -> Iterator[dict[str, ModuleType]]:
         for variable, value in (("ORIGIN_SECRET_ARN", BLOG_ORIGIN_SECRET), ("TOKEN_SECRET_ARN", BLOG_TOKEN_KEY)):
             patch.setenv(variable, secrets.create_secret(Name=f"fuzz-{variable.lower()}", SecretString=value)["ARN"])
         blog = _load("blog_api.handler")
-        from blog_api import posts
+        import blog_posts
 
         ddb.put_item(
             TableName="fuzz-blog",
             Item=boto3.dynamodb.types.TypeSerializer().serialize(
-                posts.post_item(
+                blog_posts.post_item(
                     slug="hello-world", title="Hello", summary="s", body="<p>b</p>", published_at="2024-05-01T09:00:00Z"
                 )
             )["M"],

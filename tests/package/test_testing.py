@@ -82,6 +82,20 @@ def test_our_data_sources_answer_like_aws_in_the_stacks_region():
                                 "zones": ["eu-central-1a", "eu-central-1b", "eu-central-1c"]}
 
 
+def test_an_ecs_service_is_described_running_the_task_definition_it_was_given():
+    """What CatalogService's rollout check reads: a service ECS didn't roll back runs what it was given."""
+    def program():
+        cluster = aws.ecs.Cluster("c")
+        task = aws.ecs.TaskDefinition("t", family="t", container_definitions="[]")
+        service = aws.ecs.Service("s", cluster=cluster.arn, task_definition=task.arn)
+        live = aws.ecs.get_service_output(cluster_arn=cluster.arn, service_name=service.name)
+        pulumi.export("running", live.task_definition)
+        pulumi.export("given", task.arn)
+        pulumi.export("registry", aws.ecr.get_authorization_token_output().user_name)
+    snapshot = evaluate(program, region="eu-west-1")
+    assert snapshot.exports["running"] == snapshot.exports["given"] and snapshot.exports["registry"] == "AWS"
+
+
 def test_an_unknown_data_source_fails_loudly_with_its_token():
     def program():
         aws.s3.Bucket("b", tags={"vpc": aws.ec2.get_vpc_output(default=True).id})

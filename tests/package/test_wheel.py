@@ -186,7 +186,7 @@ def test_wheel_holds_the_typed_marker_every_function_and_its_data(wheel):
     assert "serverless_blueprints/functions/welcome_email/ses_template.json" in names
     # Every source and data file of every function, however deep (package-data globs miss subfolders).
     sources = [p.relative_to(REPO / "functions").as_posix() for p in (REPO / "functions").rglob("*")
-               if p.is_file() and (p.suffix in (".py", ".json") or p.name == "requirements.txt")
+               if p.is_file() and (p.suffix in (".py", ".json", ".js") or p.name == "requirements.txt")
                and not any(part.startswith((".", "__pycache__")) for part in p.relative_to(REPO).parts)]
     assert not [s for s in sources if f"serverless_blueprints/functions/{s}" not in names]
     # a nested package: the catalog client generated into cart_api

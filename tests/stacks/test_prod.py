@@ -34,3 +34,9 @@ def test_prod_manages_the_shared_api_gateway_account_setting_and_retains_it_on_d
     assert role.retain_on_delete and policy.retain_on_delete
     for stage in prod_stack.of_type("aws:apigateway/stage:Stage"):
         assert account.urn in stage.dependencies, stage.name
+
+
+def test_prod_serves_only_v1_and_deprecates_nothing(prod_stack):
+    import json
+    assert json.loads(prod_stack.named("todo-handler-fn").props["environment"]["variables"]
+                      ["DEPRECATED_VERSIONS"]) == {}
