@@ -7,7 +7,9 @@ What is counted comes from the recorded resources (KMS keys, DAX node type × no
 size, ALBs, NAT gateways, instance types, alarms, a table's PITR and replicas, a distribution's
 price class and Origin Shield). How much each is used comes from offline/usage.py. Unit prices are
 list prices from one pinned file per region (offline/prices/<region>.json, with its source and
-"as of" date); no network. Hours a month: 730. Free tiers are left out (they are per account).
+"as of" date); no network. Hours a month: 730. Free tiers are left out (they are per account), except
+CloudFront's 1,000 free invalidation paths a month, which are part of its price: the stack's resources
+share them, as one account's would.
 
 UpdateOffloadCdn's transfer is priced by components/update_offload_cost.py, so the plan and
 that model give the same numbers.
@@ -132,6 +134,8 @@ class Context:
     notes: list[str]
     peers: Callable[[str], int]
     """How many resources of a type the component has (shared drivers are split between them)."""
+    allowances: dict[str, float] = field(default_factory=dict)
+    """What is left this month of each free allowance the stack's resources share (an account's)."""
 
     @property
     def region(self) -> str:
@@ -158,6 +162,13 @@ class Context:
     def shared(self, driver: str, resource_type: str) -> float:
         return self.number(driver) / max(1, self.peers(resource_type))
 
+    def beyond_free(self, allowance: str, quantity: float, free: float) -> float:
+        """The part of `quantity` past what is left of a monthly allowance, which it uses up first."""
+        left = self.allowances.setdefault(allowance, free)
+        used = min(left, quantity)
+        self.allowances[allowance] = left - used
+        return quantity - used
+
     def sized(self, service: str, table: dict, size: Optional[str], what: str, count: float = 1) -> None:
         """An hourly charge by size (instance type, node type, cache size), `count` of them all month."""
         if size not in table:
@@ -177,6 +188,22 @@ def _lambda(ctx: Context) -> None:
     ctx.add("Lambda", "requests", invocations / 1e6, lam["requests_per_million"])
     rate = lam["gb_second_arm64" if arch == "arm64" else "gb_second_x86_64"]
     ctx.add("Lambda", f"GB-seconds ({arch})", invocations * ms / 1000 * memory / 1024, rate)
+    # Rekognition has no resource: it is priced on the function that calls it (ThumbnailPipeline's analysis).
+    if ((ctx.resource.props.get("environment") or {}).get("variables") or {}).get("ANALYSIS_ENABLED") == "true":
+        ctx.add("Rekognition", "image API calls (1000s; moderation + labels)",
+                ctx.number("analysed_images") * 2 / 1000, ctx.p["rekognition"]["image_api_calls_per_thousand"])
+    # Invalidations have no resource either: priced on the function that requests them.
+    _invalidation_paths(ctx, float(ctx.fragment("invalidation_paths", 0) or 0))
+
+
+def _invalidation_paths(ctx: Context, paths: float) -> None:
+    """CloudFront invalidation paths: the stack's first 1,000 a month are free (an account's), then per path."""
+    if not paths:
+        return
+    cf = ctx.p["cloudfront"]
+    free = cf["invalidation_paths_free_per_month"]
+    ctx.add("CloudFront", f"invalidation paths past {free:,} free a month ({paths:,.0f} requested)",
+            ctx.beyond_free("cloudfront invalidation paths", paths, free), cf["invalidation_path"])
 
 
 def _rest_api(ctx: Context) -> None:
@@ -258,6 +285,31 @@ def _distribution(ctx: Context) -> None:
     if any((o.get("originShield") or {}).get("enabled") for o in props.get("origins") or []):
         ctx.add("CloudFront", "Origin Shield requests (millions)", requests * (1 - hit_ratio) / 1e6,
                 cf["origin_shield_requests_per_million"])
+    # Every viewer request is counted as reaching the default behaviour (an upper bound when other
+    # behaviours, such as /api/*, run no function); each viewer-request/-response function runs once.
+    functions = len((props.get("defaultCacheBehavior") or {}).get("functionAssociations") or [])
+    if functions:
+        ctx.add("CloudFront", "Functions invocations (millions)", requests * functions / 1e6,
+                cf["function_invocations_per_million"])
+
+
+def _log_delivery(ctx: Context) -> None:
+    """Standard logging v2: a distribution's access logs delivered to S3, billed per GB (vended logs)."""
+    props = ctx.resource.props
+    sources = [r for r in ctx.snapshot.of_type("aws:cloudwatch/logDeliverySource:LogDeliverySource")
+               if r.props.get("name") == props.get("deliverySourceName")]
+    destinations = [r for r in ctx.snapshot.of_type("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+                    if props.get("deliveryDestinationArn") in (r.outputs.get("arn"), r.outputs.get("id"))]
+    source_arn = str(sources[0].props.get("resourceArn") or "") if sources else ""
+    target = str(((destinations[0].props.get("deliveryDestinationConfiguration") or {})
+                  .get("destinationResourceArn") or "")) if destinations else ""
+    if ":cloudfront::" not in source_arn or not target.startswith("arn:aws:s3:::"):
+        ctx.unpriced.append(f"aws:cloudwatch/logDelivery:LogDelivery '{ctx.resource.name}': only CloudFront logs "
+                            f"delivered to S3 are priced (source {source_arn or '?'}, destination {target or '?'})")
+        return
+    ctx.add("CloudFront", "standard logs delivered to S3 (GB)",
+            ctx.shared("access_logs_gb", "aws:cloudwatch/logDelivery:LogDelivery"),
+            ctx.p["cloudfront"]["standard_logs_s3_gb"])
 
 
 def _web_acl(ctx: Context) -> None:
@@ -398,6 +450,33 @@ def _rds_instance(ctx: Context) -> None:
                 rds["gp3_gb_month"])
 
 
+def _task_definition_of(ctx: Context, arn: Any) -> Optional[RecordedResource]:
+    for candidate in ctx.snapshot.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        if arn in (candidate.outputs.get("arn"), candidate.outputs.get("id")):
+            return candidate
+    return None
+
+
+def _fargate_service(ctx: Context) -> None:
+    """Fargate: the tasks' vCPUs and GB, all month, at the task definition's architecture (desired count)."""
+    props = ctx.resource.props
+    if props.get("launchType", "FARGATE") != "FARGATE":
+        ctx.notes.append(f"ECS service '{ctx.resource.name}' isn't on Fargate: its instances are priced as EC2")
+        return
+    definition = _task_definition_of(ctx, props.get("taskDefinition"))
+    if definition is None:
+        ctx.unpriced.append(f"aws:ecs/service:Service '{ctx.resource.name}': task definition not found")
+        return
+    d = definition.props
+    arch = "arm64" if (d.get("runtimePlatform") or {}).get("cpuArchitecture") == "ARM64" else "x86_64"
+    tasks = float(props.get("desiredCount") or 1)
+    f = ctx.p["fargate"]
+    ctx.add("Fargate", f"vCPU-hours ({arch})", tasks * float(d.get("cpu") or 256) / 1024 * HOURS_PER_MONTH,
+            f[f"vcpu_hour_{arch}"])
+    ctx.add("Fargate", f"GB-hours ({arch})", tasks * float(d.get("memory") or 512) / 1024 * HOURS_PER_MONTH,
+            f[f"gb_hour_{arch}"])
+
+
 def _secret(ctx: Context) -> None:
     sm = ctx.p["secretsmanager"]
     ctx.add("Secrets Manager", "secrets", 1, sm["secret_month"])
@@ -453,10 +532,12 @@ PRICERS: dict[str, Callable[[Context], None]] = {
     "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:rds/clusterInstance:ClusterInstance": _rds_instance,
+    "aws:ecs/service:Service": _fargate_service,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:cloudwatch/logDelivery:LogDelivery": _log_delivery,
 }
 
 
@@ -506,6 +587,7 @@ def estimate_stack(snapshot: StackSnapshot, overrides: Optional[dict[str, dict]]
                 resource.resource_type, resource.name, environment, overrides) or {}
     component_of = {r.urn: owners[r.urn].name if r.urn in owners else STACK_LEVEL for r in snapshot.resources}
     counts: dict[tuple[str, str], int] = {}
+    allowances: dict[str, float] = {}
     for resource in snapshot.resources:
         if resource.custom:
             key = (component_of[resource.urn], resource.resource_type)
@@ -521,7 +603,7 @@ def estimate_stack(snapshot: StackSnapshot, overrides: Optional[dict[str, dict]]
 
         ctx = Context(snapshot=snapshot, component=component, usage=estimate.assumptions.get(component, {}),
                       resource=resource, items=estimate.items, unpriced=estimate.unpriced, notes=estimate.notes,
-                      peers=peers)
+                      peers=peers, allowances=allowances)
         pricer(ctx)
         estimate.price_sources.setdefault(ctx.region, price_file(ctx.region)["as_of"])
     for item in estimate.items:

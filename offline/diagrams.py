@@ -43,12 +43,20 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EFS = "aws:efs/fileSystem:FileSystem"
 EFS_MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+LAMBDA_ALIAS = "aws:lambda/alias:Alias"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SES_IDENTITIES = ("aws:sesv2/emailIdentity:EmailIdentity", "aws:ses/domainIdentity:DomainIdentity",
                   "aws:ses/emailIdentity:EmailIdentity")
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 TOPIC_SUBSCRIPTION = tokens.TOPIC_SUBSCRIPTION
+ECS_SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+DB_INSTANCE = "aws:rds/instance:Instance"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+HOSTED_ZONE = "aws:route53/zone:Zone"
+VPC = "aws:ec2/vpc:Vpc"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ KEY_TYPES: dict[str, KeyType] = {
     tokens.IDENTITY_POOL: KeyType("idpool", "Cognito identity pool", "identity"),
     tokens.FUNCTION: KeyType("fn", "Lambda", "compute"),
     AUTOSCALING_GROUP: KeyType("asg", "EC2 Auto Scaling group", "compute"),
+    ECS_SERVICE: KeyType("ecs", "ECS Fargate service", "compute"),
     STATE_MACHINE: KeyType("sfn", "Step Functions", "compute"),
     tokens.QUEUE: KeyType("queue", "SQS", "messaging"),
     tokens.TOPIC: KeyType("topic", "SNS", "messaging"),
@@ -78,6 +87,10 @@ KEY_TYPES: dict[str, KeyType] = {
     tokens.DAX_CLUSTER: KeyType("dax", "DAX", "data"),
     tokens.BUCKET: KeyType("bucket", "S3", "data"),
     EFS: KeyType("efs", "EFS", "data"),
+    REPLICATION_GROUP: KeyType("cache", "ElastiCache", "data"),
+    HOSTED_ZONE: KeyType("zone", "Route 53 zone", "edge"),
+    VPC: KeyType("vpc", "VPC", "edge"),
+    DB_INSTANCE: KeyType("db", "RDS", "data"),
 }
 SHAPE_ORDER = ("edge", "identity", "compute", "messaging", "data", "external")
 
@@ -85,7 +98,7 @@ _READ = ("Get", "List", "Query", "Scan", "BatchGet", "Describe", "Head", "Condit
 _WRITE = ("Put", "Update", "Delete", "BatchWrite", "Create", "TransactWrite", "Abort", "Restore")
 _SEND = ("SendMessage", "Publish", "PutEvents", "SendEmail", "SendRawEmail", "SendTemplatedEmail",
          "SendBulkEmail", "SendBulkTemplatedEmail")
-_INVOKE = ("InvokeFunction", "InvokeAsync", "StartExecution", "StartSyncExecution")
+_INVOKE = ("InvokeFunction", "InvokeAsync", "StartExecution", "StartSyncExecution", "Invoke")
 _CONSUME = {"sqs": ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility")}
 ACCESS_ORDER = ("read", "write", "send", "invoke", "consume", "use")
 MAX_ROUTES_IN_LABEL = 3
@@ -191,10 +204,11 @@ class _Builder:
 
     # nodes --------------------------------------------------------------------------------------
     def _display_name(self, resource: Resource) -> str:
-        """A building block's name (LambdaFunction "photos-worker") for its one key resource."""
+        """A building block's name (LambdaFunction "photos-worker") for its one key resource (its own: a
+        nested building block, such as a canary's release function, names its own)."""
         parent = resource.parent
         if parent is not None and parent.parent is not None and not parent.resource_type.startswith("aws:"):
-            siblings = [r for r in self.stack.descendants(parent) if r.resource_type in KEY_TYPES]
+            siblings = [r for r in self.stack.children(parent) if r.resource_type in KEY_TYPES]
             if len(siblings) == 1:
                 return parent.name
         return resource.name
@@ -329,6 +343,15 @@ class _Builder:
                 for dlq in dead_letters:
                     self.add(source, dlq, f"undeliverable ({label})", SIDE)
 
+    def integrated_functions(self, integration: Resource) -> list[Resource]:
+        """The functions an integration invokes: directly, or through an alias (a canary's `live`)."""
+        uri = get(integration.props, "uri")
+        functions = self.refs(integration, "uri", uri, tokens.FUNCTION)
+        alias = None if functions else self.one(integration, "uri", uri, LAMBDA_ALIAS)
+        if alias is None:
+            return functions
+        return self.refs(alias, "functionName", get(alias.props, "functionName"), tokens.FUNCTION)
+
     def api_integrations(self) -> None:
         for integration in self.stack.of_type(tokens.INTEGRATION):
             api = api_of(self.stack, integration)
@@ -336,7 +359,7 @@ class _Builder:
                 continue
             path = resource_path(self.stack, integration)
             route = f"{get(integration.props, 'httpMethod')} /{path}" if path is not None else "route"
-            for function in self.refs(integration, "uri", get(integration.props, "uri"), tokens.FUNCTION):
+            for function in self.integrated_functions(integration):
                 self.add(api, function, route)
         for authorizer in self.stack.of_type(tokens.AUTHORIZER):
             api = api_of(self.stack, authorizer)
@@ -427,6 +450,10 @@ class _Builder:
         for attachment in self.stack.of_type(*TARGET_GROUP_ATTACHMENTS):
             if group in (self.stack.resolve(attachment, "targetGroupArn", get(attachment.props, "targetGroupArn"), [group]) or []):
                 found += self.refs(attachment, "targetId", get(attachment.props, "targetId"))
+        for service in self.stack.of_type(ECS_SERVICE):
+            if any(group in (self.stack.resolve(service, "loadBalancers", get(entry, "targetGroupArn"), [group]) or [])
+                   for entry in as_list(get(service.props, "loadBalancers"))):
+                found.append(service)
         return found
 
     def role_access(self) -> None:
@@ -438,6 +465,17 @@ class _Builder:
         for cluster in self.stack.of_type(tokens.DAX_CLUSTER):
             holders += [(cluster, r) for r in
                         self.stack.resolve(cluster, "iamRoleArn", get(cluster.props, "iamRoleArn"), roles) or []]
+        for service in self.stack.of_type(ECS_SERVICE):  # its tasks hold the task definition's task role
+            task = self.one(service, "taskDefinition", get(service.props, "taskDefinition"), TASK_DEFINITION)
+            if task is not None:
+                holders += [(service, r) for r in
+                            self.stack.resolve(task, "taskRoleArn", get(task.props, "taskRoleArn"), roles) or []]
+        for asg in self.stack.of_type(AUTOSCALING_GROUP):  # its instances hold the instance profile's role
+            template = self.one(asg, "launchTemplate", get(asg.props, "launchTemplate", "id"), LAUNCH_TEMPLATE)
+            profile = None if template is None else self.one(
+                template, "iamInstanceProfile", get(template.props, "iamInstanceProfile", "arn"), INSTANCE_PROFILE)
+            if profile is not None:
+                holders += [(asg, r) for r in self.stack.resolve(profile, "role", get(profile.props, "role"), roles) or []]
         for attachment in self.stack.of_type(tokens.IDENTITY_POOL_ROLE_ATTACHMENT):
             pool = self.one(attachment, "identityPoolId", get(attachment.props, "identityPoolId"), tokens.IDENTITY_POOL)
             for arn in (get(attachment.props, "roles") or {}).values():
@@ -453,7 +491,7 @@ class _Builder:
                         continue
                     for pattern in statement.resources:
                         for target in self.key:
-                            if target is not holder and identifies(pattern, target):
+                            if target is not holder and (identifies(pattern, target) or _invokes(pattern, target)):
                                 access[(holder.urn, target.urn)].update(statement.actions)
         by_urn = {r.urn: r for r in self.resources}
         for (holder, target), actions in sorted(access.items()):
@@ -472,8 +510,12 @@ class _Builder:
 
         for function in self.stack.of_type(tokens.FUNCTION):
             hold(function, "vpcConfig", get(function.props, "vpcConfig", "securityGroupIds"), function)
-        for cluster in self.stack.of_type(tokens.DAX_CLUSTER):
+        for cluster in self.stack.of_type(tokens.DAX_CLUSTER, REPLICATION_GROUP):
             hold(cluster, "securityGroupIds", get(cluster.props, "securityGroupIds"), cluster)
+        for database in self.stack.of_type(DB_INSTANCE):
+            hold(database, "vpcSecurityGroupIds", get(database.props, "vpcSecurityGroupIds"), database)
+        for service in self.stack.of_type(ECS_SERVICE):
+            hold(service, "networkConfiguration", get(service.props, "networkConfiguration", "securityGroups"), service)
         for lb in self.stack.of_type(*tokens.LOAD_BALANCERS):
             hold(lb, "securityGroups", get(lb.props, "securityGroups"), lb)
         for asg in self.stack.of_type(AUTOSCALING_GROUP):
@@ -545,6 +587,12 @@ def _rule_label(rule: Resource) -> str:
     return rule.name
 
 
+def _invokes(pattern: Any, target: Resource) -> bool:
+    """An execute-api ARN under a REST API's execution ARN (IAM-authorized callers: checkout -> cart)."""
+    execution_arn = attribute(target, "executionArn") if target.resource_type == tokens.REST_API else None
+    return isinstance(pattern, str) and is_known(execution_arn) and pattern.startswith(f"{execution_arn}/")
+
+
 def _detail(resource: Resource) -> str:
     props = resource.props
     if resource.resource_type == tokens.DAX_CLUSTER:
@@ -557,6 +605,14 @@ def _detail(resource: Resource) -> str:
         return ", ".join(aliases)
     if resource.resource_type == tokens.FUNCTION:
         return f"{get(props, 'memorySize')} MB, {get(props, 'timeout')} s"
+    if resource.resource_type == REPLICATION_GROUP:
+        return f"{get(props, 'numCacheClusters')} × {get(props, 'nodeType')}"
+    if resource.resource_type == VPC:
+        return str(get(props, "cidrBlock") or "")
+    if resource.resource_type == HOSTED_ZONE:
+        return "private (VPC)" if get(props, "vpcs") else "public"
+    if resource.resource_type == DB_INSTANCE:
+        return f"{get(props, 'instanceClass')}{', Multi-AZ' if get(props, 'multiAz') is True else ''}"
     return ""
 
 

@@ -163,6 +163,9 @@ class Stack:
                 matches.append(source)
         return matches, undetermined
 
+    def children(self, resource: Resource) -> list[Resource]:
+        return list(self._children.get(resource.urn, ()))
+
     def descendants(self, resource: Resource) -> list[Resource]:
         found, todo = [], list(self._children.get(resource.urn, ()))
         while todo:

@@ -61,6 +61,14 @@ def priced(monkeypatch):
     ("aws:cloudfront/distribution:Distribution",
      {"priceClass": "PriceClass_200", "origins": [{"originShield": {"enabled": True}}]},
      {"cdn": {"gb_out": 100, "requests": 10_000_000, "cache_hit_ratio": 0.9}}, 9.08 + 10.0 + 0.75),
+    # CloudFront Functions: a viewer-request function on the default behaviour runs on each of the 10M requests
+    ("aws:cloudfront/distribution:Distribution",
+     {"priceClass": "PriceClass_100", "defaultCacheBehavior": {"functionAssociations": [
+         {"eventType": "viewer-request", "functionArn": "arn:aws:cloudfront::123456789012:function/f"}]}},
+     {"cdn": {"gb_out": 0, "requests": 10_000_000}}, 10.0 + 10 * 0.10),
+    # Invalidations requested by a function: 1,500 paths, the first 1,000 free, 500 x $0.005
+    ("aws:lambda/function:Function", {}, {"invalidation_paths": {"*": 1_500}}, 500 * 0.005),
+    ("aws:lambda/function:Function", {}, {"invalidation_paths": {"*": 1_000}}, 0),
     ("aws:wafv2/webAcl:WebAcl", {"rules": [{}, {}, {}]}, {"waf_requests": 10_000_000}, 5 + 3 + 6.0),
     ("aws:sqs/queue:Queue", {}, {"queues": {"*": 5_000_000}}, 2.0),
     ("aws:sns/topic:Topic", {}, {"topic_publishes": 4_000_000}, 2.0),
@@ -96,6 +104,56 @@ def test_service_arithmetic_by_hand(priced, resource_type, props, drivers, expec
     assert total == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+def test_the_free_invalidation_paths_are_the_stacks_not_each_functions(monkeypatch):
+    """Two functions requesting 700 paths each: 1,400 in the stack (one account), 400 of them billed."""
+    monkeypatch.setitem(usage.PROFILES, "serverless-blueprints:index:Fake",
+                        {"prod": {"invalidation_paths": {"one": 700, "two": 700}}})
+    estimate = cost.estimate_stack(_snapshot(("aws:lambda/function:Function", "c-one", {}),
+                                             ("aws:lambda/function:Function", "c-two", {})), overrides={})
+    paths = [i for i in estimate.items if i.what.startswith("invalidation paths")]
+    assert [i.quantity for i in paths] == [0, 400]
+    assert paths[1].what == "invalidation paths past 1,000 free a month (700 requested)"
+    assert estimate.total == pytest.approx(400 * P["cloudfront"]["invalidation_path"])
+
+
+def _logged_distribution(destination_arn: str) -> StackSnapshot:
+    return _snapshot(
+        ("aws:cloudwatch/logDeliverySource:LogDeliverySource", "c-logs-source",
+         {"name": "c-cf-logs", "logType": "ACCESS_LOGS",
+          "resourceArn": "arn:aws:cloudfront::123456789012:distribution/E1"}),
+        ("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination", "c-logs-s3",
+         {"deliveryDestinationConfiguration": {"destinationResourceArn": destination_arn}}),
+        ("aws:cloudwatch/logDelivery:LogDelivery", "c-logs",
+         {"deliverySourceName": "c-cf-logs", "deliveryDestinationArn": "c-logs-s3-id"}))
+
+
+def test_standard_logs_v2_are_priced_per_gb_delivered_to_s3(monkeypatch):
+    monkeypatch.setitem(usage.PROFILES, "serverless-blueprints:index:Fake", {"prod": {"access_logs_gb": 10}})
+    estimate = cost.estimate_stack(_logged_distribution("arn:aws:s3:::c-logs-bucket"), overrides={})
+    (line,) = estimate.items
+    assert (line.service, line.what, line.quantity) == ("CloudFront", "standard logs delivered to S3 (GB)", 10)
+    assert estimate.total == pytest.approx(10 * 0.25) and not estimate.unpriced
+
+
+def test_log_delivery_elsewhere_than_s3_is_reported_unpriced(monkeypatch):
+    monkeypatch.setitem(usage.PROFILES, "serverless-blueprints:index:Fake", {"prod": {"access_logs_gb": 10}})
+    estimate = cost.estimate_stack(
+        _logged_distribution("arn:aws:logs:us-east-1:123456789012:log-group:cf"), overrides={})
+    assert estimate.total == 0 and "only CloudFront logs delivered to S3 are priced" in estimate.unpriced[0]
+
+
+def test_the_stacks_edge_pieces_are_priced(prod_stack):
+    estimate = cost.estimate_stack(prod_stack, overrides={})
+    lines = {(i.component, i.what): i for i in estimate.items}
+    assert lines[("blog-site", "Functions invocations (millions)")].quantity == 20  # the language function
+    assert lines[("media", "Functions invocations (millions)")].quantity == 30  # the public guard
+    assert {c for c, what in lines if what == "standard logs delivered to S3 (GB)"} == {"blog-site", "media",
+                                                                                          "updates"}
+    requested = {c: i for (c, what), i in lines.items() if what.startswith("invalidation paths")}
+    assert set(requested) == {"blog-site", "blog-authoring"}  # the deploy-time invalidator, the authors' API
+    assert sum(i.monthly_usd for i in requested.values()) == 0  # 460 paths: inside the free 1,000
+
+
 def test_autoscaling_group_prices_its_launch_template_instances_and_volumes(monkeypatch):
     template = ("aws:ec2/launchTemplate:LaunchTemplate", "c-lt",
                 {"instanceType": "t4g.small", "blockDeviceMappings": [{"ebs": {"volumeSize": 30}}]})
@@ -103,6 +161,16 @@ def test_autoscaling_group_prices_its_launch_template_instances_and_volumes(monk
     monkeypatch.setitem(usage.PROFILES, "serverless-blueprints:index:Fake", {"prod": {}})
     estimate = cost.estimate_stack(_snapshot(template, group), overrides={})
     assert estimate.total == pytest.approx(730 * 2 * 0.0184 + 2 * 30 * 0.088)
+
+
+def test_fargate_service_prices_its_tasks_vcpu_and_memory_at_the_task_definitions_architecture(monkeypatch):
+    task = ("aws:ecs/taskDefinition:TaskDefinition", "c-td",
+            {"cpu": "512", "memory": "1024", "runtimePlatform": {"cpuArchitecture": "ARM64"}})
+    service = ("aws:ecs/service:Service", "c-svc", {"desiredCount": 2, "taskDefinition": "c-td-id"})
+    monkeypatch.setitem(usage.PROFILES, "serverless-blueprints:index:Fake", {"prod": {}})
+    estimate = cost.estimate_stack(_snapshot(task, service), overrides={})
+    # 2 tasks x 0.5 vCPU x 730 h x $0.03238 + 2 x 1 GB x 730 h x $0.00356 (eu-west-1, arm64)
+    assert estimate.total == pytest.approx(2 * 0.5 * 730 * 0.03238 + 2 * 1 * 730 * 0.00356)
 
 
 def test_an_unknown_instance_size_is_reported_unpriced_not_zero_silently(priced):

@@ -40,14 +40,16 @@ def with_props(snapshot, name, **props):
 
 def test_every_top_level_component_is_a_cluster_with_its_key_resources(prod):
     assert set(prod.components) == {"todo", "outbox", "updates", "photos", "blog-table", "blog-api",
-                                    "blog-welcome", "blog-site", "media", "ingest"}
+                                    "blog-welcome", "blog-site", "media", "ingest", "shop", "shop-domain", "catalog",
+                                    "cart", "checkout", "alarms", "blog-authoring", "shop-health"}
     for component in prod.components:
         assert any(n.component == component for n in prod.nodes.values()), component
 
 
 def test_a_building_block_resource_is_shown_by_its_building_blocks_name(prod):
     worker = node_named(prod, "photos-worker")
-    assert (worker.kind, worker.component, worker.detail) == ("Lambda", "photos", "1088 MB, 60 s")
+    # 70 s: prod analyses images with Rekognition, 3 s more per worst-case image (docs/components/thumbnail-pipeline.md).
+    assert (worker.kind, worker.component, worker.detail) == ("Lambda", "photos", "1088 MB, 70 s")
 
 
 def test_wiring_and_detail_resources_are_not_nodes(prod):
@@ -179,14 +181,15 @@ def test_component_diagram_draws_its_neighbours_for_context(prod):
     diagram = component_diagram(prod, "blog-api")
     own = {n.name for n in diagram.nodes if n.id not in diagram.foreign}
     context = {n.name for n in diagram.nodes if n.id in diagram.foreign}
-    assert own == {"blog-api-rest", "blog-api-handler"}
-    assert context == {"blog-site-cdn", "blog-table"}
+    # the canary's release function is drawn with its API's function: it is part of every release
+    assert own == {"blog-api-rest", "blog-api-handler", "blog-api-handler-canary-release"}
+    assert context == {"blog-site-cdn", "blog-table", "blog-authoring-handler"}  # authors flush its stage cache
     assert all(e.source in {n.id for n in diagram.nodes} and e.target in {n.id for n in diagram.nodes}
                for e in diagram.edges)
 
 
 def test_unknown_component_is_refused_naming_the_known_ones(prod):
-    with pytest.raises(KeyError, match="no component 'nope' in stack prod; components: blog-api"):
+    with pytest.raises(KeyError, match="no component 'nope' in stack prod; components: alarms, blog-api"):
         component_diagram(prod, "nope")
 
 
@@ -228,3 +231,14 @@ def test_dot_is_a_left_to_right_digraph_with_clusters_and_escaped_labels():
     assert 'fn_a [label="Lambda\\nsay \\"hi\\""' in text
     assert 'fn_a -> queue_b [label="on failure", style="dashed"];' in text
     assert text.count("{") == text.count("}")
+
+
+def test_the_shop_draws_its_call_chain_and_its_data(prod):
+    assert edges_between(prod, "catalog-alb", "catalog-service") == [("HTTP 8080", FLOW)]
+    assert edges_between(prod, "catalog-service", "catalog-table") == [("read/write", FLOW)]
+    assert edges_between(prod, "catalog-table", "cart-api") == [("stream (filtered)", FLOW)]
+    assert edges_between(prod, "cart-api", "cart-cache") == [("tcp 6379", FLOW)]
+    assert edges_between(prod, "checkout-servers", "cart-rest") == [("invoke", FLOW)]
+    assert edges_between(prod, "checkout-servers", "checkout-db") == [("tcp 5432", FLOW)]
+    assert node_named(prod, "cart-cache").detail == "2 × cache.t4g.micro"
+    assert node_named(prod, "checkout-db").detail == "db.t4g.medium, Multi-AZ"
