@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha256sum | cut -c1-12)
 STACK  ?= dev
 
-.PHONY: plan test bench install diagrams schema twin
+.PHONY: plan test bench install diagrams schema twin openapi
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ diagrams: $(STAMP)
 # Regenerate provider/schema.json (the component provider's schema); `make test` checks it is current.
 schema: $(STAMP)
 	$(PY) provider/generate_schema.py
+
+# Regenerate docs/openapi/ (every API's OpenAPI document: from the route tables, and from the shop's apps) and the
+# Python clients generated from them; `make test` checks they are current (tests/contract, tests/services).
+openapi: $(STAMP)
+	$(PY) -m services.openapi_contracts
+	$(PY) -m offline.openapi_docs
+	$(PY) -m offline.api_versions
 
 # The local twin of each stack (docs/twin.md): data plane on moto server, the real functions, end-to-end scenarios.
 twin: $(STAMP)
