@@ -724,6 +724,19 @@ class HttpResponse:
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
+    def reason(self) -> Any:
+        """The JSON answer's `reason` (our APIs' 4xx say why), else None."""
+        try:
+            return (self.json() or {}).get("reason")
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        """Status, the start of the body and the function's error, for a failed check's detail."""
+        error = self.invocation.result.error if self.invocation is not None else None
+        return f"{self.status} {self.body[:200]}" + (f" / function error: {error.get('errorMessage')}"
+                                                     if error else "")
+
 
 @dataclass
 class ApiAuthorizer:

@@ -23,7 +23,7 @@ import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from offline.harness import RecordedResource, StackSnapshot, evaluate_stack
-from twin.lambda_service import ESM, TWIN_JUDGE, HttpResponse, LambdaService, RestApiGateway, gateways
+from twin.lambda_service import ESM, TWIN_JUDGE, LambdaService, RestApiGateway, gateways
 from twin.report import FAIL, NO_FUNCTIONS, PASS, XFAIL, XPASS, Check, MappingRow, ScenarioResult, TwinReport
 from twin.stack import (BUCKET_NOTIFICATION, LAMBDA_FUNCTION, QUEUE, USER_POOL, USER_POOL_CLIENT, DataPlane,
                         build_data_plane, moto_server)
@@ -93,16 +93,7 @@ class Twin:
         else:
             cognito.sign_up(ClientId=client_id, Username=email, Password=PASSWORD, UserAttributes=attributes)
             cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
-        challenge = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH",
-                                          AuthParameters={"USERNAME": email, "SRP_A": uuid.uuid4().hex})
-        # moto doesn't check the SRP proof itself, only that the challenge is answered.
-        tokens = cognito.respond_to_auth_challenge(
-            ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", Session=challenge["Session"],
-            ChallengeResponses={"USERNAME": challenge["ChallengeParameters"]["USERNAME"],
-                                "PASSWORD_CLAIM_SIGNATURE": uuid.uuid4().hex,
-                                "PASSWORD_CLAIM_SECRET_BLOCK": challenge["ChallengeParameters"]["SECRET_BLOCK"],
-                                "TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())},
-        )["AuthenticationResult"]
+        tokens = srp_sign_in(cognito, client_id, email)["AuthenticationResult"]
         sub = cognito.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"]
         return TwinUser(email, next(a["Value"] for a in sub if a["Name"] == "sub"), tokens["IdToken"])
 
@@ -115,6 +106,19 @@ class Twin:
         serializer = TypeSerializer()
         self.plane.client("dynamodb").put_item(TableName=table, Item={k: serializer.serialize(v)
                                                                       for k, v in item.items()})
+
+
+def srp_sign_in(cognito: Any, client_id: str, username: str) -> dict[str, Any]:
+    """Cognito's answer to an SRP sign-in (the flow every app client here allows): its tokens, or the next
+    challenge (MFA). moto doesn't check the SRP proof itself, only that the challenge is answered."""
+    challenge = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH",
+                                      AuthParameters={"USERNAME": username, "SRP_A": uuid.uuid4().hex})
+    return cognito.respond_to_auth_challenge(
+        ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", Session=challenge["Session"],
+        ChallengeResponses={"USERNAME": challenge["ChallengeParameters"]["USERNAME"],
+                            "PASSWORD_CLAIM_SIGNATURE": uuid.uuid4().hex,
+                            "PASSWORD_CLAIM_SECRET_BLOCK": challenge["ChallengeParameters"]["SECRET_BLOCK"],
+                            "TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())})
 
 
 def token_headers(api: RestApiGateway, user: TwinUser) -> dict[str, str]:
@@ -144,12 +148,6 @@ class ScenarioRun:
         return [i for i in self.twin.service.ledger[mark:] if function is None or i.function == function]
 
 
-def _describe(response: HttpResponse) -> str:
-    error = response.invocation.result.error if response.invocation is not None else None
-    return f"{response.status} {response.body[:200]}" + (f" / function error: {error.get('errorMessage')}"
-                                                           if error else "")
-
-
 # ----------------------------------------------------------------------------------------------------
 # Scenarios
 
@@ -167,65 +165,65 @@ def todo_scenario(run: ScenarioRun) -> None:
     mark = run.ledger_mark()
     refused = api.request("GET", "/todos")
     run.check("no ID token: 401 from the authorizer, function not invoked",
-              refused.status == 401 and not run.invoked_since(mark), _describe(refused))
+              refused.status == 401 and not run.invoked_since(mark), refused.describe())
     forged = api.request("GET", "/todos", headers={h: alice.id_token[:-4] + "AAAA" for h in as_alice})
-    run.check("tampered ID token: 401", forged.status == 401, _describe(forged))
+    run.check("tampered ID token: 401", forged.status == 401, forged.describe())
 
     created = api.request("POST", "/todos", headers=as_alice, body={"title": "Buy milk", "notes": "semi-skimmed"})
-    run.require("create a to-do: 201", created.status == 201, _describe(created))
+    run.require("create a to-do: 201", created.status == 201, created.describe())
     todo = created.json()
     todo_id = todo["todoId"]
     listed = api.request("GET", "/todos", headers=as_alice)
-    run.require("list: 200", listed.status == 200, _describe(listed))
+    run.require("list: 200", listed.status == 200, listed.describe())
     run.check("list holds the new to-do", [t["todoId"] for t in listed.json()["items"]] == [todo_id], listed.body)
     got = api.request("GET", f"/todos/{todo_id}", headers=as_alice)
-    run.check("get: 200 with the title", got.status == 200 and got.json().get("title") == "Buy milk", _describe(got))
+    run.check("get: 200 with the title", got.status == 200 and got.json().get("title") == "Buy milk", got.describe())
     updated = api.request("PUT", f"/todos/{todo_id}", headers=as_alice, body={"done": True})
-    run.check("update: done is true", updated.status == 200 and updated.json().get("done") is True, _describe(updated))
+    run.check("update: done is true", updated.status == 200 and updated.json().get("done") is True, updated.describe())
     stored = [i for i in twin.table_items(twin.env(twin.function(api_function(api)))["TABLE_NAME"])
               if i.get("todoId") == todo_id]
     run.check("the table holds the update, in the caller's partition",
               len(stored) == 1 and stored[0]["done"] is True and stored[0]["userId"] == alice.sub, stored)
     others = api.request("GET", f"/todos/{todo_id}", headers=as_bob)
-    run.check("another user can't read it: 404", others.status == 404, _describe(others))
+    run.check("another user can't read it: 404", others.status == 404, others.describe())
     not_an_object = api.request("POST", "/todos", headers=as_alice, body=["Buy milk"])
     run.check("a body that isn't a JSON object: 400 from the request validator",
-              not_an_object.status == 400 and not_an_object.invocation is None, _describe(not_an_object))
+              not_an_object.status == 400 and not_an_object.invocation is None, not_an_object.describe())
     unknown = api.request("POST", "/todos", headers=as_alice, body={"title": "x", "owner": bob.sub})
-    run.check("an unknown field: 400 from the function", unknown.status == 400, _describe(unknown))
+    run.check("an unknown field: 400 from the function", unknown.status == 400, unknown.describe())
     _todo_pages(run, api, alice)
 
     _todo_files(run, api, alice, bob)
     _todo_cache(run, api, alice, bob)
 
     deleted = api.request("DELETE", f"/todos/{todo_id}", headers=as_alice)
-    run.check("delete: 204", deleted.status == 204, _describe(deleted))
+    run.check("delete: 204", deleted.status == 204, deleted.describe())
     table = twin.env(twin.function(api_function(api)))["TABLE_NAME"]
     run.check("deleted from the table", not [i for i in twin.table_items(table) if i.get("todoId") == todo_id])
     gone = api.request("GET", f"/todos/{todo_id}", headers=as_alice)
     if gone.cached:
         # A cached stage answers from its cache until the TTL: a deleted to-do is still served (AWS does too).
-        run.check("deleted to-do: the stage cache still serves it until its TTL", gone.status == 200, _describe(gone))
+        run.check("deleted to-do: the stage cache still serves it until its TTL", gone.status == 200, gone.describe())
     else:
-        run.check("deleted to-do: 404", gone.status == 404, _describe(gone))
+        run.check("deleted to-do: 404", gone.status == 404, gone.describe())
 
 
 def _todo_pages(run: ScenarioRun, api: RestApiGateway, user: TwinUser) -> None:
     for title in ("page one", "page two"):
         made = api.request("POST", "/todos", headers=token_headers(api, user), body={"title": title})
-        run.require(f"create '{title}': 201", made.status == 201, _describe(made))
+        run.require(f"create '{title}': 201", made.status == 201, made.describe())
     first = api.request("GET", "/todos", headers=token_headers(api, user), query={"limit": "2"})
-    run.require("first page: 200", first.status == 200, _describe(first))
+    run.require("first page: 200", first.status == 200, first.describe())
     cursor = first.json().get("nextCursor")
     run.check("a page of 2 of 3 to-dos has a next cursor", len(first.json()["items"]) == 2 and cursor, first.body)
     if cursor:
         rest = api.request("GET", "/todos", headers=token_headers(api, user), query={"limit": "2", "cursor": cursor})
         seen = [t["todoId"] for t in first.json()["items"]] + [t["todoId"] for t in (rest.json() or {}).get("items", [])]
         run.check("the next page holds the rest, no repeats", rest.status == 200 and len(set(seen)) == len(seen) == 3,
-                  _describe(rest))
+                  rest.describe())
         tampered = api.request("GET", "/todos", headers=token_headers(api, user),
                                query={"limit": "2", "cursor": cursor[::-1]})
-        run.check("a tampered cursor: 400", tampered.status == 400, _describe(tampered))
+        run.check("a tampered cursor: 400", tampered.status == 400, tampered.describe())
 
 
 def api_function(api: RestApiGateway) -> str:
@@ -236,7 +234,7 @@ def _todo_files(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: Twi
     content = f"hello from {alice.email}\n".encode()
     upload = api.request("POST", "/files/upload-url", headers=token_headers(api, alice),
                          body={"filename": "notes/hello.txt", "contentType": "text/plain"})
-    run.require("presigned upload: 200", upload.status == 200, _describe(upload))
+    run.require("presigned upload: 200", upload.status == 200, upload.describe())
     presigned = upload.json()
     run.check("upload key is in the caller's folder", presigned["key"] == f"users/{alice.sub}/notes/hello.txt",
               presigned.get("key"))
@@ -246,7 +244,7 @@ def _todo_files(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: Twi
                 f"{posted.status_code} {posted.text[:200]} {presigned['url']}")
     download = api.request("GET", "/files/download-url", headers=token_headers(api, alice),
                            query={"key": "notes/hello.txt"})
-    run.require("presigned download: 200", download.status == 200, _describe(download))
+    run.require("presigned download: 200", download.status == 200, download.describe())
     fetched = requests.get(download.json()["url"], timeout=10)
     run.check("the presigned GET returns the uploaded bytes", fetched.status_code == 200 and fetched.content == content,
               f"{fetched.status_code} {fetched.content[:100]!r}")
@@ -254,13 +252,13 @@ def _todo_files(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: Twi
                                  ("POST", "/files/upload-url", {"body": {"filename": f"users/{alice.sub}/x.txt",
                                                                          "contentType": "text/plain"}})):
         refused = api.request(method, path, headers=token_headers(api, bob), **kwargs)
-        run.check(f"another user's folder is refused ({method} {path}): 403", refused.status == 403, _describe(refused))
+        run.check(f"another user's folder is refused ({method} {path}): 403", refused.status == 403, refused.describe())
 
 
 def _todo_cache(run: ScenarioRun, api: RestApiGateway, alice: TwinUser, bob: TwinUser) -> None:
     """Two users, two answers; where the stage caches GET /todos, a repeat is served from the cache."""
     bobs = api.request("POST", "/todos", headers=token_headers(api, bob), body={"title": f"Bob's {uuid.uuid4().hex[:4]}"})
-    run.require("a second user's to-do: 201", bobs.status == 201, _describe(bobs))
+    run.require("a second user's to-do: 201", bobs.status == 201, bobs.describe())
     first_alice = api.request("GET", "/todos", headers=token_headers(api, alice))
     first_bob = api.request("GET", "/todos", headers=token_headers(api, bob))
     run.check("two users, two answers", first_alice.status == first_bob.status == 200 and
@@ -303,14 +301,14 @@ def blog_scenario(run: ScenarioRun) -> None:
     for post in posts:
         twin.put_item(table, post)
     listed = api.request("GET", "/api/posts", headers=cloudfront)
-    run.require("list posts: 200", listed.status == 200, _describe(listed))
+    run.require("list posts: 200", listed.status == 200, listed.describe())
     run.check("published posts only, newest first",
               [p["slug"] for p in listed.json()["posts"]] == ["second-post", "hello-world"], listed.body)
     read = api.request("GET", "/api/posts/hello-world", headers=cloudfront)
     run.check("read a post: its body", read.status == 200 and read.json().get("body") == "<p>Hello, world</p>",
-              _describe(read))
+              read.describe())
     draft = api.request("GET", "/api/posts/unfinished", headers=cloudfront)
-    run.check("a draft is not served: 404", draft.status == 404, _describe(draft))
+    run.check("a draft is not served: 404", draft.status == 404, draft.describe())
 
     address = f"reader-{uuid.uuid4().hex[:6]}@example.com"
     _blog_direct_calls(run, api, table, address)
@@ -330,7 +328,7 @@ def blog_scenario(run: ScenarioRun) -> None:
     for attempt, email in enumerate((address, address.upper())):
         subscribed = api.request("POST", "/api/subscribe", body={"email": email, "name": "Reader"},
                                  headers={"Content-Type": "application/json", **cloudfront})
-        run.require(f"subscribe (attempt {attempt + 1}): 202", subscribed.status == 202, _describe(subscribed))
+        run.require(f"subscribe (attempt {attempt + 1}): 202", subscribed.status == 202, subscribed.describe())
         twin.service.pump()
     run.check("the stream record reached the mail function", run.invoked_since(mark, welcome), welcome)
     stored = [i for i in twin.table_items(table) if i.get("email") == address]
@@ -350,9 +348,9 @@ def blog_scenario(run: ScenarioRun) -> None:
     forged = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront,
                          query={"token": token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")})
     run.check("a forged confirmation link: 400 JSON", forged.status == 400 and
-              (forged.json() or {}).get("reason") == "token_invalid", _describe(forged))
+              (forged.json() or {}).get("reason") == "token_invalid", forged.describe())
     confirmed = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront, query={"token": token})
-    run.require("confirm via the link: 200", confirmed.status == 200, _describe(confirmed))
+    run.require("confirm via the link: 200", confirmed.status == 200, confirmed.describe())
     twin.service.pump()
     welcomes = mails(settings["SES_TEMPLATE_NAME"])
     run.check("exactly one welcome email (SES) after the confirmation", len(welcomes) == 1, f"{len(welcomes)} sent")
@@ -366,9 +364,9 @@ def blog_scenario(run: ScenarioRun) -> None:
     before = len(mails())
     again = api.request("POST", "/api/subscribe", body={"email": address.upper(), "name": "Reader"},
                         headers={"Content-Type": "application/json", **cloudfront})
-    run.check("subscribe of a confirmed address: same 202", again.status == 202, _describe(again))
+    run.check("subscribe of a confirmed address: same 202", again.status == 202, again.describe())
     twice = api.request("GET", "/api/subscriptions/confirm", headers=cloudfront, query={"token": token})
-    run.check("the confirmation link again: 200, already confirmed", twice.status == 200, _describe(twice))
+    run.check("the confirmation link again: 200, already confirmed", twice.status == 200, twice.describe())
     twin.service.pump()
     run.check("a second subscribe or confirmation sends nothing more", len(mails()) == before == 2,
               f"{len(mails())} sent in all")
@@ -376,7 +374,7 @@ def blog_scenario(run: ScenarioRun) -> None:
     if welcomes:
         unsubscribe = _link_token(json.loads(welcomes[0].template_data)["unsubscribeUrl"])
         gone = api.request("GET", "/api/subscriptions/unsubscribe", headers=cloudfront, query={"token": unsubscribe})
-        run.check("unsubscribe via the welcome's link: 200", gone.status == 200, _describe(gone))
+        run.check("unsubscribe via the welcome's link: 200", gone.status == 200, gone.describe())
         twin.service.pump()
         run.check("unsubscribed: the address is forgotten",
                   not [i for i in twin.table_items(table) if i.get("email") == address])
@@ -405,9 +403,9 @@ def _blog_direct_calls(run: ScenarioRun, api: RestApiGateway, table: str, addres
     direct = api.request("POST", "/api/subscribe", body={"email": address, "name": "Direct"},
                          headers={"Content-Type": "application/json"})
     run.check("a direct subscribe without CloudFront's header: 403", direct.status == 403 and
-              (direct.json() or {}).get("reason") == "origin_not_allowed", _describe(direct))
+              (direct.json() or {}).get("reason") == "origin_not_allowed", direct.describe())
     wrong = api.request("GET", "/api/posts/direct-call", headers={"X-Origin-Verify": "guessed-" + "x" * 40})
-    run.check("a direct read with a guessed header: 403", wrong.status == 403, _describe(wrong))
+    run.check("a direct read with a guessed header: 403", wrong.status == 403, wrong.describe())
     run.check("a refused call stores nothing", not [i for i in run.twin.table_items(table) if i.get("email") == address])
 
 
@@ -555,9 +553,9 @@ def outbox_scenario(run: ScenarioRun) -> None:
                "Content-Type": "application/json"}
 
     unauthenticated = api.request("POST", "/orders", body=body, headers={"Idempotency-Key": "x"})
-    run.check("no token: 401", unauthenticated.status == 401, _describe(unauthenticated))
+    run.check("no token: 401", unauthenticated.status == 401, unauthenticated.describe())
     placed = api.request("POST", "/orders", headers=headers, body=body)
-    run.require("place an order: 201", placed.status == 201, _describe(placed))
+    run.require("place an order: 201", placed.status == 201, placed.describe())
     order_id = placed.json()["orderId"]
     mark = run.ledger_mark()
     twin.service.pump()
@@ -569,10 +567,10 @@ def outbox_scenario(run: ScenarioRun) -> None:
 
     other = {"items": [{"sku": "BOOK-1", "quantity": 3, "unitPrice": 1250}], "currency": "EUR", "amount": 3750}
     reused = api.request("POST", "/orders", headers=headers, body=other)
-    run.check("the same Idempotency-Key with another body: 409", reused.status == 409, _describe(reused))
+    run.check("the same Idempotency-Key with another body: 409", reused.status == 409, reused.describe())
     replay = api.request("POST", "/orders", headers=headers, body=body)
     run.check("replay with the same Idempotency-Key: the same order",
-              replay.status in (200, 201) and replay.json().get("orderId") == order_id, _describe(replay))
+              replay.status in (200, 201) and replay.json().get("orderId") == order_id, replay.describe())
     twin.service.pump()
     shipments = [s for s in twin.table_items(shipments_table) if s.get("orderId") == order_id]
     orders = [o for o in twin.table_items(orders_table) if o.get("orderId") == order_id]

@@ -20,11 +20,11 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from offline.harness import RecordedResource
-from twin.lambda_service import INVOCATION, HttpResponse, RestApiGateway
+from twin.lambda_service import INVOCATION, RestApiGateway
 from twin.stack import USER_GROUP, USER_POOL_CLIENT
 
 if TYPE_CHECKING:
@@ -51,26 +51,26 @@ def paid_content_scenario(run: ScenarioRun) -> None:
 
     mine = registration.request("GET", "/premium-users/me", headers=token_headers(registration, reader))
     run.check("a new user is not premium", mine.status == 200 and mine.json().get("premium") is False,
-              _describe(mine))
+              mine.describe())
     until = int(time.time()) + 30 * 86400
     grant = {"premiumUntil": datetime.fromtimestamp(until, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "plan": "annual"}
     path = f"/premium-users/{reader.sub}"
     outsider = registration.request("PUT", path, headers=token_headers(registration, admin), body=grant)
     run.check(f"outside {registration_env['ADMIN_GROUP']}: granting is 403 not_admin",
-              outsider.status == 403 and _reason(outsider) == "not_admin", _describe(outsider))
+              outsider.status == 403 and outsider.reason() == "not_admin", outsider.describe())
     admin = join_group(twin, client, admin, registration_env["ADMIN_GROUP"])
     as_admin = token_headers(registration, admin)
     granted = registration.request("PUT", path, headers=as_admin, body=grant)
     run.require(f"a member of {registration_env['ADMIN_GROUP']} grants premium: 201 created",
-                granted.status == 201 and granted.json().get("outcome") == "created", _describe(granted))
+                granted.status == 201 and granted.json().get("outcome") == "created", granted.describe())
     again = registration.request("PUT", path, headers=as_admin, body=grant)
     run.check("the same grant again: 200 unchanged", again.status == 200 and again.json().get("outcome") == "unchanged",
-              _describe(again))
+              again.describe())
     mine = registration.request("GET", "/premium-users/me", headers=token_headers(registration, reader))
     run.check("the reader is premium until the granted end",
               mine.status == 200 and mine.json().get("premium") is True and mine.json().get("plan") == "annual",
-              _describe(mine))
+              mine.describe())
 
     prefix, domain = signer_env["PREMIUM_PREFIX"], signer_env["CONTENT_DOMAIN"]
     distribution = twin.one_under(component, DISTRIBUTION)
@@ -78,7 +78,7 @@ def paid_content_scenario(run: ScenarioRun) -> None:
     obj = f"{prefix}course-1/intro.mp4"
     asked = int(time.time())
     url = signer.request("GET", "/signed-url", headers=as_reader, query={"path": obj, "expiresIn": "600"})
-    run.require("signed URL for a premium object: 200", url.status == 200, _describe(url))
+    run.require("signed URL for a premium object: 200", url.status == 200, url.describe())
     signed, expires_at = url.json()["url"], int(url.json()["expiresAt"])
     parts = urlsplit(signed)
     run.check("the URL is https on the distribution's host, for the object asked",
@@ -93,13 +93,13 @@ def paid_content_scenario(run: ScenarioRun) -> None:
               "a signature for one path verified for another: the check proves nothing")
     outside = signer.request("GET", "/signed-url", headers=as_reader, query={"path": "/previews/a.mp4"})
     run.check("a path outside the premium prefix: 400 path_outside_premium",
-              outside.status == 400 and _reason(outside) == "path_outside_premium", _describe(outside))
+              outside.status == 400 and outside.reason() == "path_outside_premium", outside.describe())
 
     _signed_cookies(run, signer, as_reader, distribution, signer_env)
 
     refused = signer.request("GET", "/signed-url", headers=token_headers(signer, stranger), query={"path": obj})
     run.check("a user who was never premium: 403 not_premium",
-              refused.status == 403 and _reason(refused) == "not_premium", _describe(refused))
+              refused.status == 403 and refused.reason() == "not_premium", refused.describe())
 
     # The API refuses an end in the past (DELETE revokes); a subscription lapses by time passing, so the
     # stored end is moved back instead of sleeping.
@@ -109,23 +109,23 @@ def paid_content_scenario(run: ScenarioRun) -> None:
     twin.put_item(table, {**item, "premiumUntil": int(time.time()) - 60})
     lapsed = signer.request("GET", "/signed-url", headers=as_reader, query={"path": obj})
     run.check("after the subscription's end: 403 subscription_expired",
-              lapsed.status == 403 and _reason(lapsed) == "subscription_expired", _describe(lapsed))
+              lapsed.status == 403 and lapsed.reason() == "subscription_expired", lapsed.describe())
     mine = registration.request("GET", "/premium-users/me", headers=token_headers(registration, reader))
     run.check("and the reader's status says so", mine.status == 200 and mine.json().get("premium") is False,
-              _describe(mine))
+              mine.describe())
     revoked = registration.request("DELETE", path, headers=as_admin)
     run.check("an admin revokes: 200 revoked", revoked.status == 200 and revoked.json().get("outcome") == "revoked",
-              _describe(revoked))
+              revoked.describe())
     after = signer.request("GET", "/signed-url", headers=as_reader, query={"path": obj})
-    run.check("after revocation: 403 not_premium", after.status == 403 and _reason(after) == "not_premium",
-              _describe(after))
+    run.check("after revocation: 403 not_premium", after.status == 403 and after.reason() == "not_premium",
+              after.describe())
 
 
 def _signed_cookies(run: ScenarioRun, signer: RestApiGateway, headers: dict[str, str],
                     distribution: RecordedResource, env: dict[str, str]) -> None:
     folder, domain = f"{env['PREMIUM_PREFIX']}course-1/", env["CONTENT_DOMAIN"]
     answer = signer.request("POST", "/signed-cookies", headers=headers, body={"folder": folder})
-    run.require("signed cookies for a premium folder: 200", answer.status == 200, _describe(answer))
+    run.require("signed cookies for a premium folder: 200", answer.status == 200, answer.describe())
     lines = next((v for k, v in answer.header_values.items() if k.lower() == "set-cookie"), [])
     cookies = {line.split("=", 1)[0]: line for line in lines}
     attributes = {name: {a.strip().split("=", 1)[0].lower(): (a.strip().split("=", 1) + [""])[1]
@@ -258,31 +258,10 @@ def _pool_client(twin: Twin, component: RecordedResource) -> RecordedResource:
 
 def join_group(twin: Twin, client: RecordedResource, user: TwinUser, group: str) -> TwinUser:
     """Add the user to a group and sign in again: groups reach the ID token only at sign-in."""
-    from twin.scenarios import TwinUser
+    from twin.scenarios import TwinUser, srp_sign_in
 
     cognito = twin.plane.client("cognito-idp", client.region)
     pool_id, client_id = twin.plane.names.twin(client.props["userPoolId"]), twin.plane.names.twin(client.outputs["id"])
     cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=group)
-    challenge = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH",
-                                      AuthParameters={"USERNAME": user.email, "SRP_A": uuid.uuid4().hex})
-    tokens = cognito.respond_to_auth_challenge(
-        ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", Session=challenge["Session"],
-        ChallengeResponses={"USERNAME": challenge["ChallengeParameters"]["USERNAME"],
-                            "PASSWORD_CLAIM_SIGNATURE": uuid.uuid4().hex,
-                            "PASSWORD_CLAIM_SECRET_BLOCK": challenge["ChallengeParameters"]["SECRET_BLOCK"],
-                            "TIMESTAMP": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())},
-    )["AuthenticationResult"]
+    tokens = srp_sign_in(cognito, client_id, user.email)["AuthenticationResult"]
     return TwinUser(user.email, user.sub, tokens["IdToken"])
-
-
-def _reason(response: HttpResponse) -> Any:
-    try:
-        return (response.json() or {}).get("reason")
-    except ValueError:
-        return None
-
-
-def _describe(response: HttpResponse) -> str:
-    from twin.scenarios import _describe as describe
-
-    return describe(response)

@@ -92,14 +92,14 @@ def cart_scenario(run: ScenarioRun) -> None:
     run.check("a body other than the signed one: 403 (signature mismatch) before the function runs",
               tampered.status == 403 and tampered.invocation is None, f"{tampered.status} {tampered.body[:120]}")
     created = call("POST", "/carts", {})  # the API's body model asks every POST for a JSON object
-    run.require("create a cart: 201", created.status == 201, _describe(created))
+    run.require("create a cart: 201", created.status == 201, created.describe())
     cart_id = created.json()["cartId"]
     added = call("POST", f"/carts/{cart_id}/items", {"sku": press, "quantity": 1})
     run.check("add a line: priced by catalog", added.status == 200 and added.json()["totalCents"] == 2990,
-              _describe(added))
+              added.describe())
     set_beans = call("PUT", f"/carts/{cart_id}/items/{beans}", {"quantity": 2})
     run.check("set a line's quantity: the total adds up", set_beans.status == 200
-              and set_beans.json()["totalCents"] == 2990 + 2 * 1850, _describe(set_beans))
+              and set_beans.json()["totalCents"] == 2990 + 2 * 1850, set_beans.describe())
 
     mark = run.ledger_mark()
     _put_product(catalog, beans, "Beans 1kg", 1500)
@@ -109,18 +109,18 @@ def cart_scenario(run: ScenarioRun) -> None:
               sorted({i.source for i in run.invoked_since(mark)}))
     again = call("GET", f"/carts/{cart_id}")
     run.check("the cart shows the new price (cache refreshed from the stream, not waiting for the TTL)",
-              again.status == 200 and again.json()["totalCents"] == 2990 + 2 * 1500, _describe(again))
+              again.status == 200 and again.json()["totalCents"] == 2990 + 2 * 1500, again.describe())
 
     quote = call("POST", "/quotes", {"items": [{"sku": press, "quantity": 2}, {"sku": "no-such-sku", "quantity": 1}]})
     run.check("a quote prices known items and names the unknown one", quote.status == 200
               and quote.json()["totalCents"] == 2 * 2990 and quote.json()["unavailable"] == ["no-such-sku"],
-              _describe(quote))
+              quote.describe())
     bad = call("POST", f"/carts/{cart_id}/items", {"sku": press, "quantity": 0})
     run.check("a malformed line: 4xx JSON, no 5xx", 400 <= bad.status < 500 and bad.json() is not None,
-              _describe(bad))
+              bad.describe())
     deleted = call("DELETE", f"/carts/{cart_id}")
     gone = call("GET", f"/carts/{cart_id}")
-    run.check("a deleted cart is gone: 404", deleted.status in (200, 204) and gone.status == 404, _describe(gone))
+    run.check("a deleted cart is gone: 404", deleted.status in (200, 204) and gone.status == 404, gone.describe())
     mappings = [m for m in twin.snapshot.descendants_of(component.urn) if m.resource_type == ESM]
     run.check("the catalog stream mapping is the stack's (MODIFY/REMOVE filter)", len(mappings) == 1
               and "MODIFY" in json.dumps(mappings[0].props.get("filterCriteria")), mappings)
@@ -133,9 +133,3 @@ def _put_product(catalog: str, sku: str, name: str, price_cents: int) -> None:
     with urllib.request.urlopen(request, timeout=10) as answer:
         if answer.status not in (200, 201):
             raise RuntimeError(f"catalog PUT /products/{sku}: {answer.status}")
-
-
-def _describe(response: HttpResponse) -> str:
-    error = response.invocation.result.error if response.invocation is not None else None
-    return f"{response.status} {response.body[:200]}" + (f" / function error: {error.get('errorMessage')}"
-                                                           if error else "")
